@@ -1,0 +1,176 @@
+//! An assembled program: instructions, map relocations and source lines.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::insn::{Insn, insns_as_bytes};
+
+/// A map reference the loader must fill in: `lddw rN, map_fd(NAME)` or
+/// `lddw rN, map_value(NAME, off)` leaves the fd out of the instruction at
+/// `slot` until the program is loaded with a map bound to `name`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MapReloc {
+    /// Index of the `lddw`'s first slot.
+    pub slot: usize,
+    /// The name written in the source.
+    pub name: Cow<'static, str>,
+}
+
+impl MapReloc {
+    /// A relocation (used by `bpf_prog!` in constants).
+    pub const fn new(slot: usize, name: &'static str) -> Self {
+        MapReloc {
+            slot,
+            name: Cow::Borrowed(name),
+        }
+    }
+}
+
+/// Where an instruction came from: its first slot, the source line and the
+/// text written there, so a verifier rejection can name the line.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SourceLine {
+    /// Index of the instruction's first slot.
+    pub slot: usize,
+    /// 1-based line in the source file (0 when unknown).
+    pub line: u32,
+    /// The instruction as written (normalised spacing).
+    pub text: Cow<'static, str>,
+}
+
+impl SourceLine {
+    /// A source line (used by `bpf_prog!` in constants).
+    pub const fn new(slot: usize, line: u32, text: &'static str) -> Self {
+        SourceLine {
+            slot,
+            line,
+            text: Cow::Borrowed(text),
+        }
+    }
+}
+
+/// An eBPF program ready to load: what `bpf_prog!` produces as a constant and
+/// what the runtime assembler returns.
+///
+/// ```
+/// use bpf_asm::{Insn, Program};
+/// static INSNS: [Insn; 2] = [Insn::new(0xb7, 0, 0, 0, -1), Insn::new(0x95, 0, 0, 0, 0)];
+/// const PROG: Program = Program::from_static(&INSNS, &[], &[]);
+/// assert_eq!(PROG.len(), 2);
+/// assert_eq!(PROG.as_bytes().len(), 16);
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Program {
+    insns: Cow<'static, [Insn]>,
+    relocs: Cow<'static, [MapReloc]>,
+    source: Cow<'static, [SourceLine]>,
+}
+
+impl Program {
+    /// A program borrowing static tables; `source` must be sorted by slot.
+    pub const fn from_static(
+        insns: &'static [Insn],
+        relocs: &'static [MapReloc],
+        source: &'static [SourceLine],
+    ) -> Self {
+        Program {
+            insns: Cow::Borrowed(insns),
+            relocs: Cow::Borrowed(relocs),
+            source: Cow::Borrowed(source),
+        }
+    }
+
+    /// A program owning its tables; `source` is sorted by slot here.
+    pub fn new(insns: Vec<Insn>, relocs: Vec<MapReloc>, mut source: Vec<SourceLine>) -> Self {
+        source.sort_by_key(|s| s.slot);
+        Program {
+            insns: Cow::Owned(insns),
+            relocs: Cow::Owned(relocs),
+            source: Cow::Owned(source),
+        }
+    }
+
+    /// A program of raw instructions with no relocations or source.
+    pub fn from_insns(insns: Vec<Insn>) -> Self {
+        Program::new(insns, Vec::new(), Vec::new())
+    }
+
+    /// The instruction slots (an `lddw` takes two).
+    pub fn insns(&self) -> &[Insn] {
+        &self.insns
+    }
+
+    /// The number of 8-byte slots.
+    pub fn len(&self) -> usize {
+        self.insns.len()
+    }
+
+    /// Whether the program has no instructions.
+    pub fn is_empty(&self) -> bool {
+        self.insns.is_empty()
+    }
+
+    /// The program in the kernel's layout: 8 bytes per slot, native order.
+    pub fn as_bytes(&self) -> &[u8] {
+        insns_as_bytes(&self.insns)
+    }
+
+    /// The map relocations, in slot order.
+    pub fn relocs(&self) -> &[MapReloc] {
+        &self.relocs
+    }
+
+    /// Source lines, one per instruction that has one, in slot order.
+    pub fn source(&self) -> &[SourceLine] {
+        &self.source
+    }
+
+    /// The source of the instruction covering `slot` (the second slot of an
+    /// `lddw` maps to its first).
+    pub fn source_of(&self, slot: usize) -> Option<&SourceLine> {
+        let i = self.source.partition_point(|s| s.slot <= slot);
+        let line = self.source.get(i.checked_sub(1)?)?;
+        let next = self.source.get(i).map_or(self.insns.len(), |s| s.slot);
+        (slot < next).then_some(line)
+    }
+}
+
+impl fmt::Debug for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Program")
+            .field("insns", &self.insns.len())
+            .field("relocs", &self.relocs)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_of_maps_second_lddw_slot() {
+        let insns = vec![
+            Insn::new(0x18, 1, 0, 0, 1),
+            Insn::new(0, 0, 0, 0, 0),
+            Insn::new(0x95, 0, 0, 0, 0),
+        ];
+        let src = vec![
+            SourceLine {
+                slot: 2,
+                line: 3,
+                text: "exit".into(),
+            },
+            SourceLine {
+                slot: 0,
+                line: 2,
+                text: "lddw r1, 1".into(),
+            },
+        ];
+        let p = Program::new(insns, vec![], src);
+        assert_eq!(p.source_of(0).map(|s| s.line), Some(2));
+        assert_eq!(p.source_of(1).map(|s| s.line), Some(2));
+        assert_eq!(p.source_of(2).map(|s| s.line), Some(3));
+        assert_eq!(p.source_of(3), None);
+    }
+}

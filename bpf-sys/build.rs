@@ -1,0 +1,205 @@
+//! Generates the bindings to `linux/bpf.h` with bindgen, plus two tables the
+//! assembler needs: the helper functions (`bpf_func_id`) by name, and the
+//! constants newer than the header (so older distribution headers still give
+//! every opcode of the current ISA).
+
+use std::collections::BTreeMap;
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::panic;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bindgen::callbacks::{EnumVariantValue, ParseCallbacks};
+
+/// Overrides the directory searched first for `linux/bpf.h` (e.g. a newer
+/// kernel's `usr/include`, made by `make headers_install`).
+const INCLUDE_ENV: &str = "BPF_SYS_INCLUDE_DIR";
+
+/// What the parse callbacks record while bindgen walks the header.
+#[derive(Debug, Default)]
+struct Seen {
+    helpers: BTreeMap<u32, String>,
+    bpf_h: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+struct Recorder(Arc<Mutex<Seen>>);
+
+impl ParseCallbacks for Recorder {
+    fn enum_variant_name(
+        &self,
+        enum_name: Option<&str>,
+        original_variant_name: &str,
+        value: EnumVariantValue,
+    ) -> Option<String> {
+        let is_func_id = enum_name.is_some_and(|n| n.ends_with("bpf_func_id"));
+        if let (true, Some(name)) = (is_func_id, original_variant_name.strip_prefix("BPF_FUNC_")) {
+            let id = match value {
+                EnumVariantValue::Boolean(b) => u32::from(b),
+                EnumVariantValue::Signed(v) => u32::try_from(v).unwrap_or(u32::MAX),
+                EnumVariantValue::Unsigned(v) => u32::try_from(v).unwrap_or(u32::MAX),
+            };
+            if let Ok(mut seen) = self.0.lock() {
+                seen.helpers.insert(id, name.to_owned());
+            }
+        }
+        None
+    }
+
+    fn include_file(&self, filename: &str) {
+        if filename.ends_with("linux/bpf.h") {
+            if let Ok(mut seen) = self.0.lock() {
+                seen.bpf_h.get_or_insert_with(|| PathBuf::from(filename));
+            }
+        }
+    }
+}
+
+/// Constants of the current uapi `linux/bpf.h` that older headers lack, with
+/// the kernel release that introduced them. Emitted only when the header did
+/// not define them, so a newer header always wins.
+const NEWER_CONSTANTS: &[(&str, &str, u32, &str)] = &[
+    ("BPF_MEMSX", "u32", 0x80, "6.6: sign-extending loads (`ldxs*`)"),
+    ("BPF_JCOND", "u32", 0xe0, "6.9: conditional pseudo jumps (`may_goto`)"),
+    ("BPF_MAY_GOTO", "u32", 0, "6.9: `bpf_cond_pseudo_jmp::BPF_MAY_GOTO`"),
+    ("BPF_ADDR_SPACE_CAST", "u32", 1, "6.9: `mov` offset for `addr_space_cast`"),
+    ("BPF_LOAD_ACQ", "u32", 0x100, "6.15: atomic load-acquire (in imm)"),
+    ("BPF_STORE_REL", "u32", 0x110, "6.15: atomic store-release (in imm)"),
+    ("BPF_PSEUDO_MAP_IDX", "u32", 5, "5.14: `lddw` src for a map by fd_array index"),
+    ("BPF_PSEUDO_MAP_IDX_VALUE", "u32", 6, "5.14: `lddw` src for a map value by index"),
+];
+
+fn fail(message: &str) -> ! {
+    // One readable message instead of a bindgen backtrace: cargo prints the
+    // build script's stderr when it fails.
+    eprintln!("\nerror: bpf-sys cannot generate its bindings.\n{message}\n");
+    std::process::exit(1);
+}
+
+fn main() {
+    println!("cargo:rerun-if-env-changed={INCLUDE_ENV}");
+    println!("cargo:rerun-if-env-changed=LIBCLANG_PATH");
+    println!("cargo:rerun-if-env-changed=BINDGEN_EXTRA_CLANG_ARGS");
+    println!("cargo:rerun-if-changed=wrapper.h");
+
+    let include_dir = env::var_os(INCLUDE_ENV).map(PathBuf::from);
+    if let Some(dir) = &include_dir {
+        if !dir.join("linux/bpf.h").is_file() {
+            fail(&format!(
+                "{INCLUDE_ENV}={} has no linux/bpf.h. Point it at a directory holding \
+                 linux/bpf.h (for example a kernel tree's usr/include after \
+                 `make headers_install`), or unset it to use the system header.",
+                dir.display()
+            ));
+        }
+    }
+
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let mut builder = bindgen::Builder::default()
+        .header("wrapper.h")
+        .parse_callbacks(Box::new(Recorder(Arc::clone(&seen))))
+        .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
+        .use_core()
+        .default_enum_style(bindgen::EnumVariation::Consts)
+        .prepend_enum_name(false)
+        .derive_default(true)
+        .derive_debug(true)
+        .layout_tests(true)
+        .allowlist_type("bpf_.*")
+        .allowlist_type("__sk_buff")
+        .allowlist_var("BPF_.*")
+        .allowlist_var("MAX_BPF_.*")
+        .allowlist_var("LINUX_VERSION_CODE")
+        .allowlist_var("__BPF_FUNC_MAX_ID");
+    if let Some(dir) = &include_dir {
+        builder = builder.clang_arg(format!("-I{}", dir.display()));
+    }
+
+    // bindgen panics when libclang cannot be loaded; turn that into advice.
+    let default_hook = panic::take_hook();
+    panic::set_hook(Box::new(|_| {}));
+    let generated = panic::catch_unwind(panic::AssertUnwindSafe(move || builder.generate()));
+    panic::set_hook(default_hook);
+    let bindings = match generated {
+        Err(_) => fail(
+            "libclang could not be loaded. Install it (Debian/Ubuntu: \
+             `apt-get install libclang-dev`; Fedora: `dnf install clang-devel`) \
+             or set LIBCLANG_PATH to the directory holding libclang.so.",
+        ),
+        Ok(Err(err)) => fail(&format!(
+            "clang could not parse linux/bpf.h: {err}\nInstall the kernel uapi headers \
+             (Debian/Ubuntu: `apt-get install linux-libc-dev`) or set {INCLUDE_ENV} to \
+             a directory holding linux/bpf.h."
+        )),
+        Ok(Ok(bindings)) => bindings,
+    };
+
+    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_else(|| fail("OUT_DIR is not set")));
+    let text = bindings.to_string();
+    write(&out.join("bindings.rs"), &text);
+
+    let seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.helpers.is_empty() {
+        fail("linux/bpf.h defines no `enum bpf_func_id`: is it a uapi bpf.h?");
+    }
+    write(&out.join("helpers.rs"), &helper_table(&seen.helpers));
+    write(&out.join("compat.rs"), &compat_constants(&text));
+
+    let header = seen.bpf_h.clone().unwrap_or_else(|| PathBuf::from("linux/bpf.h"));
+    let version = linux_version(&text);
+    write(&out.join("header.md"), &header_doc(&header, version));
+    println!("cargo:header={}", header.display());
+}
+
+fn write(path: &Path, contents: &str) {
+    if let Err(err) = fs::write(path, contents) {
+        fail(&format!("cannot write {}: {err}", path.display()));
+    }
+}
+
+fn helper_table(helpers: &BTreeMap<u32, String>) -> String {
+    let mut s = String::from(
+        "/// Every helper of `enum bpf_func_id` in the header, as (name without the\n\
+         /// `bpf_` prefix, id), sorted by id. `unspec` (id 0) is left out.\n\
+         pub const HELPERS: &[(&str, u32)] = &[\n",
+    );
+    for (id, name) in helpers {
+        if *id != 0 && !name.starts_with('_') {
+            let _ = writeln!(s, "    ({name:?}, {id}),");
+        }
+    }
+    s.push_str("];\n");
+    s
+}
+
+fn compat_constants(bindings: &str) -> String {
+    let mut s = String::new();
+    for (name, ty, value, since) in NEWER_CONSTANTS {
+        if !bindings.contains(&format!("pub const {name}:")) {
+            let _ = writeln!(
+                s,
+                "/// Not in the header bpf-sys was built with; uapi value since Linux {since}.\n\
+                 pub const {name}: {ty} = {value:#x};"
+            );
+        }
+    }
+    s
+}
+
+fn linux_version(bindings: &str) -> Option<u32> {
+    let rest = bindings.split("pub const LINUX_VERSION_CODE: u32 = ").nth(1)?;
+    rest.split(';').next()?.trim().parse().ok()
+}
+
+fn header_doc(header: &Path, version: Option<u32>) -> String {
+    let version = match version {
+        Some(v) => format!("{v} (Linux {}.{}.{})", v >> 16, (v >> 8) & 0xff, v & 0xff),
+        None => "unknown (no linux/version.h)".to_owned(),
+    };
+    format!(
+        "Generated from `{}`, `LINUX_VERSION_CODE` {version}.\n",
+        header.display()
+    )
+}
