@@ -21,6 +21,7 @@ const INCLUDE_ENV: &str = "BPF_SYS_INCLUDE_DIR";
 #[derive(Debug, Default)]
 struct Seen {
     helpers: BTreeMap<u32, String>,
+    prog_types: BTreeMap<u32, String>,
     bpf_h: Option<PathBuf>,
 }
 
@@ -34,15 +35,22 @@ impl ParseCallbacks for Recorder {
         original_variant_name: &str,
         value: EnumVariantValue,
     ) -> Option<String> {
-        let is_func_id = enum_name.is_some_and(|n| n.ends_with("bpf_func_id"));
-        if let (true, Some(name)) = (is_func_id, original_variant_name.strip_prefix("BPF_FUNC_")) {
-            let id = match value {
-                EnumVariantValue::Boolean(b) => u32::from(b),
-                EnumVariantValue::Signed(v) => u32::try_from(v).unwrap_or(u32::MAX),
-                EnumVariantValue::Unsigned(v) => u32::try_from(v).unwrap_or(u32::MAX),
-            };
-            if let Ok(mut seen) = self.0.lock() {
+        let id = match value {
+            EnumVariantValue::Boolean(b) => u32::from(b),
+            EnumVariantValue::Signed(v) => u32::try_from(v).unwrap_or(u32::MAX),
+            EnumVariantValue::Unsigned(v) => u32::try_from(v).unwrap_or(u32::MAX),
+        };
+        let enum_name = enum_name.unwrap_or_default();
+        let Ok(mut seen) = self.0.lock() else {
+            return None;
+        };
+        if enum_name.ends_with("bpf_func_id") {
+            if let Some(name) = original_variant_name.strip_prefix("BPF_FUNC_") {
                 seen.helpers.insert(id, name.to_owned());
+            }
+        } else if enum_name.ends_with("bpf_prog_type") {
+            if let Some(name) = original_variant_name.strip_prefix("BPF_PROG_TYPE_") {
+                seen.prog_types.insert(id, name.to_ascii_lowercase());
             }
         }
         None
@@ -144,7 +152,10 @@ fn main() {
     if seen.helpers.is_empty() {
         fail("linux/bpf.h defines no `enum bpf_func_id`: is it a uapi bpf.h?");
     }
-    write(&out.join("helpers.rs"), &helper_table(&seen.helpers));
+    write(
+        &out.join("helpers.rs"),
+        &(helper_table(&seen.helpers) + &prog_type_table(&seen.prog_types)),
+    );
     write(&out.join("compat.rs"), &compat_constants(&text));
 
     let header = seen.bpf_h.clone().unwrap_or_else(|| PathBuf::from("linux/bpf.h"));
@@ -169,6 +180,19 @@ fn helper_table(helpers: &BTreeMap<u32, String>) -> String {
         if *id != 0 && !name.starts_with('_') {
             let _ = writeln!(s, "    ({name:?}, {id}),");
         }
+    }
+    s.push_str("];\n");
+    s
+}
+
+fn prog_type_table(types: &BTreeMap<u32, String>) -> String {
+    let mut s = String::from(
+        "/// Every `enum bpf_prog_type` value in the header, as (lower-case name\n\
+         /// without the `BPF_PROG_TYPE_` prefix, value), sorted by value.\n\
+         pub const PROG_TYPES: &[(&str, u32)] = &[\n",
+    );
+    for (id, name) in types {
+        let _ = writeln!(s, "    ({name:?}, {id}),");
     }
     s.push_str("];\n");
     s

@@ -1,9 +1,39 @@
 //! The eBPF assembler core behind `bpf_prog!`: one table of the instruction
 //! set, a parser shared by the macro and the runtime assembler, the checks,
 //! the encoder and the disassembler.
+//!
+//! Pipeline: [`token`] (text lexer; the macro has its own token-tree front
+//! end) → [`parse`] → [`encode`] (labels, forms, ranges) → [`flow`]
+//! (control flow and registers) → [`Program`]. [`disasm`] prints
+//! instructions back through the same [`isa`] table.
+//!
+//! ```
+//! let prog = bpf_asm::assemble("
+//!     ldabsb 23          # IPv4 protocol on a live AF_PACKET socket
+//!     jne r0, 17, drop
+//!     mov r0, -1
+//!     exit
+//! drop:
+//!     mov r0, 0
+//!     exit
+//! ").unwrap();
+//! assert_eq!(prog.len(), 6);
+//! print!("{}", bpf_asm::disassemble(prog.insns()));
+//! ```
 
+mod asm;
+pub mod disasm;
+pub mod encode;
+pub mod error;
+pub mod flow;
 mod insn;
+pub mod isa;
+pub mod parse;
 mod program;
+pub mod token;
 
+pub use asm::{AsmError, AsmErrors, Assembler, assemble};
+pub use disasm::{disassemble, disassemble_pseudo_c, insn_to_pseudo_c, insn_to_string};
 pub use insn::{Insn, insns_as_bytes};
 pub use program::{MapReloc, Program, SourceLine};
+pub use token::Pos;

@@ -64,6 +64,7 @@ pub struct Program {
     insns: Cow<'static, [Insn]>,
     relocs: Cow<'static, [MapReloc]>,
     source: Cow<'static, [SourceLine]>,
+    prog_type: u32,
 }
 
 impl Program {
@@ -77,7 +78,35 @@ impl Program {
             insns: Cow::Borrowed(insns),
             relocs: Cow::Borrowed(relocs),
             source: Cow::Borrowed(source),
+            prog_type: bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER,
         }
+    }
+
+    /// Like [`from_static`](Self::from_static) for another `bpf_prog_type`.
+    pub const fn from_static_typed(
+        prog_type: u32,
+        insns: &'static [Insn],
+        relocs: &'static [MapReloc],
+        source: &'static [SourceLine],
+    ) -> Self {
+        Program {
+            insns: Cow::Borrowed(insns),
+            relocs: Cow::Borrowed(relocs),
+            source: Cow::Borrowed(source),
+            prog_type,
+        }
+    }
+
+    /// The same program for another `bpf_prog_type` (what
+    /// `#![prog_type = NAME]` sets; a socket filter by default).
+    #[must_use]
+    pub fn with_prog_type(self, prog_type: u32) -> Self {
+        Program { prog_type, ..self }
+    }
+
+    /// The `bpf_prog_type` the program was written for.
+    pub const fn prog_type(&self) -> u32 {
+        self.prog_type
     }
 
     /// A program owning its tables; `source` is sorted by slot here.
@@ -87,6 +116,7 @@ impl Program {
             insns: Cow::Owned(insns),
             relocs: Cow::Owned(relocs),
             source: Cow::Owned(source),
+            prog_type: bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER,
         }
     }
 
@@ -140,6 +170,7 @@ impl fmt::Debug for Program {
         f.debug_struct("Program")
             .field("insns", &self.insns.len())
             .field("relocs", &self.relocs)
+            .field("prog_type", &self.prog_type)
             .finish_non_exhaustive()
     }
 }

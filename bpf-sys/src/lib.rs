@@ -44,7 +44,17 @@ pub use compat::*;
 mod helpers {
     include!(concat!(env!("OUT_DIR"), "/helpers.rs"));
 }
-pub use helpers::HELPERS;
+pub use helpers::{HELPERS, PROG_TYPES};
+
+/// The value of program type `name` (`socket_filter`, `xdp`, ...), if the
+/// header knows it.
+///
+/// ```
+/// assert_eq!(bpf_sys::prog_type("socket_filter"), Some(bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER));
+/// ```
+pub fn prog_type(name: &str) -> Option<u32> {
+    PROG_TYPES.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+}
 
 /// The id of helper `name` (with or without the `bpf_` prefix), if the
 /// header knows it.

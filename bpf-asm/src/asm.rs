@@ -1,0 +1,152 @@
+//! The runtime assembler: text in, [`Program`] out, through the same parser,
+//! checks and encoder as `bpf_prog!`.
+
+use std::fmt;
+
+use crate::encode::{Encoded, encode};
+use crate::error::Error;
+use crate::flow;
+use crate::parse::parse;
+use crate::program::{MapReloc, Program, SourceLine};
+use crate::token::{Pos, lex};
+
+/// One assembly error with its 1-based line and column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AsmError {
+    /// Line, from 1.
+    pub line: u32,
+    /// Column, from 1.
+    pub col: u32,
+    /// What is wrong and what would be accepted.
+    pub message: String,
+}
+
+impl fmt::Display for AsmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.col, self.message)
+    }
+}
+
+/// Every error found in one pass, in source order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AsmErrors(pub Vec<AsmError>);
+
+impl fmt::Display for AsmErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AsmErrors {}
+
+/// Assembler settings.
+///
+/// ```
+/// use bpf_asm::Assembler;
+/// // Without the control-flow checks, a fragment need not end in `exit`.
+/// let prog = Assembler::new().flow_checks(false).assemble("mov r0, 1").unwrap();
+/// assert_eq!(prog.len(), 1);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Assembler {
+    flow_checks: bool,
+}
+
+impl Default for Assembler {
+    fn default() -> Self {
+        Assembler { flow_checks: true }
+    }
+}
+
+impl Assembler {
+    /// The default settings: every check on.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Turns the control-flow and register checks (SYNTAX.md checks 4 to 6)
+    /// on or off; encoding and range checks always run.
+    #[must_use]
+    pub fn flow_checks(mut self, on: bool) -> Self {
+        self.flow_checks = on;
+        self
+    }
+
+    /// Assembles `src`, returning every error found.
+    pub fn assemble(&self, src: &str) -> Result<Program, AsmErrors> {
+        let (toks, lex_errors) = lex(src);
+        let mut errors: Vec<Error<Pos>> = lex_errors
+            .into_iter()
+            .map(|(pos, msg)| Error::new(pos, msg))
+            .collect();
+        let end = Pos {
+            line: u32::try_from(src.lines().count().max(1)).unwrap_or(u32::MAX),
+            col: 1,
+        };
+        let (parsed, parse_errors) = parse(&toks, end);
+        errors.extend(parse_errors);
+        let (encoded, encode_errors) = encode(&parsed);
+        errors.extend(encode_errors);
+        if errors.is_empty() && self.flow_checks {
+            errors.extend(flow::check(&encoded));
+        }
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| (e.span.line, e.span.col));
+            return Err(AsmErrors(
+                errors
+                    .into_iter()
+                    .map(|e| AsmError {
+                        line: e.span.line,
+                        col: e.span.col,
+                        message: e.message,
+                    })
+                    .collect(),
+            ));
+        }
+        Ok(program(encoded))
+    }
+}
+
+fn program(encoded: Encoded<Pos>) -> Program {
+    // Text input has no `{ expr }`, so every field is known.
+    let insns = encoded.slots.iter().filter_map(|s| s.insn()).collect();
+    let relocs = encoded
+        .relocs
+        .into_iter()
+        .map(|(slot, name)| MapReloc {
+            slot,
+            name: name.into(),
+        })
+        .collect();
+    let source = encoded
+        .stmts
+        .into_iter()
+        .map(|s| SourceLine {
+            slot: s.slot,
+            line: s.line,
+            text: s.text.into(),
+        })
+        .collect();
+    Program::new(insns, relocs, source).with_prog_type(encoded.options.prog_type)
+}
+
+/// Assembles `src` with every check on.
+///
+/// ```
+/// let prog = bpf_asm::assemble("mov64 r0, -1\nexit").unwrap();
+/// assert_eq!(prog.as_bytes(), [
+///     0xb7, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
+///     0x95, 0, 0, 0, 0, 0, 0, 0,
+/// ]);
+/// let err = bpf_asm::assemble("mvo r0, 1\nexit").unwrap_err();
+/// assert_eq!(err.to_string(), "1:1: unknown instruction `mvo`; did you mean `mov`?");
+/// ```
+pub fn assemble(src: &str) -> Result<Program, AsmErrors> {
+    Assembler::new().assemble(src)
+}

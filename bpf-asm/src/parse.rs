@@ -1,0 +1,632 @@
+//! Tokens to statements: labels, mnemonics and operands, plus the inner
+//! attributes. The parser knows the operand syntax, not the instructions:
+//! matching operands to forms is the encoder's job, driven by the ISA table.
+
+use crate::error::Error;
+use crate::token::{Tok, TokKind};
+
+/// A number operand: a literal, or a `{ expr }` the macro evaluates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// A literal, signed, as written (wide enough for any 64-bit literal).
+    Lit(i128),
+    /// The front end's expression `id`, negated when written `-{ expr }`.
+    Expr {
+        /// Index in the front end's side table.
+        id: usize,
+        /// Written with a leading `-`.
+        neg: bool,
+    },
+}
+
+/// One operand as written.
+#[derive(Clone, Debug)]
+pub enum Operand<'a, S> {
+    /// `rN` or `%rN`.
+    Reg(u8, S),
+    /// A number; `signed` when written with an explicit `+` or `-` (which
+    /// makes it a relative jump target).
+    Num {
+        /// The value.
+        value: Value,
+        /// Whether a sign was written.
+        signed: bool,
+        /// Where.
+        span: S,
+    },
+    /// `[rN]`, `[rN + off]`, `[rN - off]`.
+    Mem {
+        /// Base register.
+        reg: u8,
+        /// Offset (0 when absent).
+        off: Value,
+        /// Span of the offset (the register's when absent).
+        off_span: S,
+        /// Span of the opening bracket.
+        span: S,
+    },
+    /// A bare name: a label, a helper, a keyword.
+    Name(&'a str, S),
+    /// `name(args)`: an `lddw` pseudo operand such as `map_fd(NAME)`.
+    Call {
+        /// The keyword.
+        name: &'a str,
+        /// The arguments.
+        args: Vec<Operand<'a, S>>,
+        /// Span of the keyword.
+        span: S,
+    },
+}
+
+impl<S: Copy> Operand<'_, S> {
+    /// Where the operand starts.
+    pub fn span(&self) -> S {
+        match self {
+            Operand::Reg(_, s) | Operand::Name(_, s) => *s,
+            Operand::Num { span, .. } | Operand::Mem { span, .. } | Operand::Call { span, .. } => {
+                *span
+            }
+        }
+    }
+
+    /// A short description for error messages.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Operand::Reg(..) => "a register",
+            Operand::Num { .. } => "a number",
+            Operand::Mem { .. } => "a memory operand",
+            Operand::Name(..) => "a name",
+            Operand::Call { .. } => "a pseudo operand",
+        }
+    }
+}
+
+/// One instruction as written.
+#[derive(Clone, Debug)]
+pub struct Stmt<'a, S> {
+    /// The mnemonic, words joined by one space (`lock fetch add`).
+    pub mnem: String,
+    /// Span of the mnemonic's first word.
+    pub span: S,
+    /// The operands.
+    pub ops: Vec<Operand<'a, S>>,
+    /// 1-based source line.
+    pub line: u32,
+    /// The statement's text, normalised.
+    pub text: String,
+}
+
+/// A label definition: `name:` before statement `stmt`.
+#[derive(Clone, Debug)]
+pub struct Label<'a, S> {
+    /// The name.
+    pub name: &'a str,
+    /// Where.
+    pub span: S,
+    /// The index of the statement it names (`stmts.len()` at the end).
+    pub stmt: usize,
+}
+
+/// An inner attribute `#![key]` or `#![key = value]`.
+#[derive(Clone, Debug)]
+pub struct Attr<'a, S> {
+    /// The key.
+    pub key: &'a str,
+    /// Span of the key.
+    pub span: S,
+    /// The value, if any, with its span.
+    pub value: Option<(&'a str, S)>,
+}
+
+/// A parsed program.
+#[derive(Clone, Debug)]
+pub struct Parsed<'a, S> {
+    /// Inner attributes.
+    pub attrs: Vec<Attr<'a, S>>,
+    /// Statements in order.
+    pub stmts: Vec<Stmt<'a, S>>,
+    /// Label definitions in order.
+    pub labels: Vec<Label<'a, S>>,
+}
+
+struct Parser<'t, 'a, S> {
+    toks: &'t [Tok<'a, S>],
+    pos: usize,
+    end_span: S,
+    errors: Vec<Error<S>>,
+}
+
+/// Parses tokens into statements, collecting every syntax error.
+/// `end_span` is used for errors at the end of the input.
+pub fn parse<'a, S: Copy>(toks: &[Tok<'a, S>], end_span: S) -> (Parsed<'a, S>, Vec<Error<S>>) {
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        end_span,
+        errors: Vec::new(),
+    };
+    let mut out = Parsed {
+        attrs: Vec::new(),
+        stmts: Vec::new(),
+        labels: Vec::new(),
+    };
+    loop {
+        p.skip_ends();
+        if p.is_punct(0, '#') && p.is_punct(1, '!') {
+            if !out.stmts.is_empty() || !out.labels.is_empty() {
+                let span = p.span(0);
+                p.errors.push(Error::new(
+                    span,
+                    "inner attributes `#![...]` must come before the first instruction",
+                ));
+            }
+            match p.attr() {
+                Some(a) => out.attrs.push(a),
+                None => p.recover(),
+            }
+            continue;
+        }
+        break;
+    }
+    while p.pos < toks.len() {
+        p.skip_ends();
+        let Some(t) = p.peek(0) else { break };
+        if t.kind == TokKind::Ident && p.is_punct(1, ':') && !p.is_punct(2, ':') {
+            out.labels.push(Label {
+                name: t.text,
+                span: t.span,
+                stmt: out.stmts.len(),
+            });
+            p.pos += 2;
+            continue;
+        }
+        if p.is_punct(0, '#') && p.is_punct(1, '!') {
+            p.errors.push(Error::new(
+                t.span,
+                "inner attributes `#![...]` must come before the first instruction",
+            ));
+            p.recover();
+            continue;
+        }
+        match p.stmt() {
+            Some(s) => out.stmts.push(s),
+            None => p.recover(),
+        }
+    }
+    (out, p.errors)
+}
+
+impl<'a, S: Copy> Parser<'_, 'a, S> {
+    fn peek(&self, n: usize) -> Option<&Tok<'a, S>> {
+        self.toks.get(self.pos + n)
+    }
+
+    fn span(&self, n: usize) -> S {
+        self.peek(n).map_or(self.end_span, |t| t.span)
+    }
+
+    fn is_punct(&self, n: usize, c: char) -> bool {
+        self.peek(n).is_some_and(|t| t.kind == TokKind::Punct(c))
+    }
+
+    fn at_end(&self) -> bool {
+        self.peek(0).is_none_or(|t| t.kind == TokKind::End)
+    }
+
+    fn skip_ends(&mut self) {
+        while self.peek(0).is_some_and(|t| t.kind == TokKind::End) {
+            self.pos += 1;
+        }
+    }
+
+    /// Skips to the end of the statement after an error.
+    fn recover(&mut self) {
+        while !self.at_end() {
+            self.pos += 1;
+        }
+    }
+
+    fn err<T>(&mut self, n: usize, msg: impl Into<String>) -> Option<T> {
+        let span = self.span(n);
+        self.errors.push(Error::new(span, msg));
+        None
+    }
+
+    fn expect_punct(&mut self, c: char, what: &str) -> Option<()> {
+        if self.is_punct(0, c) {
+            self.pos += 1;
+            Some(())
+        } else {
+            let found = self.found(0);
+            self.err(0, format!("expected `{c}` {what}, found {found}"))
+        }
+    }
+
+    fn found(&self, n: usize) -> String {
+        match self.peek(n) {
+            None => "the end of the program".to_owned(),
+            Some(t) if t.kind == TokKind::End => "the end of the statement".to_owned(),
+            Some(t) if matches!(t.kind, TokKind::Expr(_)) => "`{ ... }`".to_owned(),
+            Some(t) => format!("`{}`", t.text),
+        }
+    }
+
+    fn attr(&mut self) -> Option<Attr<'a, S>> {
+        self.pos += 2; // `#` `!`
+        self.expect_punct('[', "to open the attribute")?;
+        let key = match self.peek(0) {
+            Some(t) if t.kind == TokKind::Ident => *t,
+            _ => {
+                let found = self.found(0);
+                return self.err(0, format!("expected an attribute name, found {found}"));
+            }
+        };
+        self.pos += 1;
+        let mut value = None;
+        if self.is_punct(0, '=') {
+            self.pos += 1;
+            match self.peek(0) {
+                Some(t) if matches!(t.kind, TokKind::Ident | TokKind::Int) => {
+                    value = Some((t.text, t.span));
+                    self.pos += 1;
+                }
+                _ => {
+                    let found = self.found(0);
+                    return self.err(0, format!("expected a value after `=`, found {found}"));
+                }
+            }
+        }
+        self.expect_punct(']', "to close the attribute")?;
+        Some(Attr {
+            key: key.text,
+            span: key.span,
+            value,
+        })
+    }
+
+    fn stmt(&mut self) -> Option<Stmt<'a, S>> {
+        let first = match self.peek(0) {
+            Some(t) if t.kind == TokKind::Ident => *t,
+            _ => {
+                let found = self.found(0);
+                return self.err(0, format!("expected an instruction mnemonic, found {found}"));
+            }
+        };
+        let start = self.pos;
+        self.pos += 1;
+        let mut mnem = first.text.to_owned();
+        // Multi-word mnemonics: `lock [fetch] op`, `call local`, `call kfunc`.
+        if first.text == "lock" {
+            while let Some(t) = self.peek(0) {
+                if t.kind != TokKind::Ident {
+                    break;
+                }
+                mnem.push(' ');
+                mnem.push_str(t.text);
+                self.pos += 1;
+            }
+        } else if first.text == "call"
+            && self
+                .peek(0)
+                .is_some_and(|t| matches!(t.text, "local" | "kfunc" | "helper"))
+            && self.peek(1).is_some_and(|t| t.kind != TokKind::End)
+        {
+            let word = self.peek(0).map_or("", |t| t.text);
+            if word != "helper" {
+                mnem.push(' ');
+                mnem.push_str(word);
+            }
+            self.pos += 1;
+        }
+        let mut ops = Vec::new();
+        if !self.at_end() {
+            loop {
+                ops.push(self.operand()?);
+                if self.at_end() {
+                    break;
+                }
+                if self.is_punct(0, ',') {
+                    self.pos += 1;
+                    continue;
+                }
+                let found = self.found(0);
+                return self.err(
+                    0,
+                    format!("expected `,` or the end of the statement (`;`), found {found}"),
+                );
+            }
+        }
+        let text = render(&self.toks[start..self.pos]);
+        Some(Stmt {
+            mnem,
+            span: first.span,
+            ops,
+            line: first.line,
+            text,
+        })
+    }
+
+    fn reg_number(&mut self, n: usize) -> Option<Option<u8>> {
+        let t = self.peek(n)?;
+        if t.kind != TokKind::Ident {
+            return None;
+        }
+        let digits = t.text.strip_prefix('r')?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        match digits.parse::<u8>() {
+            Ok(r) if r <= 10 => Some(Some(r)),
+            _ => {
+                let text = t.text;
+                self.err::<()>(
+                    n,
+                    format!("no register `{text}`: registers are r0 to r10 (r10 is the read-only frame pointer)"),
+                );
+                Some(None)
+            }
+        }
+    }
+
+    fn register(&mut self) -> Option<(u8, S)> {
+        let pct = usize::from(self.is_punct(0, '%'));
+        let span = self.span(0);
+        match self.reg_number(pct) {
+            Some(Some(r)) => {
+                self.pos += pct + 1;
+                Some((r, span))
+            }
+            Some(None) => None,
+            None => {
+                let found = self.found(pct);
+                self.err(pct, format!("expected a register (r0 to r10), found {found}"))
+            }
+        }
+    }
+
+    fn number(&mut self) -> Option<(Value, bool, S)> {
+        let span = self.span(0);
+        let mut neg = false;
+        let mut signed = false;
+        if self.is_punct(0, '-') || self.is_punct(0, '+') {
+            neg = self.is_punct(0, '-');
+            signed = true;
+            self.pos += 1;
+        }
+        let t = match self.peek(0) {
+            Some(t) => *t,
+            None => return self.err(0, "expected a number, found the end of the program"),
+        };
+        match t.kind {
+            TokKind::Int => {
+                self.pos += 1;
+                let v = match parse_int(t.text) {
+                    Ok(v) => v,
+                    Err(msg) => {
+                        self.errors.push(Error::new(t.span, msg));
+                        0
+                    }
+                };
+                Some((Value::Lit(if neg { -v } else { v }), signed, span))
+            }
+            TokKind::Expr(id) => {
+                self.pos += 1;
+                Some((Value::Expr { id, neg }, signed, span))
+            }
+            TokKind::Punct('{') => self.err(
+                0,
+                "`{ expr }` operands are only available in the bpf_prog! macro; write a number",
+            ),
+            _ => {
+                let found = self.found(0);
+                self.err(0, format!("expected a number, found {found}"))
+            }
+        }
+    }
+
+    fn operand(&mut self) -> Option<Operand<'a, S>> {
+        let t = match self.peek(0) {
+            Some(t) => *t,
+            None => return self.err(0, "expected an operand, found the end of the program"),
+        };
+        match t.kind {
+            TokKind::Punct('%') => {
+                let (r, s) = self.register()?;
+                Some(Operand::Reg(r, s))
+            }
+            TokKind::Punct('[') => self.mem(),
+            TokKind::Punct('-' | '+' | '{') | TokKind::Int | TokKind::Expr(_) => {
+                let (value, signed, span) = self.number()?;
+                Some(Operand::Num {
+                    value,
+                    signed,
+                    span,
+                })
+            }
+            TokKind::Ident => {
+                if let Some(r) = self.reg_number(0) {
+                    let r = r?;
+                    self.pos += 1;
+                    return Some(Operand::Reg(r, t.span));
+                }
+                self.pos += 1;
+                if self.is_punct(0, '(') {
+                    self.pos += 1;
+                    let mut args = Vec::new();
+                    if !self.is_punct(0, ')') {
+                        loop {
+                            args.push(self.operand()?);
+                            if self.is_punct(0, ',') {
+                                self.pos += 1;
+                                continue;
+                            }
+                            break;
+                        }
+                    }
+                    self.expect_punct(')', "to close the argument list")?;
+                    return Some(Operand::Call {
+                        name: t.text,
+                        args,
+                        span: t.span,
+                    });
+                }
+                Some(Operand::Name(t.text, t.span))
+            }
+            TokKind::Other => self.err(0, format!("unexpected literal `{}`", t.text)),
+            _ => {
+                let found = self.found(0);
+                self.err(
+                    0,
+                    format!(
+                        "expected an operand (a register, a number, `[reg + off]` or a label), found {found}"
+                    ),
+                )
+            }
+        }
+    }
+
+    fn mem(&mut self) -> Option<Operand<'a, S>> {
+        let span = self.span(0);
+        self.pos += 1; // `[`
+        let (reg, reg_span) = self.register()?;
+        let (off, off_span) = if self.is_punct(0, '+') || self.is_punct(0, '-') {
+            let (v, _, s) = self.number()?;
+            (v, s)
+        } else {
+            (Value::Lit(0), reg_span)
+        };
+        if !self.is_punct(0, ']') {
+            let found = self.found(0);
+            return self.err(
+                0,
+                format!(
+                    "expected `]` or `+ offset`/`- offset` in a memory operand `[rN + off]`, found {found}"
+                ),
+            );
+        }
+        self.pos += 1;
+        Some(Operand::Mem {
+            reg,
+            off,
+            off_span,
+            span,
+        })
+    }
+}
+
+/// Parses a Rust-style integer literal (no sign, no suffix).
+pub fn parse_int(text: &str) -> Result<i128, String> {
+    let (digits, radix) = match text.get(..2) {
+        Some("0x" | "0X") => (&text[2..], 16),
+        Some("0o" | "0O") => (&text[2..], 8),
+        Some("0b" | "0B") => (&text[2..], 2),
+        _ => (text, 10),
+    };
+    let mut value: i128 = 0;
+    let mut any = false;
+    for (i, c) in digits.char_indices() {
+        if c == '_' {
+            continue;
+        }
+        let Some(d) = c.to_digit(radix) else {
+            let rest = &digits[i..];
+            let suffix = ["i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize"];
+            return Err(if suffix.contains(&rest) {
+                format!("integer literal `{text}` has a type suffix `{rest}`: write the number without a suffix")
+            } else {
+                format!("malformed integer literal `{text}`")
+            });
+        };
+        any = true;
+        value = value
+            .checked_mul(i128::from(radix))
+            .and_then(|v| v.checked_add(i128::from(d)))
+            .ok_or_else(|| format!("integer literal `{text}` is too large"))?;
+        if value > i128::from(u64::MAX) {
+            return Err(format!("integer literal `{text}` does not fit in 64 bits"));
+        }
+    }
+    if any {
+        Ok(value)
+    } else {
+        Err(format!("malformed integer literal `{text}`"))
+    }
+}
+
+/// The statement's tokens as text with conventional spacing: `[r1 + 8]`,
+/// `mov r0, -1`, `map_fd(name)`.
+fn render<S>(toks: &[Tok<'_, S>]) -> String {
+    let mut s = String::new();
+    let mut prev: Option<TokKind> = None;
+    let mut unary_sign = false;
+    let mut in_brackets = false;
+    for t in toks {
+        let text = match t.kind {
+            TokKind::Expr(_) => "{..}",
+            _ => t.text,
+        };
+        let space = match (prev, t.kind) {
+            (None, _) | (_, TokKind::Punct(',' | ']' | ')')) => false,
+            (Some(TokKind::Punct('[' | '(' | '%')), _) | (Some(TokKind::Ident), TokKind::Punct('(')) => {
+                false
+            }
+            _ => !unary_sign,
+        };
+        if space {
+            s.push(' ');
+        }
+        s.push_str(text);
+        unary_sign = matches!(t.kind, TokKind::Punct('-' | '+')) && !in_brackets;
+        match t.kind {
+            TokKind::Punct('[') => in_brackets = true,
+            TokKind::Punct(']') => in_brackets = false,
+            _ => {}
+        }
+        prev = Some(t.kind);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::lex;
+
+    fn stmts(src: &str) -> Vec<String> {
+        let (toks, lex_errs) = lex(src);
+        assert!(lex_errs.is_empty());
+        let (p, errs) = parse(&toks, Default::default());
+        assert!(errs.is_empty(), "{errs:?}");
+        p.stmts.into_iter().map(|s| format!("{}|{}", s.mnem, s.text)).collect()
+    }
+
+    #[test]
+    fn parses_multiword_mnemonics() {
+        assert_eq!(
+            stmts("lock fetch add32 [r1+8], r2; call local foo; call 1"),
+            [
+                "lock fetch add32|lock fetch add32 [r1 + 8], r2",
+                "call local|call local foo",
+                "call|call 1"
+            ]
+        );
+    }
+
+    #[test]
+    fn renders_signs() {
+        assert_eq!(stmts("mov r0, -1")[0], "mov|mov r0, -1");
+        assert_eq!(stmts("ja -3")[0], "ja|ja -3");
+        assert_eq!(stmts("ldxw r0, [r1-8]")[0], "ldxw|ldxw r0, [r1 - 8]");
+    }
+
+    #[test]
+    fn int_literals() {
+        assert_eq!(parse_int("0x_ff"), Ok(255));
+        assert_eq!(parse_int("1_000"), Ok(1000));
+        assert_eq!(parse_int("0b101"), Ok(5));
+        assert_eq!(parse_int("0o17"), Ok(15));
+        assert!(parse_int("10u32").unwrap_err().contains("suffix"));
+        assert!(parse_int("0x1_0000_0000_0000_0000").is_err());
+        assert!(parse_int("0x").is_err());
+    }
+}
