@@ -25,6 +25,8 @@ mod asm;
 pub mod disasm;
 pub mod encode;
 pub mod error;
+#[cfg(feature = "macro")]
+pub mod expand;
 pub mod flow;
 mod insn;
 pub mod isa;

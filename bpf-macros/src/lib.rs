@@ -1,12 +1,9 @@
 //! `bpf_prog!`: eBPF assembly checked and encoded at compile time.
 //!
-//! A thin shell: the token trees become the core's tokens
-//! ([`frontend`]), `bpf_asm` parses, checks and encodes them, and [`emit`]
-//! writes the constant (or every error, each at its tokens). Use it through
+//! A thin shell over `bpf_asm::expand`: the token trees become the core's
+//! tokens, `bpf_asm` parses, checks and encodes them, and the expansion is
+//! the constant (or every error, each at its tokens). Use it through
 //! `bpf_loader::bpf_prog`, whose paths the expansion names.
-
-mod emit;
-mod frontend;
 
 use proc_macro::TokenStream;
 
@@ -24,5 +21,5 @@ use proc_macro::TokenStream;
 /// ```
 #[proc_macro]
 pub fn bpf_prog(input: TokenStream) -> TokenStream {
-    emit::expand(input.into()).into()
+    bpf_asm::expand::expand(input.into()).into()
 }

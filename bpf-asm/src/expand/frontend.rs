@@ -2,7 +2,7 @@
 //! delimiters as punctuation, except `{ ... }`, which becomes one expression
 //! operand kept aside for code generation.
 
-use bpf_asm::token::{Tok, TokKind};
+use crate::token::{Tok, TokKind};
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 
 /// A token before borrowing: kind, owned text, span, line.

@@ -1,16 +1,21 @@
 //! Runs the core and writes the expansion: a block of `const` tables ending
 //! in `bpf_loader::Program::from_static_typed(..)`, or the errors.
 
-use bpf_asm::encode::{Encoded, Field, Part, encode};
-use bpf_asm::error::Error;
-use bpf_asm::{flow, parse};
+use crate::encode::{Encoded, Field, Part, encode};
+use crate::error::Error;
+use crate::{flow, parse};
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{quote, quote_spanned};
 
-use crate::frontend::{Flat, flatten};
+use super::frontend::{Flat, flatten};
 
-/// The whole expansion.
-pub(crate) fn expand(input: TokenStream) -> TokenStream {
+/// The whole expansion of `bpf_prog! { input }`.
+///
+/// ```
+/// let out = bpf_asm::expand::expand("mov64 r0, -1; exit".parse().unwrap());
+/// assert!(out.to_string().contains("from_static_typed"));
+/// ```
+pub fn expand(input: TokenStream) -> TokenStream {
     let flat = flatten(input);
     let toks = flat.toks();
     let (parsed, mut errors) = parse::parse(&toks, Span::call_site());
