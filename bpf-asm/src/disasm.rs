@@ -61,7 +61,8 @@ pub fn decode(slots: &[Insn]) -> Option<Decoded<'static>> {
             };
             let next_ok = next.code() == 0 && next.dst() == 0 && next.src() == 0 && next.off() == 0;
             let next_free = matches!(f.pseudo, "" | "map_value" | "map_idx_value");
-            if !next_ok || (!next_free && next.imm() != 0) || insn.dst() > 9 {
+            let fd_ok = !matches!(f.pseudo, "map_fd" | "map_value") || insn.imm() >= 0;
+            if !next_ok || !fd_ok || (!next_free && next.imm() != 0) || insn.dst() > 9 {
                 return Some(raw);
             }
             return Some(Decoded {
@@ -111,9 +112,12 @@ fn fixed_fields_match(f: &Form, i: &Insn) -> bool {
 /// The per-instruction rules the assembler enforces beyond the encoding.
 fn assembler_accepts(f: &Form, i: &Insn) -> bool {
     let writes_r10 = match f.shape {
-        Shape::AluK | Shape::AluX | Shape::MovSx | Shape::Unary | Shape::AddrSpaceCast | Shape::Load => {
-            i.dst() == 10
-        }
+        Shape::AluK
+        | Shape::AluX
+        | Shape::MovSx
+        | Shape::Unary
+        | Shape::AddrSpaceCast
+        | Shape::Load => i.dst() == 10,
         Shape::StoreReg => {
             (f.name.contains("fetch") || f.name.contains("xchg") && !f.name.contains("cmpxchg"))
                 && i.src() == 10
@@ -128,7 +132,10 @@ fn assembler_accepts(f: &Form, i: &Insn) -> bool {
         (Shape::AluK, ImmRule::Shift(max)) => (0..=i64::from(max)).contains(&imm),
         (Shape::AluK, ImmRule::Divisor(_)) => imm != 0,
         (Shape::AddrSpaceCast, _) => true,
-        (Shape::Call, _) => u32::try_from(imm).ok().and_then(bpf_sys::helper_name).is_some(),
+        (Shape::Call, _) => u32::try_from(imm)
+            .ok()
+            .and_then(bpf_sys::helper_name)
+            .is_some(),
         _ => true,
     };
     let base = match f.shape {
@@ -344,7 +351,12 @@ fn num64(v: i64) -> String {
     }
 }
 
-fn write_insn(out: &mut String, d: &Decoded<'_>, target: Option<&str>, syntax: Syntax) -> fmt::Result {
+fn write_insn(
+    out: &mut String,
+    d: &Decoded<'_>,
+    target: Option<&str>,
+    syntax: Syntax,
+) -> fmt::Result {
     let i = &d.insn;
     let Some(f) = d.form else {
         return match syntax {
@@ -403,7 +415,13 @@ fn write_insn(out: &mut String, d: &Decoded<'_>, target: Option<&str>, syntax: S
             Shape::Raw => Ok(()),
         },
         Syntax::PseudoC => {
-            let r = |n: u8| if f.wide { format!("r{n}") } else { format!("w{n}") };
+            let r = |n: u8| {
+                if f.wide {
+                    format!("r{n}")
+                } else {
+                    format!("w{n}")
+                }
+            };
             match f.shape {
                 Shape::AluK => write!(out, "{} {} {imm}", r(dst), f.op),
                 Shape::AluX => write!(out, "{} {} {}", r(dst), f.op, r(src)),
@@ -470,7 +488,9 @@ fn write_insn(out: &mut String, d: &Decoded<'_>, target: Option<&str>, syntax: S
                         _ => write!(out, "lock *({ty} *)({m}) {} {}", f.op, r(src)),
                     }
                 }
-                Shape::Ja if f.name == "may_goto" => write!(out, "may_goto {}", tgt(i64::from(off))),
+                Shape::Ja if f.name == "may_goto" => {
+                    write!(out, "may_goto {}", tgt(i64::from(off)))
+                }
                 Shape::Ja => write!(out, "goto {}", tgt(i64::from(off))),
                 Shape::Ja32 => write!(out, "gotol {}", tgt(i64::from(imm))),
                 Shape::JmpK => write!(

@@ -25,7 +25,11 @@ fn after(insns: &[Insn]) -> usize {
     let i = insns[0];
     let reach = i64::from(i.off()).abs().max(i64::from(i.imm()).abs());
     // Only branches need the room; a little extra for everyone is cheap.
-    if reach < 200_000 { reach as usize + 2 } else { 2 }
+    if reach < 200_000 {
+        reach as usize + 2
+    } else {
+        2
+    }
 }
 
 /// Assembles `text` between padding `exit`s and returns the middle slots.
@@ -123,7 +127,10 @@ fn rejected_encodings_have_no_spelling_and_print_raw() {
     ] {
         let insns = hex_to_insns(hex);
         assert!(insn_to_string(&insns).starts_with("raw "), "{hex}");
-        let err = Assembler::new().flow_checks(false).assemble(text).unwrap_err();
+        let err = Assembler::new()
+            .flow_checks(false)
+            .assemble(text)
+            .unwrap_err();
         assert!(err.to_string().contains("unknown instruction"), "{err}");
         assert_eq!(disassemble(&insns).trim(), insn_to_string(&insns));
     }
