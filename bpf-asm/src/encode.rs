@@ -208,7 +208,10 @@ pub fn encode<S: Copy>(parsed: &Parsed<'_, S>) -> (Encoded<S>, Vec<Error<S>>) {
         });
     }
     if total > MAX_INSNS {
-        if let Some(s) = parsed.stmts.get(stmt_slot.partition_point(|&x| x < MAX_INSNS)) {
+        if let Some(s) = parsed
+            .stmts
+            .get(stmt_slot.partition_point(|&x| x < MAX_INSNS))
+        {
             ctx.errors.push(Error::new(
                 s.span,
                 format!(
@@ -260,10 +263,9 @@ fn options<S: Copy>(attrs: &[Attr<'_, S>], errors: &mut Vec<Error<S>>) -> Option
                 a.span,
                 format!("`#![{}]` needs a value: `#![{} = ...]`", a.key, a.key),
             )),
-            ("unprivileged", Some((_, span))) => errors.push(Error::new(
-                span,
-                "`#![unprivileged]` takes no value",
-            )),
+            ("unprivileged", Some((_, span))) => {
+                errors.push(Error::new(span, "`#![unprivileged]` takes no value"))
+            }
             (key, _) => {
                 let near = nearest(key, ["cpu", "prog_type", "unprivileged"], 3);
                 errors.push(Error::new(
@@ -349,7 +351,9 @@ fn fits<S>(form: &Form, ops: &[Operand<'_, S>]) -> bool {
         (Shape::Call, [Num { .. } | Name(..)]) => true,
         (Shape::CallKfunc, [Num { .. }]) => true,
         (Shape::Exit, []) => true,
-        (Shape::Raw, [a, b, c, Num { .. }, Num { .. }]) => num_or_reg(a) && num_or_reg(b) && num_or_reg(c),
+        (Shape::Raw, [a, b, c, Num { .. }, Num { .. }]) => {
+            num_or_reg(a) && num_or_reg(b) && num_or_reg(c)
+        }
         _ => false,
     }
 }
@@ -441,7 +445,16 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
             }
             (
                 Shape::AddrSpaceCast,
-                [Reg(d, ds), Reg(r, _), Num { value: a, span: sa, .. }, Num { value: b, span: sb, .. }],
+                [
+                    Reg(d, ds),
+                    Reg(r, _),
+                    Num {
+                        value: a, span: sa, ..
+                    },
+                    Num {
+                        value: b, span: sb, ..
+                    },
+                ],
             ) => {
                 self.writes(*d, *ds);
                 let a = self.value(*a, *sa, (0, 0xffff), "an address space (0 to 65535)", false);
@@ -526,7 +539,20 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
                 one(Slot::new(f.code, 0, f.src, z, imm))
             }
             (Shape::Exit, []) => one(Slot::new(f.code, 0, 0, z, z)),
-            (Shape::Raw, [c, d, r, Num { value: o, span: os, .. }, Num { value: i, span: is, .. }]) => {
+            (
+                Shape::Raw,
+                [
+                    c,
+                    d,
+                    r,
+                    Num {
+                        value: o, span: os, ..
+                    },
+                    Num {
+                        value: i, span: is, ..
+                    },
+                ],
+            ) => {
                 let code = self.raw_field(c, (0, 255), "an opcode (0 to 255)");
                 let dst = self.raw_field(d, (0, 15), "a register number (0 to 15)");
                 let src = self.raw_field(r, (0, 15), "a register number (0 to 15)");
@@ -569,11 +595,21 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
     }
 
     /// A checked number field.
-    fn value(&mut self, v: Value, span: S, (min, max): (i128, i128), what: &'static str, nonzero: bool) -> Field {
+    fn value(
+        &mut self,
+        v: Value,
+        span: S,
+        (min, max): (i128, i128),
+        what: &'static str,
+        nonzero: bool,
+    ) -> Field {
         match v {
             Value::Lit(x) => {
                 if x < min || x > max {
-                    self.err(span, format!("{} is out of range: expected {what}", show(x)));
+                    self.err(
+                        span,
+                        format!("{} is out of range: expected {what}", show(x)),
+                    );
                 } else if nonzero && x == 0 {
                     self.err(span, format!("0 is not allowed here: expected {what}"));
                 }
@@ -596,9 +632,21 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
         let (range, what, nonzero): ((i128, i128), &'static str, bool) = match f.rule {
             ImmRule::Sext => (I32, "a 32-bit immediate, sign-extended to 64 bits", false),
             ImmRule::Bits32 => (B32, "a 32-bit immediate", false),
-            ImmRule::Shift(63) => ((0, 63), "a shift amount from 0 to 63 for a 64-bit shift", false),
-            ImmRule::Shift(_) => ((0, 31), "a shift amount from 0 to 31 for a 32-bit shift", false),
-            ImmRule::Divisor(true) => (I32, "a non-zero divisor (32 bits, sign-extended to 64)", true),
+            ImmRule::Shift(63) => (
+                (0, 63),
+                "a shift amount from 0 to 63 for a 64-bit shift",
+                false,
+            ),
+            ImmRule::Shift(_) => (
+                (0, 31),
+                "a shift amount from 0 to 31 for a 32-bit shift",
+                false,
+            ),
+            ImmRule::Divisor(true) => (
+                I32,
+                "a non-zero divisor (32 bits, sign-extended to 64)",
+                true,
+            ),
             ImmRule::Divisor(false) => (B32, "a non-zero 32-bit divisor", true),
         };
         if let Value::Lit(x) = v {
@@ -624,7 +672,11 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
                 return Field::Lit(i64::from(as_written));
             }
             if nonzero && x == 0 {
-                let verb = if f.name.contains("mod") { "modulo" } else { "division" };
+                let verb = if f.name.contains("mod") {
+                    "modulo"
+                } else {
+                    "division"
+                };
                 self.err(
                     span,
                     format!("{verb} by the constant 0: the kernel rejects it (`{}` needs a non-zero immediate)", f.name),
@@ -642,7 +694,13 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
         else {
             return Field::Lit(0);
         };
-        let field = self.value(*off, *off_span, I16, "a 16-bit offset (-32768 to 32767)", false);
+        let field = self.value(
+            *off,
+            *off_span,
+            I16,
+            "a 16-bit offset (-32768 to 32767)",
+            false,
+        );
         if *reg == 10 {
             if let Field::Lit(o) = field {
                 let size: i64 = match f.op {
@@ -684,7 +742,12 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
 
     fn lddw_operand(&mut self, f: &Form, op: &Operand<'a, S>, slot: usize) -> (Field, Field) {
         let z = Field::Lit(0);
-        let split = |v: i64| (Field::Lit(v as i32 as i64), Field::Lit((v >> 32) as i32 as i64));
+        let split = |v: i64| {
+            (
+                Field::Lit(v as i32 as i64),
+                Field::Lit((v >> 32) as i32 as i64),
+            )
+        };
         match (f.pseudo, op) {
             ("", Operand::Num { value, span, .. }) => match *value {
                 Value::Lit(x) => {
@@ -756,7 +819,10 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
                     self.num_arg(b, B32, "a 32-bit offset into the map value"),
                 ),
                 _ => {
-                    self.err(*span, "`map_idx_value` takes an index and an offset: `map_idx_value(N, off)`");
+                    self.err(
+                        *span,
+                        "`map_idx_value` takes an index and an offset: `map_idx_value(N, off)`",
+                    );
                     (z, z)
                 }
             },
@@ -766,7 +832,10 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
                     (Field::Lit(imm), z)
                 }
                 _ => {
-                    self.err(*span, "`func` takes one target: `func(label)` or `func(+N)`");
+                    self.err(
+                        *span,
+                        "`func` takes one target: `func(label)` or `func(+N)`",
+                    );
                     (z, z)
                 }
             },
@@ -828,18 +897,34 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
         }
     }
 
-    fn target(&mut self, t: &Operand<'a, S>, slot: usize, range: (i128, i128), s: &Stmt<'a, S>) -> i64 {
+    fn target(
+        &mut self,
+        t: &Operand<'a, S>,
+        slot: usize,
+        range: (i128, i128),
+        s: &Stmt<'a, S>,
+    ) -> i64 {
         self.target_op(t, slot, range, s.span, &s.mnem)
     }
 
     /// A jump or call target as the offset from the next slot.
-    fn target_op(&mut self, t: &Operand<'a, S>, slot: usize, (min, max): (i128, i128), _at: S, mnem: &str) -> i64 {
+    fn target_op(
+        &mut self,
+        t: &Operand<'a, S>,
+        slot: usize,
+        (min, max): (i128, i128),
+        _at: S,
+        mnem: &str,
+    ) -> i64 {
         let (dest, span, is_label) = match t {
             Operand::Name(name, span) => match self.labels.get(name) {
                 Some(&d) => (d as i128, *span, true),
                 None => {
                     let near = nearest(name, self.label_names.iter().copied(), 3);
-                    self.err(*span, format!("undefined label `{name}`{}", did_you_mean(&near)));
+                    self.err(
+                        *span,
+                        format!("undefined label `{name}`{}", did_you_mean(&near)),
+                    );
                     return 0;
                 }
             },
@@ -889,8 +974,15 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
                 }
                 _ => "",
             };
-            let bits = if max == I16.1 { "16 bits (-32768 to 32767)" } else { "32 bits" };
-            self.err(span, format!("jump offset {off} does not fit in {bits}{hint}"));
+            let bits = if max == I16.1 {
+                "16 bits (-32768 to 32767)"
+            } else {
+                "32 bits"
+            };
+            self.err(
+                span,
+                format!("jump offset {off} does not fit in {bits}{hint}"),
+            );
             return 0;
         }
         off as i64

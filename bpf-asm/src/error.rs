@@ -30,7 +30,11 @@ impl<S> fmt::Display for Error<S> {
 
 /// The candidates closest to `word` by edit distance (at most a third of
 /// its length, at least 1), best first, at most `max`.
-pub fn nearest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>, max: usize) -> Vec<&'c str> {
+pub fn nearest<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+    max: usize,
+) -> Vec<&'c str> {
     let limit = (word.chars().count() / 3).max(1);
     let mut scored: Vec<(usize, &str)> = candidates
         .into_iter()

@@ -267,10 +267,7 @@ fn build() -> Vec<Form> {
             k::BPF_ALU64 | k::BPF_MOV | k::BPF_X,
         )
     });
-    for (prefix, src, pc) in [
-        ("le", k::BPF_TO_LE, "le"),
-        ("be", k::BPF_TO_BE, "be"),
-    ] {
+    for (prefix, src, pc) in [("le", k::BPF_TO_LE, "le"), ("be", k::BPF_TO_BE, "be")] {
         for width in [16, 32, 64] {
             v.push(Form {
                 imm: width,
@@ -412,11 +409,7 @@ fn build() -> Vec<Form> {
                 op: leak(format!("atomic_fetch_{name}")),
                 wide,
                 since: "5.12",
-                ..Form::base(
-                    leak(format!("lock fetch {name}{suffix}")),
-                    StoreReg,
-                    code,
-                )
+                ..Form::base(leak(format!("lock fetch {name}{suffix}")), StoreReg, code)
             });
         }
         for (name, imm) in [("xchg", k::BPF_XCHG), ("cmpxchg", k::BPF_CMPXCHG)] {
@@ -475,7 +468,11 @@ fn build() -> Vec<Form> {
         since: "5.13",
         ..Form::base("call kfunc", CallKfunc, call)
     });
-    v.push(Form::base("exit", Exit, k::BPF_JMP | k::BPF_EXIT | k::BPF_K));
+    v.push(Form::base(
+        "exit",
+        Exit,
+        k::BPF_JMP | k::BPF_EXIT | k::BPF_K,
+    ));
     v.push(Form::base("raw", Raw, 0));
     v
 }
@@ -510,7 +507,8 @@ pub fn isa() -> &'static Isa {
             .filter(|(n, ix)| {
                 ix.iter().all(|&i| {
                     let f = &forms[i];
-                    f.wide && matches!(f.shape, Shape::AluK | Shape::AluX | Shape::Unary)
+                    f.wide
+                        && matches!(f.shape, Shape::AluK | Shape::AluX | Shape::Unary)
                         && !n.starts_with("bswap")
                         && !n.starts_with("le")
                         && !n.starts_with("be")

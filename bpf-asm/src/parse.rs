@@ -289,7 +289,10 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
             Some(t) if t.kind == TokKind::Ident => *t,
             _ => {
                 let found = self.found(0);
-                return self.err(0, format!("expected an instruction mnemonic, found {found}"));
+                return self.err(
+                    0,
+                    format!("expected an instruction mnemonic, found {found}"),
+                );
             }
         };
         let start = self.pos;
@@ -379,7 +382,10 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
             Some(None) => None,
             None => {
                 let found = self.found(pct);
-                self.err(pct, format!("expected a register (r0 to r10), found {found}"))
+                self.err(
+                    pct,
+                    format!("expected a register (r0 to r10), found {found}"),
+                )
             }
         }
     }
@@ -530,9 +536,14 @@ pub fn parse_int(text: &str) -> Result<i128, String> {
         }
         let Some(d) = c.to_digit(radix) else {
             let rest = &digits[i..];
-            let suffix = ["i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize"];
+            let suffix = [
+                "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128",
+                "usize",
+            ];
             return Err(if suffix.contains(&rest) {
-                format!("integer literal `{text}` has a type suffix `{rest}`: write the number without a suffix")
+                format!(
+                    "integer literal `{text}` has a type suffix `{rest}`: write the number without a suffix"
+                )
             } else {
                 format!("malformed integer literal `{text}`")
             });
@@ -567,9 +578,8 @@ fn render<S>(toks: &[Tok<'_, S>]) -> String {
         };
         let space = match (prev, t.kind) {
             (None, _) | (_, TokKind::Punct(',' | ']' | ')')) => false,
-            (Some(TokKind::Punct('[' | '(' | '%')), _) | (Some(TokKind::Ident), TokKind::Punct('(')) => {
-                false
-            }
+            (Some(TokKind::Punct('[' | '(' | '%')), _)
+            | (Some(TokKind::Ident), TokKind::Punct('(')) => false,
             _ => !unary_sign,
         };
         if space {
@@ -597,7 +607,10 @@ mod tests {
         assert!(lex_errs.is_empty());
         let (p, errs) = parse(&toks, Default::default());
         assert!(errs.is_empty(), "{errs:?}");
-        p.stmts.into_iter().map(|s| format!("{}|{}", s.mnem, s.text)).collect()
+        p.stmts
+            .into_iter()
+            .map(|s| format!("{}|{}", s.mnem, s.text))
+            .collect()
     }
 
     #[test]

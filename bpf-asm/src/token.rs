@@ -141,7 +141,8 @@ fn col_of(src: &str, line_start: usize, i: usize) -> u32 {
     let n = if prefix.is_ascii() {
         prefix.len()
     } else {
-        src.get(line_start..i).map_or(prefix.len(), |s| s.chars().count())
+        src.get(line_start..i)
+            .map_or(prefix.len(), |s| s.chars().count())
     };
     u32::try_from(n + 1).unwrap_or(u32::MAX)
 }

@@ -59,9 +59,10 @@ fn program(encoded: &Encoded<Span>, flat: &Flat) -> TokenStream {
         let imm = field(s.imm, flat, quote!(i32));
         quote!(::bpf_loader::Insn::new(#code, #dst, #src, #off, #imm))
     });
-    let relocs = encoded.relocs.iter().map(|(slot, name)| {
-        quote!(::bpf_loader::MapReloc::new(#slot, #name))
-    });
+    let relocs = encoded
+        .relocs
+        .iter()
+        .map(|(slot, name)| quote!(::bpf_loader::MapReloc::new(#slot, #name)));
     let source = encoded.stmts.iter().map(|s| {
         let (slot, line, text) = (s.slot, s.line, &s.text);
         quote!(::bpf_loader::SourceLine::new(#slot, #line, #text))
@@ -105,9 +106,8 @@ fn field(f: Field, flat: &Flat, ty: TokenStream) -> TokenStream {
             );
             let zero_msg = format!("bpf_prog!: `{{ {shown} }}` is 0: expected {what}");
             let negate = neg.then(|| quote_spanned!(span=> let __bpf_v = -__bpf_v;));
-            let zero = nonzero.then(|| {
-                quote_spanned!(span=> if __bpf_v == 0 { ::core::panic!(#zero_msg) })
-            });
+            let zero = nonzero
+                .then(|| quote_spanned!(span=> if __bpf_v == 0 { ::core::panic!(#zero_msg) }));
             let take = match part {
                 Part::Whole => quote_spanned!(span=> __bpf_v as #ty),
                 Part::Lo32 => quote_spanned!(span=> __bpf_v as i32),
@@ -156,7 +156,10 @@ mod tests {
     #[test]
     fn expands_the_seed_program() {
         let out = expand(quote!(mov64 r0, -1; exit)).to_string();
-        assert!(out.contains("Insn :: new (183u8 , 0u8 , 0u8 , 0i16 , - 1i32)"), "{out}");
+        assert!(
+            out.contains("Insn :: new (183u8 , 0u8 , 0u8 , 0i16 , - 1i32)"),
+            "{out}"
+        );
         assert!(out.contains("Insn :: new (149u8"), "{out}");
         assert!(out.contains("SourceLine :: new (0usize"), "{out}");
     }

@@ -97,7 +97,12 @@ fn walk(input: TokenStream, flat: &mut Flat) {
                 };
                 push(flat, TokKind::Punct(open), open.to_string(), g.span_open());
                 walk(g.stream(), flat);
-                push(flat, TokKind::Punct(close), close.to_string(), g.span_close());
+                push(
+                    flat,
+                    TokKind::Punct(close),
+                    close.to_string(),
+                    g.span_close(),
+                );
             }
         }
     }
