@@ -1,1 +1,95 @@
-//! loader
+//! Load eBPF programs assembled by [`bpf_prog!`] and attach them as socket
+//! filters.
+//!
+//! - [`ProgramLoader`] / [`load`]: `bpf(BPF_PROG_LOAD)`, with the verifier
+//!   log fetched on failure and mapped back to the source lines of the
+//!   program ([`VerifierError`]); map fds bound by name.
+//! - [`LoadedProgram::test_run`]: run a program on a packet with
+//!   `bpf(BPF_PROG_TEST_RUN)`.
+//! - [`PacketSocket`]: a raw `AF_PACKET` socket on one interface, with a
+//!   filter, receiving packets with a timeout; [`attach_filter`] /
+//!   [`detach_filter`] for any other socket.
+//!
+//! Every call that needs privilege needs root, or `CAP_BPF` (loading) and
+//! `CAP_NET_RAW` (packet sockets); [`Error::is_permission_denied`] tells
+//! that case apart so programs can say so.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use bpf_loader::{PacketSocket, ProgramLoader, bpf_prog};
+//!
+//! // Keep IPv4 packets: on a packet socket the data starts at the Ethernet
+//! // header, whose ethertype is at offset 12.
+//! const IPV4: bpf_loader::Program = bpf_prog! {
+//!     ldabsh 12;
+//!     jne r0, 0x0800, drop;
+//!     mov64 r0, -1;
+//!     exit;
+//! drop:
+//!     mov64 r0, 0;
+//!     exit
+//! };
+//!
+//! fn main() -> Result<(), bpf_loader::Error> {
+//!     let prog = ProgramLoader::new(&IPV4).name("ipv4").load()?;
+//!     let sock = PacketSocket::builder()
+//!         .ignore_outgoing(true)
+//!         .filter(&prog)
+//!         .bind("lo")?;
+//!     let mut buf = [0u8; 2048];
+//!     while let Some(meta) = sock.recv(&mut buf, Some(Duration::from_secs(1)))? {
+//!         println!("{} bytes from ifindex {}", meta.len, meta.ifindex);
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Where a socket filter's data starts
+//!
+//! The same program sees different bytes at the same offset depending on
+//! where it runs:
+//!
+//! | where | data starts at | IPv4 protocol byte |
+//! |---|---|---|
+//! | [`PacketSocket`] (`AF_PACKET`, `SOCK_RAW`) | the Ethernet header (on `lo`: zero MAC addresses, then the ethertype) | `ldabsb 23` |
+//! | [`LoadedProgram::test_run`] | the IP header: the kernel strips the 14-byte Ethernet header of the frame passed in | `ldabsb 9` |
+//! | a UDP socket ([`attach_filter`]) | the UDP header: the kernel has removed the IP header | (not visible) |
+//!
+//! A filter written for a live packet socket can still be tested with
+//! `test_run` by passing 14 extra bytes in front of the frame.
+//!
+//! # Kernel versions
+//!
+//! `bpf(2)` socket filters (`SO_ATTACH_BPF`) need Linux 3.19,
+//! `BPF_PROG_TEST_RUN` 4.12, program names 4.15, `PACKET_IGNORE_OUTGOING`
+//! 4.20. Man pages: bpf(2), packet(7), socket(7).
+//!
+//! All `unsafe` code (the system calls) lives in one private module; the
+//! rest of the crate forbids it.
+#![deny(unsafe_code)]
+
+extern crate self as bpf_loader;
+
+pub use bpf_asm::{Insn, MapReloc, Program, SourceLine};
+pub use bpf_macros::bpf_prog;
+/// The raw bindings of `linux/bpf.h`, for program types
+/// (`bpf_sys::BPF_PROG_TYPE_*`) and opcodes.
+pub use bpf_sys;
+
+// TODO: the runtime assembler (parser, encoder, disassembler) of `bpf-asm`,
+// once it is wired up.
+// pub mod asm { pub use bpf_asm::*; }
+
+mod error;
+mod prog;
+mod socket;
+#[allow(unsafe_code)]
+mod sys;
+mod verifier;
+
+pub use error::{Error, Result, Syscall};
+pub use prog::{LoadedProgram, ProgramLoader, TestRun, load};
+pub use socket::{
+    Packet, PacketMeta, PacketSocket, PacketSocketBuilder, PacketType, attach_filter, detach_filter,
+};
+pub use verifier::{LogInsn, VerifierError};

@@ -1,0 +1,365 @@
+//! The crate's error type: which call failed, on what, and what to do.
+
+use std::fmt;
+use std::io;
+
+use crate::SourceLine;
+use crate::verifier::VerifierError;
+
+/// The kernel-internal `ENOTSUPP` (not in libc), which `BPF_PROG_TEST_RUN`
+/// returns for program types without a test runner.
+const ENOTSUPP: i32 = 524;
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The system call (or libc function) that failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Syscall {
+    /// `bpf(BPF_PROG_LOAD)`.
+    ProgLoad,
+    /// `bpf(BPF_PROG_TEST_RUN)`.
+    ProgTestRun,
+    /// `socket(AF_PACKET, SOCK_RAW)`.
+    PacketSocket,
+    /// `bind(2)` of a packet socket to an interface.
+    Bind,
+    /// `setsockopt(SOL_SOCKET, SO_ATTACH_BPF)`.
+    AttachBpf,
+    /// `setsockopt(SOL_SOCKET, SO_DETACH_BPF)`.
+    DetachBpf,
+    /// `setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING)`.
+    IgnoreOutgoing,
+    /// `setsockopt(SOL_PACKET, PACKET_AUXDATA)`.
+    AuxData,
+    /// `poll(2)`.
+    Poll,
+    /// `recvmsg(2)`.
+    Recv,
+}
+
+impl Syscall {
+    /// The call as written in C, e.g. `bpf(BPF_PROG_LOAD)`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Syscall::ProgLoad => "bpf(BPF_PROG_LOAD)",
+            Syscall::ProgTestRun => "bpf(BPF_PROG_TEST_RUN)",
+            Syscall::PacketSocket => "socket(AF_PACKET, SOCK_RAW)",
+            Syscall::Bind => "bind(sockaddr_ll)",
+            Syscall::AttachBpf => "setsockopt(SO_ATTACH_BPF)",
+            Syscall::DetachBpf => "setsockopt(SO_DETACH_BPF)",
+            Syscall::IgnoreOutgoing => "setsockopt(PACKET_IGNORE_OUTGOING)",
+            Syscall::AuxData => "setsockopt(PACKET_AUXDATA)",
+            Syscall::Poll => "poll",
+            Syscall::Recv => "recvmsg",
+        }
+    }
+}
+
+impl fmt::Display for Syscall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Everything that can go wrong loading, attaching and running programs.
+///
+/// `Display` gives one line naming the call, the program or socket, the
+/// operating system's message and, where one applies, a hint (for a
+/// verifier rejection, also the log). `Debug` prints the same text, so
+/// `unwrap()` and `fn main() -> Result<(), Error>` show readable messages
+/// with real newlines.
+#[non_exhaustive]
+pub enum Error {
+    /// A system call failed.
+    Syscall {
+        /// The call.
+        call: Syscall,
+        /// What it was about: ``program `name` (N instructions)``,
+        /// ``AF_PACKET socket on `lo` ``, ...
+        subject: String,
+        /// The error the kernel returned.
+        source: io::Error,
+    },
+    /// The verifier rejected the program; holds its log.
+    Verifier(Box<VerifierError>),
+    /// No network interface has this name (or the name cannot be one).
+    UnknownInterface {
+        /// The name asked for.
+        name: String,
+        /// Why the lookup failed (`ENODEV` from `if_nametoindex(3)`, or an
+        /// invalid name).
+        source: io::Error,
+    },
+    /// The program loads a map by name (`lddw rN, map_fd(NAME)`) but no map
+    /// was bound to that name with [`ProgramLoader::map`](crate::ProgramLoader::map).
+    UnboundMap {
+        /// The program.
+        program: String,
+        /// The map name written in the source.
+        map: String,
+        /// The `lddw`'s first slot.
+        slot: usize,
+        /// The source line of the `lddw`, if the program has one.
+        source_line: Option<SourceLine>,
+    },
+    /// A relocation points at a slot that is not the first half of an
+    /// `lddw` with a map pseudo source (a malformed [`Program`](crate::Program)).
+    BadRelocation {
+        /// The program.
+        program: String,
+        /// The map name of the relocation.
+        map: String,
+        /// The slot it points at.
+        slot: usize,
+    },
+    /// An invalid program name or license.
+    InvalidArgument {
+        /// The program.
+        program: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn syscall(call: Syscall, subject: impl Into<String>, source: io::Error) -> Self {
+        Error::Syscall {
+            call,
+            subject: subject.into(),
+            source,
+        }
+    }
+
+    /// The operating system error behind this one, if any.
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match self {
+            Error::Syscall { source, .. } | Error::UnknownInterface { source, .. } => Some(source),
+            Error::Verifier(v) => Some(v.io_error()),
+            _ => None,
+        }
+    }
+
+    /// The `errno` behind this error, if any.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        self.io_error().and_then(io::Error::raw_os_error)
+    }
+
+    /// The failing system call, if a system call failed.
+    pub fn failed_call(&self) -> Option<Syscall> {
+        match self {
+            Error::Syscall { call, .. } => Some(*call),
+            Error::Verifier(_) => Some(Syscall::ProgLoad),
+            _ => None,
+        }
+    }
+
+    /// The verifier's rejection, if that is what this is.
+    pub fn verifier(&self) -> Option<&VerifierError> {
+        match self {
+            Error::Verifier(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Whether the process lacks the privilege for the call (`EPERM`, or
+    /// `EACCES` outside a verifier rejection): the case where a program
+    /// should tell the user to run as root or grant `CAP_BPF` and
+    /// `CAP_NET_RAW`.
+    pub fn is_permission_denied(&self) -> bool {
+        matches!(
+            self,
+            Error::Syscall { source, .. }
+                if matches!(source.raw_os_error(), Some(libc::EPERM | libc::EACCES))
+        )
+    }
+
+    /// What to do about it, for the errors where the `errno` alone says
+    /// little.
+    pub fn hint(&self) -> Option<&'static str> {
+        let Error::Syscall { call, source, .. } = self else {
+            return None;
+        };
+        let errno = source.raw_os_error()?;
+        Some(match (call, errno) {
+            (
+                Syscall::ProgLoad | Syscall::PacketSocket | Syscall::ProgTestRun,
+                libc::EPERM | libc::EACCES,
+            ) => {
+                "needs root or CAP_BPF + CAP_NET_RAW (kernels before 5.11 also need a \
+                 large enough RLIMIT_MEMLOCK, `ulimit -l`)"
+            }
+            (Syscall::ProgLoad, libc::E2BIG) => {
+                "program too large: the kernel accepts at most 1,000,000 instructions \
+                 (4,096 without CAP_BPF)"
+            }
+            (Syscall::ProgLoad, libc::EINVAL) => {
+                "the kernel refused the request itself: a program type, instruction or \
+                 attribute this kernel does not know (too old?), or an empty program"
+            }
+            (Syscall::AttachBpf, libc::ENOMEM) => {
+                "the filter is charged to the socket's option memory and does not fit: \
+                 raise `net.core.optmem_max` (default 131072 bytes, about 16,000 \
+                 instructions), e.g. `sysctl -w net.core.optmem_max=1048576`"
+            }
+            (Syscall::AttachBpf, libc::EINVAL) => {
+                "only programs of type BPF_PROG_TYPE_SOCKET_FILTER attach to sockets"
+            }
+            (Syscall::AttachBpf | Syscall::DetachBpf, libc::ENOTSOCK) => "the fd is not a socket",
+            (Syscall::DetachBpf, libc::ENOENT) => "no filter is attached to this socket",
+            (Syscall::IgnoreOutgoing, libc::ENOPROTOOPT) => {
+                "PACKET_IGNORE_OUTGOING needs Linux 4.20 or later"
+            }
+            (Syscall::ProgTestRun, libc::EINVAL) => {
+                "for socket filters the data must be a whole Ethernet frame: at least 14 \
+                 bytes, at most about 3.5 KiB"
+            }
+            (Syscall::ProgTestRun, ENOTSUPP | libc::EOPNOTSUPP) => {
+                "this program type does not support BPF_PROG_TEST_RUN"
+            }
+            (Syscall::PacketSocket, libc::EAFNOSUPPORT) => {
+                "AF_PACKET is not available (kernel built without CONFIG_PACKET?)"
+            }
+            (Syscall::Bind, libc::ENODEV) => "the interface disappeared",
+            (Syscall::Bind, libc::ENETDOWN) => "the interface is down",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Syscall {
+                call,
+                subject,
+                source,
+            } => {
+                write!(f, "{call} failed for {subject}: {source}")?;
+                if let Some(hint) = self.hint() {
+                    write!(f, "; {hint}")?;
+                }
+                Ok(())
+            }
+            Error::Verifier(v) => fmt::Display::fmt(v, f),
+            Error::UnknownInterface { name, source } => write!(
+                f,
+                "no network interface named `{name}` ({source}); `ip link` lists them"
+            ),
+            Error::UnboundMap {
+                program,
+                map,
+                slot,
+                source_line,
+            } => {
+                write!(
+                    f,
+                    "{program} loads map `{map}` (instruction {slot}) but no map is bound to \
+                     that name: bind one with `.map(\"{map}\", fd)`"
+                )?;
+                if let Some(line) = source_line {
+                    write!(f, "; line {}: {}", line.line, line.text)?;
+                }
+                Ok(())
+            }
+            Error::BadRelocation { program, map, slot } => write!(
+                f,
+                "{program}: the relocation of map `{map}` points at instruction {slot}, \
+                 which is not an `lddw` with a map source"
+            ),
+            Error::InvalidArgument { program, reason } => write!(f, "{program}: {reason}"),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Syscall { source, .. } | Error::UnknownInterface { source, .. } => Some(source),
+            Error::Verifier(v) => Some(v.io_error()),
+            _ => None,
+        }
+    }
+}
+
+impl From<VerifierError> for Error {
+    fn from(v: VerifierError) -> Self {
+        Error::Verifier(Box::new(v))
+    }
+}
+
+impl From<Error> for io::Error {
+    /// Keeps the `errno` where there is one, and the full message.
+    fn from(e: Error) -> Self {
+        let kind = e
+            .io_error()
+            .map_or(io::ErrorKind::InvalidInput, io::Error::kind);
+        io::Error::new(kind, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errno(call: Syscall, errno: i32) -> Error {
+        Error::syscall(call, "program `t`", io::Error::from_raw_os_error(errno))
+    }
+
+    #[test]
+    fn permission_hint() {
+        let e = errno(Syscall::ProgLoad, libc::EPERM);
+        assert!(e.is_permission_denied());
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("bpf(BPF_PROG_LOAD) failed for program `t`: "),
+            "{msg}"
+        );
+        assert!(msg.contains("needs root or CAP_BPF + CAP_NET_RAW"), "{msg}");
+        assert!(
+            errno(Syscall::PacketSocket, libc::EPERM)
+                .to_string()
+                .contains("CAP_NET_RAW")
+        );
+    }
+
+    #[test]
+    fn optmem_hint_names_the_sysctl() {
+        let msg = errno(Syscall::AttachBpf, libc::ENOMEM).to_string();
+        assert!(msg.contains("net.core.optmem_max"), "{msg}");
+        assert!(!errno(Syscall::AttachBpf, libc::ENOMEM).is_permission_denied());
+    }
+
+    #[test]
+    fn e2big_hint_names_the_limit() {
+        let msg = errno(Syscall::ProgLoad, libc::E2BIG).to_string();
+        assert!(msg.contains("1,000,000 instructions"), "{msg}");
+    }
+
+    #[test]
+    fn no_hint_for_unknown_combinations() {
+        assert_eq!(errno(Syscall::Poll, libc::EBADF).hint(), None);
+    }
+
+    #[test]
+    fn debug_is_display() {
+        let e = errno(Syscall::DetachBpf, libc::ENOENT);
+        assert_eq!(format!("{e:?}"), e.to_string());
+        assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+        assert_eq!(e.failed_call(), Some(Syscall::DetachBpf));
+    }
+
+    #[test]
+    fn into_io_error_keeps_kind() {
+        let e: io::Error = errno(Syscall::PacketSocket, libc::EPERM).into();
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+        assert!(e.to_string().contains("CAP_NET_RAW"));
+    }
+}

@@ -1,0 +1,646 @@
+//! Loading a [`Program`] into the kernel, and running it with
+//! `BPF_PROG_TEST_RUN`.
+
+use std::borrow::Cow;
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::time::Duration;
+
+use crate::error::{Error, Result, Syscall};
+use crate::sys;
+use crate::verifier::VerifierError;
+use crate::{Insn, Program};
+
+/// The first log buffer tried after a failed load.
+const LOG_START: usize = 64 * 1024;
+
+/// The default largest log buffer: `u32::MAX >> 8` bytes (16 MiB - 1), the
+/// largest every kernel accepts (Linux 5.2 and later accept up to 1 GiB).
+const LOG_MAX: usize = (u32::MAX >> 8) as usize;
+
+/// The smallest log buffer the kernel accepts.
+const LOG_MIN: usize = 128;
+
+/// The largest log buffer any kernel accepts (`UINT_MAX >> 2`).
+const LOG_LIMIT: usize = (u32::MAX >> 2) as usize;
+
+/// Builds a `bpf(BPF_PROG_LOAD)` request for a [`Program`].
+///
+/// Defaults: program type `BPF_PROG_TYPE_SOCKET_FILTER`, license `"GPL"`
+/// (which makes GPL-only helpers callable), no name.
+///
+/// A failed load is retried once with the verifier log enabled (level 1),
+/// growing the log buffer on `ENOSPC` from 64 KiB up to
+/// [`max_log_size`](Self::max_log_size); a successful load never pays for
+/// the log.
+///
+/// ```no_run
+/// use bpf_loader::{ProgramLoader, bpf_prog};
+///
+/// const ACCEPT_ALL: bpf_loader::Program = bpf_prog! { mov64 r0, -1; exit };
+///
+/// let prog = ProgramLoader::new(&ACCEPT_ALL).name("accept_all").load()?;
+/// # Ok::<(), bpf_loader::Error>(())
+/// ```
+///
+/// Kernel call: `bpf(BPF_PROG_LOAD)`, Linux 3.18 (socket filters 3.19,
+/// program names 4.15); see bpf(2).
+#[derive(Debug)]
+#[must_use = "a loader does nothing until `load` is called"]
+pub struct ProgramLoader<'a> {
+    program: &'a Program,
+    name: Option<String>,
+    license: String,
+    prog_type: bpf_sys::bpf_prog_type,
+    maps: Vec<(String, BorrowedFd<'a>)>,
+    max_log_size: usize,
+}
+
+impl<'a> ProgramLoader<'a> {
+    /// A loader for `program` with the defaults.
+    pub fn new(program: &'a Program) -> Self {
+        ProgramLoader {
+            program,
+            name: None,
+            license: "GPL".to_owned(),
+            prog_type: bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER,
+            maps: Vec::new(),
+            max_log_size: LOG_MAX,
+        }
+    }
+
+    /// The program's name, shown by `bpftool prog` and in this crate's error
+    /// messages: ASCII letters, digits, `_` and `.`. The kernel keeps the
+    /// first 15 bytes.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
+    }
+
+    /// The license string the kernel checks GPL-only helpers against
+    /// (default `"GPL"`).
+    pub fn license(mut self, license: &str) -> Self {
+        self.license = license.to_owned();
+        self
+    }
+
+    /// The program type, one of the `bpf_sys::BPF_PROG_TYPE_*` constants
+    /// (default `BPF_PROG_TYPE_SOCKET_FILTER`).
+    pub fn prog_type(mut self, prog_type: bpf_sys::bpf_prog_type) -> Self {
+        self.prog_type = prog_type;
+        self
+    }
+
+    /// Binds the map fd `fd` to `name`: every `lddw rN, map_fd(name)` or
+    /// `map_value(name, off)` of the program gets this fd. A later binding of
+    /// the same name replaces an earlier one; names the program does not use
+    /// are ignored.
+    pub fn map(mut self, name: &str, fd: BorrowedFd<'a>) -> Self {
+        self.maps.push((name.to_owned(), fd));
+        self
+    }
+
+    /// The largest verifier log buffer to allocate when a load fails, in
+    /// bytes (default 16 MiB - 1; clamped to what kernels accept). `0`
+    /// disables the retry with a log: a rejection is then a plain
+    /// [`Error::Syscall`].
+    pub fn max_log_size(mut self, bytes: usize) -> Self {
+        self.max_log_size = if bytes == 0 {
+            0
+        } else {
+            bytes.clamp(LOG_MIN, LOG_LIMIT)
+        };
+        self
+    }
+
+    /// How the program is named in error messages.
+    fn subject(&self) -> String {
+        describe(self.name.as_deref(), self.program.len())
+    }
+
+    /// Loads the program: relocates map references, calls
+    /// `bpf(BPF_PROG_LOAD)` and, on failure, fetches the verifier log.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Verifier`] with the log when the verifier rejects the
+    /// program; [`Error::Syscall`] when the kernel refuses the request itself
+    /// (`EPERM`: no privilege; `E2BIG`: more than 1,000,000 instructions;
+    /// `EINVAL` with no log: an unknown program type or attribute);
+    /// [`Error::UnboundMap`], [`Error::BadRelocation`] and
+    /// [`Error::InvalidArgument`] before any system call.
+    pub fn load(&self) -> Result<LoadedProgram> {
+        let subject = self.subject();
+        let kernel_name = match &self.name {
+            Some(name) => kernel_name(name).map_err(|reason| Error::InvalidArgument {
+                program: subject.clone(),
+                reason,
+            })?,
+            None => &[],
+        };
+        let license = CString::new(self.license.as_str()).map_err(|_| Error::InvalidArgument {
+            program: subject.clone(),
+            reason: "the license contains a NUL byte".to_owned(),
+        })?;
+        let insns = relocate(self.program, &self.maps, &subject)?;
+        let attrs = |log: Option<(u32, &mut [u8])>| {
+            sys::prog_load(sys::ProgLoadAttrs {
+                prog_type: self.prog_type,
+                insns: &insns,
+                license: &license,
+                name: kernel_name,
+                log,
+            })
+        };
+
+        let first = match attrs(None) {
+            Ok(fd) => return Ok(self.loaded(fd)),
+            Err(e) => e,
+        };
+        // Refusals that come before the verifier runs have no log to fetch.
+        let no_log = matches!(first.raw_os_error(), Some(libc::EPERM | libc::E2BIG));
+        if no_log || self.max_log_size == 0 {
+            return Err(Error::syscall(Syscall::ProgLoad, subject, first));
+        }
+
+        let mut size = LOG_START.min(self.max_log_size);
+        loop {
+            let mut buf = vec![0u8; size];
+            let err = match attrs(Some((1, &mut buf))) {
+                Ok(fd) => return Ok(self.loaded(fd)),
+                Err(e) => e,
+            };
+            let full = err.raw_os_error() == Some(libc::ENOSPC);
+            if full && size < self.max_log_size {
+                size = size.saturating_mul(4).min(self.max_log_size);
+                continue;
+            }
+            let log = log_text(&buf);
+            if log.trim().is_empty() {
+                return Err(Error::syscall(Syscall::ProgLoad, subject, first));
+            }
+            return Err(VerifierError::new(subject, first, log, full, self.program).into());
+        }
+    }
+
+    fn loaded(&self, fd: OwnedFd) -> LoadedProgram {
+        LoadedProgram {
+            fd,
+            name: self.name.clone(),
+            prog_type: self.prog_type,
+            len: self.program.len(),
+        }
+    }
+}
+
+/// ``program `name` (N instructions)``.
+fn describe(name: Option<&str>, len: usize) -> String {
+    let s = if len == 1 { "" } else { "s" };
+    match name {
+        Some(name) => format!("program `{name}` ({len} instruction{s})"),
+        None => format!("unnamed program ({len} instruction{s})"),
+    }
+}
+
+/// The bytes of `name` the kernel keeps, or why it would refuse them.
+fn kernel_name(name: &str) -> std::result::Result<&[u8], String> {
+    if let Some(c) = name
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+    {
+        return Err(format!(
+            "program names may hold ASCII letters, digits, `_` and `.`, not {c:?}"
+        ));
+    }
+    let max = bpf_sys::BPF_OBJ_NAME_LEN as usize - 1;
+    Ok(&name.as_bytes()[..name.len().min(max)])
+}
+
+/// The log up to its terminating NUL.
+fn log_text(buf: &[u8]) -> String {
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// The instructions with every map relocation filled with its bound fd.
+fn relocate<'p>(
+    program: &'p Program,
+    maps: &[(String, BorrowedFd<'_>)],
+    subject: &str,
+) -> Result<Cow<'p, [Insn]>> {
+    if program.relocs().is_empty() {
+        return Ok(Cow::Borrowed(program.insns()));
+    }
+    let lddw = (bpf_sys::BPF_LD | bpf_sys::BPF_IMM | bpf_sys::BPF_DW) as u8;
+    let mut insns = program.insns().to_vec();
+    for reloc in program.relocs() {
+        let slot = reloc.slot;
+        let is_map_lddw = insns.get(slot).is_some_and(|i| {
+            i.code() == lddw
+                && matches!(
+                    u32::from(i.src()),
+                    bpf_sys::BPF_PSEUDO_MAP_FD | bpf_sys::BPF_PSEUDO_MAP_VALUE
+                )
+        }) && slot + 1 < insns.len();
+        if !is_map_lddw {
+            return Err(Error::BadRelocation {
+                program: subject.to_owned(),
+                map: reloc.name.to_string(),
+                slot,
+            });
+        }
+        let Some((_, fd)) = maps.iter().rev().find(|(name, _)| *name == reloc.name) else {
+            return Err(Error::UnboundMap {
+                program: subject.to_owned(),
+                map: reloc.name.to_string(),
+                slot,
+                source_line: program.source_of(slot).cloned(),
+            });
+        };
+        insns[slot] = insns[slot].with_imm(fd.as_raw_fd());
+    }
+    Ok(Cow::Owned(insns))
+}
+
+/// A program loaded into the kernel; owns its fd (closing it unloads the
+/// program unless a socket still has it attached).
+#[derive(Debug)]
+pub struct LoadedProgram {
+    fd: OwnedFd,
+    name: Option<String>,
+    prog_type: bpf_sys::bpf_prog_type,
+    len: usize,
+}
+
+/// What [`LoadedProgram::test_run`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TestRun {
+    /// The program's return value (for a socket filter: 0 drops, N keeps
+    /// at most N bytes, `0xffff_ffff` keeps the whole packet).
+    pub retval: u32,
+    /// The kernel's average time per run (nanosecond resolution).
+    pub duration: Duration,
+}
+
+impl LoadedProgram {
+    /// Loads `program` as a socket filter with no name: shorthand for
+    /// `ProgramLoader::new(program).load()`.
+    ///
+    /// # Errors
+    ///
+    /// As [`ProgramLoader::load`].
+    pub fn load(program: &Program) -> Result<Self> {
+        ProgramLoader::new(program).load()
+    }
+
+    /// The name given at load time.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The program type (`bpf_sys::BPF_PROG_TYPE_*`).
+    pub fn prog_type(&self) -> bpf_sys::bpf_prog_type {
+        self.prog_type
+    }
+
+    /// The number of instruction slots loaded.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the program has no instructions (never true for a loaded
+    /// program; here for symmetry with [`len`](Self::len)).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How the program is named in error messages.
+    pub(crate) fn subject(&self) -> String {
+        describe(self.name.as_deref(), self.len)
+    }
+
+    /// Runs the program `repeat` times (0 counts as 1) on `data` with
+    /// `bpf(BPF_PROG_TEST_RUN)` (Linux 4.12; see bpf(2)) and returns its
+    /// return value and the average time per run.
+    ///
+    /// For a socket filter, `data` is a whole Ethernet frame (at least 14
+    /// bytes): the kernel strips the 14-byte Ethernet header, so **the
+    /// program sees the data from the IP header on**, whereas on a live
+    /// [`PacketSocket`](crate::PacketSocket) it sees the Ethernet header
+    /// first. The same field is therefore 14 bytes further on a live socket:
+    /// a filter written for a packet socket reads the IPv4 protocol with
+    /// `ldabsb 23`, which under a test run reads byte 23 of the IP header
+    /// instead of byte 9.
+    ///
+    /// ```no_run
+    /// use bpf_loader::{LoadedProgram, bpf_prog};
+    ///
+    /// // Keeps the packet if the byte at offset 9 of the data (the IPv4
+    /// // protocol under a test run) is 17 (UDP).
+    /// const IS_UDP: bpf_loader::Program = bpf_prog! {
+    ///     ldabsb 9; jne r0, 17, drop; mov64 r0, -1; exit;
+    ///     drop: mov64 r0, 0; exit
+    /// };
+    /// let prog = LoadedProgram::load(&IS_UDP)?;
+    /// let mut frame = [0u8; 14 + 28];
+    /// frame[12..14].copy_from_slice(&0x0800u16.to_be_bytes()); // ethertype
+    /// frame[14 + 9] = 17; // IPv4 protocol: UDP
+    /// assert_eq!(prog.test_run(&frame, 1)?.retval, u32::MAX);
+    /// # Ok::<(), bpf_loader::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] with `EINVAL` for data shorter than 14 bytes or
+    /// longer than a page, `ENOTSUPP` for program types without a test
+    /// runner.
+    pub fn test_run(&self, data: &[u8], repeat: u32) -> Result<TestRun> {
+        let out = sys::prog_test_run(self.fd.as_fd(), data, repeat)
+            .map_err(|e| Error::syscall(Syscall::ProgTestRun, self.subject(), e))?;
+        Ok(TestRun {
+            retval: out.retval,
+            duration: Duration::from_nanos(out.duration_ns.into()),
+        })
+    }
+}
+
+impl AsFd for LoadedProgram {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl From<LoadedProgram> for OwnedFd {
+    fn from(p: LoadedProgram) -> OwnedFd {
+        p.fd
+    }
+}
+
+/// Loads `program` as a socket filter: shorthand for
+/// [`ProgramLoader::new(program).load()`](ProgramLoader::load).
+///
+/// # Errors
+///
+/// As [`ProgramLoader::load`].
+pub fn load(program: &Program) -> Result<LoadedProgram> {
+    ProgramLoader::new(program).load()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MapReloc, SourceLine};
+
+    const MOV_K: u8 = (bpf_sys::BPF_ALU64 | bpf_sys::BPF_MOV | bpf_sys::BPF_K) as u8;
+    const MOV_X: u8 = (bpf_sys::BPF_ALU64 | bpf_sys::BPF_MOV | bpf_sys::BPF_X) as u8;
+    const EXIT: u8 = (bpf_sys::BPF_JMP | bpf_sys::BPF_EXIT) as u8;
+    const LDDW: u8 = (bpf_sys::BPF_LD | bpf_sys::BPF_IMM | bpf_sys::BPF_DW) as u8;
+
+    fn accept_all() -> Program {
+        Program::from_insns(vec![
+            Insn::new(MOV_K, 0, 0, 0, -1),
+            Insn::new(EXIT, 0, 0, 0, 0),
+        ])
+    }
+
+    /// Whether this process may load programs; prints why a test is skipped.
+    fn privileged() -> bool {
+        match load(&accept_all()) {
+            Ok(_) => true,
+            Err(e) if e.is_permission_denied() => {
+                eprintln!("skipped: needs root or CAP_BPF+CAP_NET_RAW ({e})");
+                if std::env::var_os("BPF_TESTS_REQUIRE_PRIVILEGE").is_some_and(|v| v == "1") {
+                    panic!("BPF_TESTS_REQUIRE_PRIVILEGE=1 but {e}");
+                }
+                false
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn map_prog(src: u8) -> Program {
+        Program::new(
+            vec![
+                Insn::new(LDDW, 1, src, 0, 0),
+                Insn::new(0, 0, 0, 0, 0),
+                Insn::new(MOV_K, 0, 0, 0, 0),
+                Insn::new(EXIT, 0, 0, 0, 0),
+            ],
+            vec![MapReloc {
+                slot: 0,
+                name: "counts".into(),
+            }],
+            vec![SourceLine {
+                slot: 0,
+                line: 7,
+                text: "lddw r1, map_fd(counts)".into(),
+            }],
+        )
+    }
+
+    #[test]
+    fn describes_programs() {
+        assert_eq!(describe(Some("x"), 2), "program `x` (2 instructions)");
+        assert_eq!(describe(None, 1), "unnamed program (1 instruction)");
+    }
+
+    #[test]
+    fn kernel_names() {
+        assert_eq!(kernel_name("accept_all.v2"), Ok(&b"accept_all.v2"[..]));
+        assert_eq!(
+            kernel_name("a_very_long_program_name"),
+            Ok(&b"a_very_long_pro"[..])
+        );
+        assert!(kernel_name("no spaces").unwrap_err().contains("' '"));
+    }
+
+    #[test]
+    fn log_text_stops_at_nul() {
+        assert_eq!(log_text(b"abc\n\0\0junk"), "abc\n");
+        assert_eq!(log_text(b"no nul"), "no nul");
+    }
+
+    #[test]
+    fn relocation_patches_the_first_lddw_slot() {
+        let prog = map_prog(bpf_sys::BPF_PSEUDO_MAP_FD as u8);
+        let stdin = std::io::stdin();
+        let fd = stdin.as_fd();
+        let insns = relocate(&prog, &[("counts".into(), fd)], "p").unwrap();
+        assert_eq!(insns[0].imm(), fd.as_raw_fd());
+        assert_eq!(insns[1], prog.insns()[1]);
+        assert_eq!(insns[2..], prog.insns()[2..]);
+    }
+
+    #[test]
+    fn relocation_without_relocs_borrows() {
+        let prog = accept_all();
+        assert!(matches!(
+            relocate(&prog, &[], "p").unwrap(),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn unbound_map_names_the_map_and_line() {
+        let prog = map_prog(bpf_sys::BPF_PSEUDO_MAP_FD as u8);
+        let stdin = std::io::stdin();
+        let e = relocate(&prog, &[("other".into(), stdin.as_fd())], "program `p`").unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(&e, Error::UnboundMap { map, slot: 0, .. } if map == "counts"));
+        assert!(msg.contains("map `counts`"), "{msg}");
+        assert!(msg.contains("line 7: lddw r1, map_fd(counts)"), "{msg}");
+    }
+
+    #[test]
+    fn relocation_must_point_at_a_map_lddw() {
+        let prog = map_prog(0);
+        let stdin = std::io::stdin();
+        let e = relocate(&prog, &[("counts".into(), stdin.as_fd())], "p").unwrap_err();
+        assert!(matches!(e, Error::BadRelocation { slot: 0, .. }), "{e}");
+    }
+
+    #[test]
+    fn invalid_names_fail_before_the_kernel() {
+        let prog = accept_all();
+        let e = ProgramLoader::new(&prog)
+            .name("bad name")
+            .load()
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidArgument { .. }), "{e}");
+        let e = ProgramLoader::new(&prog)
+            .license("G\0PL")
+            .load()
+            .unwrap_err();
+        assert!(e.to_string().contains("NUL"), "{e}");
+    }
+
+    #[test]
+    fn max_log_size_is_clamped() {
+        let prog = accept_all();
+        assert_eq!(
+            ProgramLoader::new(&prog).max_log_size(1).max_log_size,
+            LOG_MIN
+        );
+        assert_eq!(ProgramLoader::new(&prog).max_log_size(0).max_log_size, 0);
+        assert_eq!(
+            ProgramLoader::new(&prog)
+                .max_log_size(usize::MAX)
+                .max_log_size,
+            LOG_LIMIT
+        );
+    }
+
+    #[test]
+    fn kernel_loads_and_runs() {
+        if !privileged() {
+            return;
+        }
+        let prog = ProgramLoader::new(&accept_all())
+            .name("unit_accept")
+            .load()
+            .unwrap();
+        assert_eq!(prog.name(), Some("unit_accept"));
+        let run = prog.test_run(&[0u8; 64], 10).unwrap();
+        assert_eq!(run.retval, u32::MAX);
+        let e = prog.test_run(&[0u8; 4], 1).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EINVAL));
+        assert!(e.to_string().contains("at least 14"), "{e}");
+    }
+
+    #[test]
+    fn kernel_rejection_carries_the_log() {
+        if !privileged() {
+            return;
+        }
+        let prog = Program::new(
+            vec![Insn::new(MOV_X, 0, 5, 0, 0), Insn::new(EXIT, 0, 0, 0, 0)],
+            vec![],
+            vec![
+                SourceLine {
+                    slot: 0,
+                    line: 3,
+                    text: "mov64 r0, r5".into(),
+                },
+                SourceLine {
+                    slot: 1,
+                    line: 4,
+                    text: "exit".into(),
+                },
+            ],
+        );
+        let e = ProgramLoader::new(&prog).name("uninit").load().unwrap_err();
+        let v = e
+            .verifier()
+            .unwrap_or_else(|| panic!("not a verifier error: {e}"));
+        assert_eq!(v.message(), "R5 !read_ok", "{e}");
+        assert_eq!(v.failing_slot(), Some(0));
+        assert_eq!(v.failing_source().map(|s| s.line), Some(3));
+        assert!(!v.is_truncated());
+        assert_eq!(e.failed_call(), Some(Syscall::ProgLoad));
+
+        // Without the log retry, the same rejection is a plain syscall error.
+        let e = ProgramLoader::new(&prog)
+            .max_log_size(0)
+            .load()
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Syscall {
+                    call: Syscall::ProgLoad,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn kernel_log_grows_on_enospc() {
+        if !privileged() {
+            return;
+        }
+        // A long straight line followed by an uninitialised read: the log
+        // prints every instruction, more than a 128-byte buffer holds.
+        let mut insns = vec![Insn::new(MOV_K, 0, 0, 0, 0); 50];
+        insns.push(Insn::new(MOV_X, 0, 5, 0, 0));
+        insns.push(Insn::new(EXIT, 0, 0, 0, 0));
+        let prog = Program::from_insns(insns);
+        let e = ProgramLoader::new(&prog)
+            .max_log_size(128)
+            .load()
+            .unwrap_err();
+        let v = e.verifier().unwrap_or_else(|| panic!("{e}"));
+        assert!(v.is_truncated(), "{e}");
+        let e = ProgramLoader::new(&prog).load().unwrap_err();
+        let v = e.verifier().unwrap_or_else(|| panic!("{e}"));
+        assert!(!v.is_truncated(), "{e}");
+        assert_eq!(v.failing_slot(), Some(50));
+        assert_eq!(v.io_error().raw_os_error(), Some(libc::EACCES));
+    }
+
+    #[test]
+    fn kernel_accepts_relocated_map_fd() {
+        if !privileged() {
+            return;
+        }
+        let map = sys::test_support::array_map_create(8, 1).unwrap();
+        let prog = map_prog(bpf_sys::BPF_PSEUDO_MAP_FD as u8);
+        ProgramLoader::new(&prog)
+            .map("counts", map.as_fd())
+            .load()
+            .unwrap();
+        let prog = map_prog(bpf_sys::BPF_PSEUDO_MAP_VALUE as u8);
+        ProgramLoader::new(&prog)
+            .map("counts", map.as_fd())
+            .load()
+            .unwrap();
+        // An fd that is not a map: the kernel says EBADF or EINVAL, no log.
+        let e = ProgramLoader::new(&map_prog(bpf_sys::BPF_PSEUDO_MAP_FD as u8))
+            .map("counts", std::io::stdin().as_fd())
+            .load()
+            .unwrap_err();
+        assert!(e.raw_os_error().is_some(), "{e}");
+    }
+}

@@ -1,0 +1,436 @@
+//! Every system call of the crate, and every `unsafe` block.
+//!
+//! The functions here are thin: they take typed arguments (`BorrowedFd`,
+//! slices with lifetimes), return `io::Result`, and leave naming the failure
+//! (which program, which interface, what to do about it) to the callers in the
+//! safe modules. New file descriptors come back as [`OwnedFd`].
+
+use std::ffi::{CStr, c_int, c_long, c_uint, c_void};
+use std::io;
+use std::mem;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::ptr;
+
+use bpf_asm::Insn;
+
+/// `ETH_P_ALL` in network byte order, as `socket(2)` and `sockaddr_ll` want it.
+const ETH_P_ALL_BE: u16 = (libc::ETH_P_ALL as u16).to_be();
+
+/// The arguments of `BPF_PROG_LOAD` that this crate sets; the borrowed
+/// buffers outlive the call because the struct borrows them.
+pub(crate) struct ProgLoadAttrs<'a> {
+    /// `bpf_prog_type`.
+    pub(crate) prog_type: bpf_sys::bpf_prog_type,
+    /// The instructions, already relocated.
+    pub(crate) insns: &'a [Insn],
+    /// The license, NUL-terminated.
+    pub(crate) license: &'a CStr,
+    /// The kernel-visible name: at most `BPF_OBJ_NAME_LEN - 1` bytes, already
+    /// validated (alphanumerics, `_` and `.`).
+    pub(crate) name: &'a [u8],
+    /// `log_level` and the buffer the verifier writes its log to; `None` for
+    /// the fast path without a log.
+    pub(crate) log: Option<(u32, &'a mut [u8])>,
+}
+
+impl ProgLoadAttrs<'_> {
+    /// The one place a `bpf_attr` for `BPF_PROG_LOAD` is built: zeroed (the
+    /// kernel rejects non-zero bytes past the fields it knows), then filled.
+    fn attr(&mut self) -> io::Result<bpf_sys::bpf_attr> {
+        let insn_cnt = u32::try_from(self.insns.len()).map_err(|_| e2big())?;
+        let mut prog_name = [0 as std::ffi::c_char; bpf_sys::BPF_OBJ_NAME_LEN as usize];
+        let n = self.name.len().min(prog_name.len() - 1);
+        for (dst, &src) in prog_name.iter_mut().zip(&self.name[..n]) {
+            *dst = src as std::ffi::c_char;
+        }
+        let (log_level, log_size, log_buf) = match &mut self.log {
+            Some((level, buf)) => (
+                *level,
+                u32::try_from(buf.len()).unwrap_or(u32::MAX),
+                buf.as_mut_ptr() as u64,
+            ),
+            None => (0, 0, 0),
+        };
+        let mut attr = bpf_sys::bpf_attr::default();
+        // SAFETY: `attr` is all zeroes, a valid value for this member (plain
+        // integers and arrays). Its fields are written one by one, never by
+        // assigning a whole struct, whose padding bytes would be undefined:
+        // the kernel refuses non-zero bytes past the fields it knows.
+        let load = unsafe { &mut attr.__bindgen_anon_3 };
+        load.prog_type = self.prog_type;
+        load.insn_cnt = insn_cnt;
+        load.insns = self.insns.as_ptr() as u64;
+        load.license = self.license.as_ptr() as u64;
+        load.log_level = log_level;
+        load.log_size = log_size;
+        load.log_buf = log_buf;
+        load.prog_name = prog_name;
+        Ok(attr)
+    }
+}
+
+fn e2big() -> io::Error {
+    io::Error::from_raw_os_error(libc::E2BIG)
+}
+
+/// `bpf(cmd, attr, sizeof(attr))`, returning the non-negative result.
+///
+/// # Safety
+///
+/// Every pointer stored in `attr` for `cmd` must be valid for the kernel to
+/// read (or write, for output buffers) for the length stored beside it, for
+/// the duration of the call.
+unsafe fn bpf(cmd: bpf_sys::bpf_cmd, attr: &mut bpf_sys::bpf_attr) -> io::Result<c_long> {
+    // SAFETY: `attr` is a valid, initialised `bpf_attr` of the size passed;
+    // the caller guarantees the pointers inside it.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd as c_long,
+            ptr::from_mut(attr),
+            mem::size_of::<bpf_sys::bpf_attr>() as c_uint,
+        )
+    };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// `bpf(BPF_PROG_LOAD)`: a new program fd. With a log buffer, the verifier
+/// writes its NUL-terminated log there (also on failure).
+pub(crate) fn prog_load(mut attrs: ProgLoadAttrs<'_>) -> io::Result<OwnedFd> {
+    let mut attr = attrs.attr()?;
+    // SAFETY: the pointers in `attr` come from `attrs`, which borrows the
+    // instructions (`insn_cnt` of them), the NUL-terminated license and the
+    // log buffer (`log_size` bytes, writable) for longer than this call.
+    let fd = unsafe { bpf(bpf_sys::BPF_PROG_LOAD, &mut attr)? };
+    let fd = c_int::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    // SAFETY: on success BPF_PROG_LOAD returns a new file descriptor that
+    // nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// What `BPF_PROG_TEST_RUN` reports.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TestRunOut {
+    /// The program's return value (of the last run).
+    pub(crate) retval: u32,
+    /// Average duration of one run, in nanoseconds.
+    pub(crate) duration_ns: u32,
+}
+
+/// `bpf(BPF_PROG_TEST_RUN)` with `data` as the packet, run `repeat` times.
+pub(crate) fn prog_test_run(
+    prog: BorrowedFd<'_>,
+    data: &[u8],
+    repeat: u32,
+) -> io::Result<TestRunOut> {
+    let mut attr = test_run_attr(prog, data, repeat)?;
+    // SAFETY: the only pointer set is `data_in`, valid for `data_size_in`
+    // bytes for the call; `data_out` and `ctx_*` are null with size 0, so the
+    // kernel writes nothing back but the scalar fields of `attr`.
+    unsafe { bpf(bpf_sys::BPF_PROG_TEST_RUN, &mut attr)? };
+    // SAFETY: `test` is the member written by `test_run_attr` and the kernel
+    // fills its scalar output fields in place; any bit pattern is a valid u32.
+    let out = unsafe { attr.test };
+    Ok(TestRunOut {
+        retval: out.retval,
+        duration_ns: out.duration,
+    })
+}
+
+/// The one place a `bpf_attr` for `BPF_PROG_TEST_RUN` is built.
+fn test_run_attr(prog: BorrowedFd<'_>, data: &[u8], repeat: u32) -> io::Result<bpf_sys::bpf_attr> {
+    let data_size_in = u32::try_from(data.len()).map_err(|_| e2big())?;
+    let mut attr = bpf_sys::bpf_attr::default();
+    // SAFETY: `attr` is all zeroes, a valid value for this member (plain
+    // integers). Fields are written one by one, never by assigning a whole
+    // struct, whose padding bytes would be undefined: the kernel refuses
+    // non-zero bytes past the fields it knows (EINVAL).
+    let test = unsafe { &mut attr.test };
+    test.prog_fd = fd_u32(prog);
+    test.data_size_in = data_size_in;
+    test.data_in = data.as_ptr() as u64;
+    test.repeat = repeat;
+    Ok(attr)
+}
+
+fn fd_u32(fd: BorrowedFd<'_>) -> u32 {
+    // A valid fd is never negative.
+    fd.as_raw_fd().unsigned_abs()
+}
+
+fn cvt(ret: c_int) -> io::Result<c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// `socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0)`: a packet socket that
+/// receives nothing until [`bind_packet`] gives it a protocol, so options and
+/// a filter can be set first without letting unfiltered packets in.
+pub(crate) fn packet_socket() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with integer arguments.
+    let fd = cvt(unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: socket(2) returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `if_nametoindex(3)`; `ENODEV` when no interface has this name.
+pub(crate) fn if_nametoindex(name: &CStr) -> io::Result<u32> {
+    // SAFETY: `name` is a valid NUL-terminated string for the call.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    if index == 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(index)
+    }
+}
+
+/// `bind(2)` a packet socket to interface `ifindex`, all protocols
+/// (`ETH_P_ALL`).
+pub(crate) fn bind_packet(sock: BorrowedFd<'_>, ifindex: u32) -> io::Result<()> {
+    let ifindex =
+        c_int::try_from(ifindex).map_err(|_| io::Error::from_raw_os_error(libc::ENODEV))?;
+    // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+    let mut addr: libc::sockaddr_ll = unsafe { mem::zeroed() };
+    addr.sll_family = libc::AF_PACKET as u16;
+    addr.sll_protocol = ETH_P_ALL_BE;
+    addr.sll_ifindex = ifindex;
+    // SAFETY: `addr` is a valid sockaddr_ll and the length passed is its size.
+    cvt(unsafe {
+        libc::bind(
+            sock.as_raw_fd(),
+            ptr::from_ref(&addr).cast::<libc::sockaddr>(),
+            mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// `setsockopt(2)` with an `int` value.
+fn setsockopt_int(sock: BorrowedFd<'_>, level: c_int, name: c_int, value: c_int) -> io::Result<()> {
+    // SAFETY: the option value points at a live c_int of the length passed.
+    cvt(unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            ptr::from_ref(&value).cast::<c_void>(),
+            mem::size_of::<c_int>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// `setsockopt(SOL_SOCKET, SO_ATTACH_BPF, prog_fd)` (Linux 3.19).
+pub(crate) fn attach_bpf(sock: BorrowedFd<'_>, prog: BorrowedFd<'_>) -> io::Result<()> {
+    setsockopt_int(
+        sock,
+        libc::SOL_SOCKET,
+        libc::SO_ATTACH_BPF,
+        prog.as_raw_fd(),
+    )
+}
+
+/// `setsockopt(SOL_SOCKET, SO_DETACH_BPF)`; `ENOENT` when no filter is
+/// attached.
+pub(crate) fn detach_bpf(sock: BorrowedFd<'_>) -> io::Result<()> {
+    setsockopt_int(sock, libc::SOL_SOCKET, libc::SO_DETACH_BPF, 0)
+}
+
+/// `setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING)` (Linux 4.20).
+pub(crate) fn set_packet_ignore_outgoing(sock: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    setsockopt_int(
+        sock,
+        libc::SOL_PACKET,
+        libc::PACKET_IGNORE_OUTGOING,
+        c_int::from(on),
+    )
+}
+
+/// `setsockopt(SOL_PACKET, PACKET_AUXDATA)` (Linux 2.6.21): every
+/// `recvmsg` then carries a `tpacket_auxdata` with the original length.
+pub(crate) fn set_packet_auxdata(sock: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    setsockopt_int(
+        sock,
+        libc::SOL_PACKET,
+        libc::PACKET_AUXDATA,
+        c_int::from(on),
+    )
+}
+
+/// `poll(2)` for readability; `Ok(false)` on timeout. A negative
+/// `timeout_ms` waits forever. `EINTR` is returned to the caller, which
+/// knows its deadline.
+pub(crate) fn poll_readable(sock: BorrowedFd<'_>, timeout_ms: c_int) -> io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd: sock.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `pfd` is one valid pollfd, and we pass a count of 1.
+    let n = cvt(unsafe { libc::poll(&mut pfd, 1, timeout_ms) })?;
+    Ok(n > 0)
+}
+
+/// One packet received by [`recv_packet`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RecvInfo {
+    /// The packet's length after the filter (what `MSG_TRUNC` returns): may
+    /// exceed the buffer.
+    pub(crate) len: usize,
+    /// `sll_pkttype`.
+    pub(crate) pkttype: u8,
+    /// `sll_protocol`, converted to host order.
+    pub(crate) protocol: u16,
+    /// `sll_ifindex`.
+    pub(crate) ifindex: i32,
+    /// `tp_len` of the `PACKET_AUXDATA` message, when the socket asked for it:
+    /// the length before the filter truncated the packet.
+    pub(crate) orig_len: Option<u32>,
+}
+
+/// Room for one `PACKET_AUXDATA` control message, aligned for `cmsghdr`.
+type CmsgBuf = [u64; 8];
+
+/// `recvmsg(2)` of one packet with `MSG_TRUNC | MSG_DONTWAIT`; `WouldBlock`
+/// when none is queued.
+pub(crate) fn recv_packet(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<RecvInfo> {
+    // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+    let mut addr: libc::sockaddr_ll = unsafe { mem::zeroed() };
+    let mut cmsg: CmsgBuf = [0; 8];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast::<c_void>(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain old data; all-zero is a valid value.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    msg.msg_name = ptr::from_mut(&mut addr).cast::<c_void>();
+    msg.msg_namelen = mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cmsg.as_mut_ptr().cast::<c_void>();
+    msg.msg_controllen = mem::size_of::<CmsgBuf>();
+    // SAFETY: every pointer in `msg` (address, one iovec over `buf`, control
+    // buffer) is valid and writable for the length stored beside it.
+    let n = unsafe {
+        libc::recvmsg(
+            sock.as_raw_fd(),
+            &mut msg,
+            libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+        )
+    };
+    let len = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    let mut orig_len = None;
+    // SAFETY: `msg` was filled by a successful recvmsg: `msg_control` and
+    // `msg_controllen` describe our buffer holding complete headers, which
+    // is what the CMSG_* walkers require.
+    let mut hdr = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+    while !hdr.is_null() {
+        // SAFETY: CMSG_FIRSTHDR/NXTHDR return null or a header lying
+        // entirely within the control buffer; it may be unaligned for
+        // `cmsghdr` only in theory, so read it unaligned.
+        let h: libc::cmsghdr = unsafe { ptr::read_unaligned(hdr) };
+        let want = mem::size_of::<libc::tpacket_auxdata>();
+        if h.cmsg_level == libc::SOL_PACKET
+            && h.cmsg_type == libc::PACKET_AUXDATA
+            // SAFETY: CMSG_LEN is arithmetic on its argument.
+            && h.cmsg_len >= unsafe { libc::CMSG_LEN(want as c_uint) } as usize
+        {
+            // SAFETY: the length check above guarantees `want` data bytes
+            // after the header inside the control buffer; the data may be
+            // unaligned, so read it unaligned.
+            let aux: libc::tpacket_auxdata = unsafe {
+                ptr::read_unaligned(libc::CMSG_DATA(hdr).cast::<libc::tpacket_auxdata>())
+            };
+            orig_len = Some(aux.tp_len);
+        }
+        // SAFETY: `hdr` is a header within `msg`'s control buffer.
+        hdr = unsafe { libc::CMSG_NXTHDR(&msg, hdr) };
+    }
+    Ok(RecvInfo {
+        len,
+        pkttype: addr.sll_pkttype,
+        protocol: u16::from_be(addr.sll_protocol),
+        ifindex: addr.sll_ifindex,
+        orig_len,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! System calls only the unit tests need.
+
+    use super::*;
+
+    /// `bpf(BPF_MAP_CREATE)` of an array map (for relocation tests).
+    pub(crate) fn array_map_create(value_size: u32, max_entries: u32) -> io::Result<OwnedFd> {
+        let mut attr = bpf_sys::bpf_attr::default();
+        // SAFETY: all zeroes is a valid value of this member; fields are
+        // written one by one so no padding byte is left undefined.
+        let create = unsafe { &mut attr.__bindgen_anon_1 };
+        create.map_type = bpf_sys::BPF_MAP_TYPE_ARRAY;
+        create.key_size = 4;
+        create.value_size = value_size;
+        create.max_entries = max_entries;
+        // SAFETY: BPF_MAP_CREATE with no pointers set (name is inline).
+        let fd = unsafe { bpf(bpf_sys::BPF_MAP_CREATE, &mut attr)? };
+        let fd = c_int::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+        // SAFETY: a new fd owned by nobody else.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// The bytes of an attribute union.
+    fn bytes(attr: &bpf_sys::bpf_attr) -> [u8; mem::size_of::<bpf_sys::bpf_attr>()] {
+        // SAFETY: `bpf_attr::default()` zeroes every byte and the builders
+        // only write fields, so every byte is initialised; u8 arrays have no
+        // invalid values.
+        unsafe { mem::transmute_copy(attr) }
+    }
+
+    /// Dirties the stack, so a builder that copied undefined padding would
+    /// likely show non-zero bytes.
+    #[inline(never)]
+    fn dirty_stack() -> u8 {
+        let junk = std::hint::black_box([0xa5u8; 4096]);
+        junk[17]
+    }
+
+    #[test]
+    fn attributes_have_no_stray_bytes() {
+        std::hint::black_box(dirty_stack());
+        let stdin = io::stdin();
+        let attr = test_run_attr(std::os::fd::AsFd::as_fd(&stdin), &[1, 2, 3], 7).unwrap();
+        let end = mem::offset_of!(bpf_sys::bpf_attr__bindgen_ty_7, batch_size) + 4;
+        assert!(
+            bytes(&attr)[end..].iter().all(|&b| b == 0),
+            "{:?}",
+            &bytes(&attr)[end..]
+        );
+
+        std::hint::black_box(dirty_stack());
+        let insns = [Insn::new(0x95, 0, 0, 0, 0)];
+        let mut attrs = ProgLoadAttrs {
+            prog_type: bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER,
+            insns: &insns,
+            license: c"GPL",
+            name: b"x",
+            log: None,
+        };
+        let attr = attrs.attr().unwrap();
+        let end = mem::offset_of!(bpf_sys::bpf_attr__bindgen_ty_4, core_relo_rec_size) + 4;
+        assert!(bytes(&attr)[end..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn cmsg_buffer_fits_auxdata() {
+        // SAFETY: CMSG_SPACE is arithmetic on its argument.
+        let space = unsafe { libc::CMSG_SPACE(mem::size_of::<libc::tpacket_auxdata>() as c_uint) };
+        assert!(space as usize <= mem::size_of::<CmsgBuf>());
+    }
+}
