@@ -719,7 +719,7 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
                     self.err(
                         *off_span,
                         format!(
-                            "stack access [r10 {}{}] of {size} bytes is outside the 512-byte stack: \
+                            "stack access [r10 {} {}] of {size} bytes is outside the 512-byte stack: \
                              offsets go from -512 to -{size}",
                             if o < 0 { '-' } else { '+' },
                             o.unsigned_abs()
@@ -951,7 +951,7 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
                 "is at the end of the program, so jumping there leaves it".to_owned()
             } else {
                 format!(
-                    "targets slot {dest}, outside the program (slots 0 to {})",
+                    "is slot {dest}, outside the program (slots 0 to {})",
                     self.total.saturating_sub(1)
                 )
             };

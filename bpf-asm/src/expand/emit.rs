@@ -5,7 +5,7 @@ use crate::encode::{Encoded, Field, Part, encode};
 use crate::error::Error;
 use crate::{flow, parse};
 use proc_macro2::{Literal, Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 
 use super::frontend::{Flat, flatten};
 
@@ -51,14 +51,19 @@ fn compile_errors(errors: Vec<Error<Span>>) -> TokenStream {
 }
 
 fn program(encoded: &Encoded<Span>, flat: &Flat) -> TokenStream {
-    let insns = encoded.slots.iter().map(|s| {
-        let code = field(s.code, flat, quote!(u8));
-        let dst = field(s.dst, flat, quote!(u8));
-        let src = field(s.src, flat, quote!(u8));
-        let off = field(s.off, flat, quote!(i16));
-        let imm = field(s.imm, flat, quote!(i32));
-        quote!(::bpf_loader::Insn::new(#code, #dst, #src, #off, #imm))
-    });
+    let mut exprs = ExprItems::default();
+    let insns: Vec<TokenStream> = encoded
+        .slots
+        .iter()
+        .map(|s| {
+            let code = exprs.field(s.code, flat, &quote!(u8));
+            let dst = exprs.field(s.dst, flat, &quote!(u8));
+            let src = exprs.field(s.src, flat, &quote!(u8));
+            let off = exprs.field(s.off, flat, &quote!(i16));
+            let imm = exprs.field(s.imm, flat, &quote!(i32));
+            quote!(::bpf_loader::Insn::new(#code, #dst, #src, #off, #imm))
+        })
+        .collect();
     let relocs = encoded
         .relocs
         .iter()
@@ -68,8 +73,10 @@ fn program(encoded: &Encoded<Span>, flat: &Flat) -> TokenStream {
         quote!(::bpf_loader::SourceLine::new(#slot, #line, #text))
     });
     let prog_type = encoded.options.prog_type;
+    let items = exprs.items;
     quote! {
         {
+            #(#items)*
             const INSNS: &[::bpf_loader::Insn] = &[#(#insns),*];
             const RELOCS: &[::bpf_loader::MapReloc] = &[#(#relocs),*];
             const SOURCE: &[::bpf_loader::SourceLine] = &[#(#source),*];
@@ -78,16 +85,21 @@ fn program(encoded: &Encoded<Span>, flat: &Flat) -> TokenStream {
     }
 }
 
-/// A field's value: a suffixed literal, or the user's `{ expr }` checked at
-/// compile time by a panic in const evaluation, spanned at the expression.
-fn field(f: Field, flat: &Flat, ty: TokenStream) -> TokenStream {
-    match f {
-        Field::Lit(v) => match ty.to_string().as_str() {
-            "u8" => Literal::u8_suffixed(v as u8).into_token_stream(),
-            "i16" => Literal::i16_suffixed(v as i16).into_token_stream(),
-            _ => Literal::i32_suffixed(v as i32).into_token_stream(),
-        },
-        Field::Expr {
+/// The items generated for `{ expr }` operands: per expression, one
+/// constant holding its value as `i128`, and one `const _` that checks the
+/// range. Separate items are evaluated separately, so every bad expression
+/// is reported, each at its own tokens.
+#[derive(Default)]
+struct ExprItems {
+    items: Vec<TokenStream>,
+    done: std::collections::HashSet<usize>,
+}
+
+impl ExprItems {
+    /// A field's value: a suffixed literal, or a read of the expression's
+    /// checked constant.
+    fn field(&mut self, f: Field, flat: &Flat, ty: &TokenStream) -> TokenStream {
+        let Field::Expr {
             id,
             neg,
             min,
@@ -95,46 +107,67 @@ fn field(f: Field, flat: &Flat, ty: TokenStream) -> TokenStream {
             nonzero,
             what,
             part,
-        } => {
-            let Some((expr, span)) = flat.exprs.get(id) else {
-                return quote!(0);
+        } = f
+        else {
+            let v = match f {
+                Field::Lit(v) => v,
+                Field::Expr { .. } => 0,
             };
-            let span = *span;
+            return match ty.to_string().as_str() {
+                "u8" => Literal::u8_suffixed(v as u8).into_token_stream(),
+                "i16" => Literal::i16_suffixed(v as i16).into_token_stream(),
+                _ => Literal::i32_suffixed(v as i32).into_token_stream(),
+            };
+        };
+        let Some((expr, span)) = flat.exprs.get(id) else {
+            return quote!(0);
+        };
+        let span = *span;
+        let value = format_ident!("__BPF_EXPR_{}", id, span = span);
+        let signed = if neg {
+            quote_spanned!(span=> -#value)
+        } else {
+            quote_spanned!(span=> #value)
+        };
+        if self.done.insert(id) {
             let shown = expr.to_string();
-            let range_msg = format!(
-                "bpf_prog!: `{{ {shown} }}` is out of range: expected {what} ({min} to {max})"
-            );
-            let zero_msg = format!("bpf_prog!: `{{ {shown} }}` is 0: expected {what}");
-            let negate = neg.then(|| quote_spanned!(span=> let __bpf_v = -__bpf_v;));
-            let zero = nonzero
-                .then(|| quote_spanned!(span=> if __bpf_v == 0 { ::core::panic!(#zero_msg) }));
-            let take = match part {
-                Part::Whole => quote_spanned!(span=> __bpf_v as #ty),
-                Part::Lo32 => quote_spanned!(span=> __bpf_v as i32),
-                Part::Hi32 => quote_spanned!(span=> (__bpf_v >> 32) as i32),
+            // `panic!` reads its literal as a format string.
+            let range = if what.contains('(') {
+                String::new()
+            } else {
+                format!(" ({min} to {max})")
             };
+            let range_msg = format!(
+                "bpf_prog!: `{{{{ {shown} }}}}` is out of range: expected {what}{range}"
+            );
+            let zero_msg = format!("bpf_prog!: `{{{{ {shown} }}}}` is 0: expected {what}");
+            let zero = nonzero.then(|| quote_spanned!(span=> if v == 0 { ::core::panic!(#zero_msg) }));
             let (min, max) = (Literal::i128_suffixed(min), Literal::i128_suffixed(max));
             // `e < 0` tells the sign for any integer type; below zero the
             // value fits i128, above it u128 does, so the range test is exact
-            // whatever the type.
-            quote_spanned! {span=>
-                {
-                    #[allow(unused_comparisons, clippy::cast_possible_wrap, clippy::cast_lossless)]
-                    let __bpf_v: i128 = if (#expr) < 0 {
-                        (#expr) as i128
-                    } else if (#expr) as u128 > i128::MAX as u128 {
-                        i128::MAX
-                    } else {
-                        (#expr) as i128
-                    };
-                    #negate
-                    if __bpf_v < #min || __bpf_v > #max {
+            // whatever the type (values above i128::MAX saturate, and fail).
+            self.items.push(quote_spanned! {span=>
+                #[allow(non_upper_case_globals, unused_comparisons, clippy::cast_possible_wrap, clippy::cast_lossless)]
+                const #value: i128 = if (#expr) < 0 {
+                    (#expr) as i128
+                } else if (#expr) as u128 > i128::MAX as u128 {
+                    i128::MAX
+                } else {
+                    (#expr) as i128
+                };
+                const _: () = {
+                    let v: i128 = #signed;
+                    if v < #min || v > #max {
                         ::core::panic!(#range_msg)
                     }
                     #zero
-                    #take
-                }
-            }
+                };
+            });
+        }
+        match part {
+            Part::Whole => quote_spanned!(span=> #signed as #ty),
+            Part::Lo32 => quote_spanned!(span=> #signed as i32),
+            Part::Hi32 => quote_spanned!(span=> (#signed >> 32) as i32),
         }
     }
 }

@@ -1,0 +1,11 @@
+//! trybuild UI tests: one file per error class under `tests/ui/<theme>/`,
+//! with the compiler's output in the `.stderr` beside it (regenerate with
+//! `TRYBUILD=overwrite cargo test --test compiletest` and review the diff).
+//! Programs that must compile live in `tests/ui/pass/`.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/[!p]*/*.rs");
+    t.pass("tests/ui/pass/*.rs");
+}
