@@ -357,6 +357,13 @@ mod tests {
     }
 
     #[test]
+    fn errors_cross_threads() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<Error>();
+        send_sync::<VerifierError>();
+    }
+
+    #[test]
     fn into_io_error_keeps_kind() {
         let e: io::Error = errno(Syscall::PacketSocket, libc::EPERM).into();
         assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);

@@ -143,17 +143,15 @@ impl<'a> ProgramLoader<'a> {
             reason: "the license contains a NUL byte".to_owned(),
         })?;
         let insns = relocate(self.program, &self.maps, &subject)?;
-        let attrs = |log: Option<(u32, &mut [u8])>| {
-            sys::prog_load(sys::ProgLoadAttrs {
-                prog_type: self.prog_type,
-                insns: &insns,
-                license: &license,
-                name: kernel_name,
-                log,
-            })
+        let mut first_attrs = sys::ProgLoadAttrs {
+            prog_type: self.prog_type,
+            insns: &insns,
+            license: &license,
+            name: kernel_name,
+            log: None,
         };
 
-        let first = match attrs(None) {
+        let first = match sys::prog_load(&mut first_attrs) {
             Ok(fd) => return Ok(self.loaded(fd)),
             Err(e) => e,
         };
@@ -166,13 +164,29 @@ impl<'a> ProgramLoader<'a> {
         let mut size = LOG_START.min(self.max_log_size);
         loop {
             let mut buf = vec![0u8; size];
-            let err = match attrs(Some((1, &mut buf))) {
+            let mut attrs = sys::ProgLoadAttrs {
+                log: Some(sys::LogBuf {
+                    level: 1,
+                    buf: &mut buf,
+                    true_size: 0,
+                }),
+                ..first_attrs
+            };
+            let result = sys::prog_load(&mut attrs);
+            let needed = attrs.log.map_or(0, |l| l.true_size as usize);
+            let err = match result {
                 Ok(fd) => return Ok(self.loaded(fd)),
                 Err(e) => e,
             };
             let full = err.raw_os_error() == Some(libc::ENOSPC);
             if full && size < self.max_log_size {
-                size = size.saturating_mul(4).min(self.max_log_size);
+                // Linux 6.4+ says how much it needs; older kernels: grow 4x.
+                let next = if needed > size {
+                    needed
+                } else {
+                    size.saturating_mul(4)
+                };
+                size = next.min(self.max_log_size);
                 continue;
             }
             let log = log_text(&buf);

@@ -28,10 +28,27 @@ pub(crate) struct ProgLoadAttrs<'a> {
     /// The kernel-visible name: at most `BPF_OBJ_NAME_LEN - 1` bytes, already
     /// validated (alphanumerics, `_` and `.`).
     pub(crate) name: &'a [u8],
-    /// `log_level` and the buffer the verifier writes its log to; `None` for
-    /// the fast path without a log.
-    pub(crate) log: Option<(u32, &'a mut [u8])>,
+    /// The verifier log; `None` for the fast path without one.
+    pub(crate) log: Option<LogBuf<'a>>,
 }
+
+/// A verifier log request.
+pub(crate) struct LogBuf<'a> {
+    /// `log_level` (1: the instructions on the failing path and the verdict).
+    pub(crate) level: u32,
+    /// Where the kernel writes the NUL-terminated log.
+    pub(crate) buf: &'a mut [u8],
+    /// Out: the size the whole log needs, NUL included (`log_true_size`,
+    /// Linux 6.4); 0 from older kernels.
+    pub(crate) true_size: u32,
+}
+
+/// Offset of `log_true_size` in `bpf_attr` (Linux 6.4): the `u32` right after
+/// `core_relo_rec_size`, which the 6.1 header bpf-sys may be built from
+/// lacks.
+const LOG_TRUE_SIZE_OFFSET: usize =
+    mem::offset_of!(bpf_sys::bpf_attr__bindgen_ty_4, core_relo_rec_size) + mem::size_of::<u32>();
+const _: () = assert!(LOG_TRUE_SIZE_OFFSET + 4 <= mem::size_of::<bpf_sys::bpf_attr>());
 
 impl ProgLoadAttrs<'_> {
     /// The one place a `bpf_attr` for `BPF_PROG_LOAD` is built: zeroed (the
@@ -44,10 +61,10 @@ impl ProgLoadAttrs<'_> {
             *dst = src as std::ffi::c_char;
         }
         let (log_level, log_size, log_buf) = match &mut self.log {
-            Some((level, buf)) => (
-                *level,
-                u32::try_from(buf.len()).unwrap_or(u32::MAX),
-                buf.as_mut_ptr() as u64,
+            Some(log) => (
+                log.level,
+                u32::try_from(log.buf.len()).unwrap_or(u32::MAX),
+                log.buf.as_mut_ptr() as u64,
             ),
             None => (0, 0, 0),
         };
@@ -99,13 +116,28 @@ unsafe fn bpf(cmd: bpf_sys::bpf_cmd, attr: &mut bpf_sys::bpf_attr) -> io::Result
 }
 
 /// `bpf(BPF_PROG_LOAD)`: a new program fd. With a log buffer, the verifier
-/// writes its NUL-terminated log there (also on failure).
-pub(crate) fn prog_load(mut attrs: ProgLoadAttrs<'_>) -> io::Result<OwnedFd> {
+/// writes its NUL-terminated log there (also on failure) and the size it
+/// needed to `true_size`.
+pub(crate) fn prog_load(attrs: &mut ProgLoadAttrs<'_>) -> io::Result<OwnedFd> {
     let mut attr = attrs.attr()?;
     // SAFETY: the pointers in `attr` come from `attrs`, which borrows the
     // instructions (`insn_cnt` of them), the NUL-terminated license and the
     // log buffer (`log_size` bytes, writable) for longer than this call.
-    let fd = unsafe { bpf(bpf_sys::BPF_PROG_LOAD, &mut attr)? };
+    let ret = unsafe { bpf(bpf_sys::BPF_PROG_LOAD, &mut attr) };
+    if let Some(log) = &mut attrs.log {
+        // SAFETY: the offset and the 4 bytes after it lie inside `attr`
+        // (checked at compile time); every byte of `attr` is initialised and
+        // any bit pattern is a valid u32; the read is unaligned-safe.
+        log.true_size = unsafe {
+            ptr::read_unaligned(
+                ptr::from_ref(&attr)
+                    .cast::<u8>()
+                    .add(LOG_TRUE_SIZE_OFFSET)
+                    .cast::<u32>(),
+            )
+        };
+    }
+    let fd = ret?;
     let fd = c_int::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
     // SAFETY: on success BPF_PROG_LOAD returns a new file descriptor that
     // nothing else owns.
