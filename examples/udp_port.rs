@@ -24,7 +24,7 @@ const PORT: u16 = 4242;
 /// Another port, whose datagrams do not.
 const OTHER_PORT: u16 = PORT + 1;
 
-/// Keeps IPv4 UDP datagrams to port 4242 ([`PORT`]).
+/// Keeps IPv4 UDP datagrams to port [`PORT`].
 ///
 /// On a live `AF_PACKET` socket the data starts at the 14-byte Ethernet
 /// header: the ethertype is at 12, the IPv4 header at 14 (its protocol at
@@ -34,8 +34,6 @@ const OTHER_PORT: u16 = PORT + 1;
 /// `ldabs*`/`ldind*` read big-endian packet data into r0; they take the
 /// context from r6 (so it is copied there first) and clobber r1-r5.
 /// `ldindh r7, 16` reads at r7 + 16, that is 14 + IHL * 4 + 2.
-// TODO: write `{ PORT }` instead of 4242 once bpf_prog! accepts `{ expr }`
-// operands again.
 const UDP_PORT: Program = bpf_prog! {
     mov64 r6, r1;               // the context, for the legacy loads
     ldabsh 12;                  // ethertype
@@ -49,7 +47,7 @@ const UDP_PORT: Program = bpf_prog! {
     lsh64 r0, 2;                // IHL in bytes
     mov64 r7, r0;
     ldindh r7, 16;              // UDP destination port
-    jne r0, 4242, drop;
+    jne r0, { PORT }, drop;     // a Rust constant, range-checked
     mov64 r0, -1;               // keep the whole packet
     exit;
 drop:

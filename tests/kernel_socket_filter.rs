@@ -35,11 +35,8 @@ const ACCEPT_NONE: Program = bpf_prog! { mov64 r0, 0; exit };
 /// Keeps the first 42 bytes (Ethernet + IPv4 + UDP headers) of every packet.
 const HEADERS_ONLY: Program = bpf_prog! { mov64 r0, 42; exit };
 
-/// A value no 16-bit load can produce, written `0x10000` in the programs
-/// below; the tests replace it with a port chosen at run time
-/// ([`common::patch_imm`]).
-// TODO: write `{ PORT }` in the programs once bpf_prog! accepts `{ expr }`
-// operands again (its range-check panic message is used as a format string).
+/// A value no 16-bit load can produce; the tests replace it with a port
+/// chosen at run time ([`common::patch_imm`]).
 const PORT: i32 = 0x1_0000;
 
 /// Keeps IPv4 UDP datagrams to port [`PORT`], with data starting at the
@@ -58,7 +55,7 @@ const UDP_PORT: Program = bpf_prog! {
     lsh64 r0, 2;
     mov64 r7, r0;
     ldindh r7, 16;              // UDP destination port
-    jne r0, 0x10000, drop;      // PORT, patched at run time
+    jne r0, { PORT }, drop;
     mov64 r0, -1;
     exit;
 drop:
@@ -71,7 +68,7 @@ drop:
 const UDP_SOCKET_PORT: Program = bpf_prog! {
     mov64 r6, r1;
     ldabsh 2;                   // UDP destination port
-    jne r0, 0x10000, drop;      // PORT, patched at run time
+    jne r0, { PORT }, drop;
     mov64 r0, -1;
     exit;
 drop:
