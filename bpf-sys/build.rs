@@ -44,23 +44,23 @@ impl ParseCallbacks for Recorder {
         let Ok(mut seen) = self.0.lock() else {
             return None;
         };
-        if enum_name.ends_with("bpf_func_id") {
-            if let Some(name) = original_variant_name.strip_prefix("BPF_FUNC_") {
-                seen.helpers.insert(id, name.to_owned());
-            }
-        } else if enum_name.ends_with("bpf_prog_type") {
-            if let Some(name) = original_variant_name.strip_prefix("BPF_PROG_TYPE_") {
-                seen.prog_types.insert(id, name.to_ascii_lowercase());
-            }
+        if enum_name.ends_with("bpf_func_id")
+            && let Some(name) = original_variant_name.strip_prefix("BPF_FUNC_")
+        {
+            seen.helpers.insert(id, name.to_owned());
+        } else if enum_name.ends_with("bpf_prog_type")
+            && let Some(name) = original_variant_name.strip_prefix("BPF_PROG_TYPE_")
+        {
+            seen.prog_types.insert(id, name.to_ascii_lowercase());
         }
         None
     }
 
     fn include_file(&self, filename: &str) {
-        if filename.ends_with("linux/bpf.h") {
-            if let Ok(mut seen) = self.0.lock() {
-                seen.bpf_h.get_or_insert_with(|| PathBuf::from(filename));
-            }
+        if filename.ends_with("linux/bpf.h")
+            && let Ok(mut seen) = self.0.lock()
+        {
+            seen.bpf_h.get_or_insert_with(|| PathBuf::from(filename));
         }
     }
 }
@@ -93,15 +93,15 @@ fn main() {
     println!("cargo:rerun-if-changed=wrapper.h");
 
     let include_dir = env::var_os(INCLUDE_ENV).map(PathBuf::from);
-    if let Some(dir) = &include_dir {
-        if !dir.join("linux/bpf.h").is_file() {
-            fail(&format!(
-                "{INCLUDE_ENV}={} has no linux/bpf.h. Point it at a directory holding \
-                 linux/bpf.h (for example a kernel tree's usr/include after \
-                 `make headers_install`), or unset it to use the system header.",
-                dir.display()
-            ));
-        }
+    if let Some(dir) = &include_dir
+        && !dir.join("linux/bpf.h").is_file()
+    {
+        fail(&format!(
+            "{INCLUDE_ENV}={} has no linux/bpf.h. Point it at a directory holding \
+             linux/bpf.h (for example a kernel tree's usr/include after \
+             `make headers_install`), or unset it to use the system header.",
+            dir.display()
+        ));
     }
 
     let seen = Arc::new(Mutex::new(Seen::default()));

@@ -118,10 +118,7 @@ fn assembler_accepts(f: &Form, i: &Insn) -> bool {
         | Shape::Unary
         | Shape::AddrSpaceCast
         | Shape::Load => i.dst() == 10,
-        Shape::StoreReg => {
-            (f.name.contains("fetch") || f.name.contains("xchg") && !f.name.contains("cmpxchg"))
-                && i.src() == 10
-        }
+        Shape::StoreReg => f.writes_src() && i.src() == 10,
         _ => false,
     };
     if writes_r10 {
@@ -144,21 +141,11 @@ fn assembler_accepts(f: &Form, i: &Insn) -> bool {
         _ => None,
     };
     let stack_ok = base != Some(10) || {
-        let size = access_size(f);
+        let size = f.access_size();
         let o = i64::from(i.off());
         o >= -512 && o + size <= 0 && o % size == 0
     };
     imm_ok && stack_ok
-}
-
-fn access_size(f: &Form) -> i64 {
-    match f.op {
-        "u8" | "s8" => 1,
-        "u16" | "s16" => 2,
-        "u32" | "s32" => 4,
-        _ if f.wide => 8,
-        _ => 4,
-    }
 }
 
 /// Where a control-transfer instruction goes: slot offset relative to the
@@ -342,9 +329,7 @@ fn cmem(reg: u8, off: i16) -> String {
 }
 
 fn num64(v: i64) -> String {
-    if (0..0x10000).contains(&v) {
-        v.to_string()
-    } else if v < 0 {
+    if v < 0x10000 {
         v.to_string()
     } else {
         format!("{v:#x}")

@@ -207,18 +207,15 @@ pub fn encode<S: Copy>(parsed: &Parsed<'_, S>) -> (Encoded<S>, Vec<Error<S>>) {
             text: s.text.clone(),
         });
     }
-    if total > MAX_INSNS {
-        if let Some(s) = parsed
+    if total > MAX_INSNS
+        && let Some(s) = parsed
             .stmts
             .get(stmt_slot.partition_point(|&x| x < MAX_INSNS))
-        {
-            ctx.errors.push(Error::new(
-                s.span,
-                format!(
-                    "the program has {total} instructions; the kernel loads at most {MAX_INSNS}"
-                ),
-            ));
-        }
+    {
+        ctx.errors.push(Error::new(
+            s.span,
+            format!("the program has {total} instructions; the kernel loads at most {MAX_INSNS}"),
+        ));
     }
     let relocs = std::mem::take(&mut ctx.relocs);
     let errors = ctx.errors;
@@ -403,16 +400,16 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
             return None;
         };
         let form = &isa.forms[fi];
-        if let Some(cpu) = self.options.cpu {
-            if form.cpu > cpu {
-                self.err(
-                    s.span,
-                    format!(
-                        "`{}` needs cpu v{} (Linux {}), above this program's `#![cpu = v{cpu}]`",
-                        s.mnem, form.cpu, form.since
-                    ),
-                );
-            }
+        if let Some(cpu) = self.options.cpu
+            && form.cpu > cpu
+        {
+            self.err(
+                s.span,
+                format!(
+                    "`{}` needs cpu v{} (Linux {}), above this program's `#![cpu = v{cpu}]`",
+                    s.mnem, form.cpu, form.since
+                ),
+            );
         }
         let before = self.errors.len();
         let encoded = self.encode_form(form, s, slot);
@@ -502,9 +499,7 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
             }
             (Shape::StoreReg, [m @ Mem { reg, .. }, Reg(r, rs)]) => {
                 let off = self.mem(f, m);
-                if f.imm & bpf_sys::BPF_FETCH as i32 != 0 && f.name.contains("fetch")
-                    || f.name.contains("xchg") && !f.name.contains("cmpxchg")
-                {
+                if f.writes_src() {
                     self.writes(*r, *rs);
                 }
                 one(Slot::new(f.code, *reg, *r, off, imm_of(f)))
@@ -701,40 +696,29 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
             "a 16-bit offset (-32768 to 32767)",
             false,
         );
-        if *reg == 10 {
-            if let Field::Lit(o) = field {
-                let size: i64 = match f.op {
-                    "u8" | "s8" => 1,
-                    "u16" | "s16" => 2,
-                    "u32" | "s32" => 4,
-                    _ => {
-                        if f.wide {
-                            8
-                        } else {
-                            4
-                        }
-                    }
-                };
-                if o < -512 || o + size > 0 {
-                    self.err(
-                        *off_span,
-                        format!(
-                            "stack access [r10 {} {}] of {size} bytes is outside the 512-byte stack: \
-                             offsets go from -512 to -{size}",
-                            if o < 0 { '-' } else { '+' },
-                            o.unsigned_abs()
-                        ),
-                    );
-                } else if o % size != 0 {
-                    self.err(
-                        *off_span,
-                        format!(
-                            "misaligned stack access: a {size}-byte access needs an offset that is a \
-                             multiple of {size} (for example {})",
-                            o - o.rem_euclid(size)
-                        ),
-                    );
-                }
+        if *reg == 10
+            && let Field::Lit(o) = field
+        {
+            let size = f.access_size();
+            if o < -512 || o + size > 0 {
+                self.err(
+                    *off_span,
+                    format!(
+                        "stack access [r10 {} {}] of {size} bytes is outside the 512-byte stack: \
+                         offsets go from -512 to -{size}",
+                        if o < 0 { '-' } else { '+' },
+                        o.unsigned_abs()
+                    ),
+                );
+            } else if o % size != 0 {
+                self.err(
+                    *off_span,
+                    format!(
+                        "misaligned stack access: a {size}-byte access needs an offset that is a \
+                         multiple of {size} (for example {})",
+                        o - o.rem_euclid(size)
+                    ),
+                );
             }
         }
         field

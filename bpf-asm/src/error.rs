@@ -65,11 +65,11 @@ fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let w = b.len() + 1;
     let mut d = vec![0usize; (a.len() + 1) * w];
+    for (j, cell) in d.iter_mut().take(w).enumerate() {
+        *cell = j;
+    }
     for i in 0..=a.len() {
         d[i * w] = i;
-    }
-    for j in 0..=b.len() {
-        d[j] = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {

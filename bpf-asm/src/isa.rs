@@ -115,6 +115,27 @@ impl Form {
     }
 }
 
+impl Form {
+    /// Bytes a load or store moves (from its `u8`..`u64`/`s8`..`s32` type).
+    pub fn access_size(&self) -> i64 {
+        match self.op {
+            "u8" | "s8" => 1,
+            "u16" | "s16" => 2,
+            "u32" | "s32" => 4,
+            _ if self.wide => 8,
+            _ => 4,
+        }
+    }
+
+    /// Whether the instruction writes its `src` register (atomic fetch and
+    /// exchange return the old value there).
+    pub fn writes_src(&self) -> bool {
+        self.shape == Shape::StoreReg
+            && (self.name.contains("fetch")
+                || self.name.contains("xchg") && !self.name.contains("cmpxchg"))
+    }
+}
+
 /// The whole table, with its indexes.
 #[derive(Debug)]
 pub struct Isa {

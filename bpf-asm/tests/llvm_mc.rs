@@ -110,15 +110,15 @@ fn llvm_mc_assembles_our_pseudo_c_to_our_bytes() {
             );
             let mut slots = common::insn(seed);
             // Give branches a small random offset; LLVM takes any in range.
-            if let Some(d) = decode(&slots) {
-                if let Some(f) = d.form {
-                    let off = (next() % 200) as i16 - 100;
-                    if matches!(f.shape, Shape::Ja | Shape::JmpK | Shape::JmpX) {
-                        let i = slots[0];
-                        slots[0] = Insn::new(i.code(), i.dst(), i.src(), off, i.imm());
-                    } else if f.shape == Shape::Ja32 {
-                        slots[0] = slots[0].with_imm(i32::from(off));
-                    }
+            if let Some(d) = decode(&slots)
+                && let Some(f) = d.form
+            {
+                let off = (next() % 200) as i16 - 100;
+                if matches!(f.shape, Shape::Ja | Shape::JmpK | Shape::JmpX) {
+                    let i = slots[0];
+                    slots[0] = Insn::new(i.code(), i.dst(), i.src(), off, i.imm());
+                } else if f.shape == Shape::Ja32 {
+                    slots[0] = slots[0].with_imm(i32::from(off));
                 }
             }
             if llvm_expressible(&slots) {

@@ -47,10 +47,10 @@ fn every_form_is_generated() {
     let mut seen = std::collections::HashSet::new();
     for fi in 0..n * 2 {
         let insns = common::insn((fi, 1, 2, -8, 3, 4, 0));
-        if let Some(d) = bpf_asm::disasm::decode(&insns) {
-            if let Some(f) = d.form {
-                seen.insert((f.name, f.pseudo));
-            }
+        if let Some(d) = bpf_asm::disasm::decode(&insns)
+            && let Some(f) = d.form
+        {
+            seen.insert((f.name, f.pseudo));
         }
     }
     let missing: Vec<_> = bpf_asm::isa::isa()
