@@ -34,9 +34,6 @@ const OTHER_PORT: u16 = PORT + 1;
 /// `ldabs*`/`ldind*` read big-endian packet data into r0; they take the
 /// context from r6 (so it is copied there first) and clobber r1-r5.
 /// `ldindh r7, 16` reads at r7 + 16, that is 14 + IHL * 4 + 2.
-// The macro's range check of `{ PORT }` compares an unsigned constant with
-// 0, which clippy flags at our tokens; remove once bpf_prog! allows it.
-#[allow(clippy::absurd_extreme_comparisons)]
 const UDP_PORT: Program = bpf_prog! {
     mov64 r6, r1;               // the context, for the legacy loads
     ldabsh 12;                  // ethertype

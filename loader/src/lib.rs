@@ -76,9 +76,19 @@ pub use bpf_macros::bpf_prog;
 /// (`bpf_sys::BPF_PROG_TYPE_*`) and opcodes.
 pub use bpf_sys;
 
-// TODO: the runtime assembler (parser, encoder, disassembler) of `bpf-asm`,
-// once it is wired up.
-// pub mod asm { pub use bpf_asm::*; }
+/// The runtime assembler and the disassembler: the same parser, checks and
+/// ISA table as `bpf_prog!`, for text known only at run time.
+///
+/// ```
+/// let prog = bpf_loader::asm::assemble("mov r0, -1\nexit").unwrap();
+/// assert_eq!(bpf_loader::asm::disassemble(prog.insns()), "    mov r0, -1\n    exit\n");
+/// ```
+pub mod asm {
+    pub use bpf_asm::{
+        AsmError, AsmErrors, Assembler, assemble, disassemble, disassemble_pseudo_c,
+        insn_to_pseudo_c, insn_to_string,
+    };
+}
 
 mod error;
 mod prog;

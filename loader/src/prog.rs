@@ -63,7 +63,7 @@ impl<'a> ProgramLoader<'a> {
             program,
             name: None,
             license: "GPL".to_owned(),
-            prog_type: bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER,
+            prog_type: program.prog_type(),
             maps: Vec::new(),
             max_log_size: LOG_MAX,
         }
@@ -85,7 +85,8 @@ impl<'a> ProgramLoader<'a> {
     }
 
     /// The program type, one of the `bpf_sys::BPF_PROG_TYPE_*` constants
-    /// (default `BPF_PROG_TYPE_SOCKET_FILTER`).
+    /// (default: the program's own, which `#![prog_type = NAME]` sets, a
+    /// socket filter otherwise).
     pub fn prog_type(mut self, prog_type: bpf_sys::bpf_prog_type) -> Self {
         self.prog_type = prog_type;
         self
@@ -353,6 +354,7 @@ impl LoadedProgram {
     /// // Keeps the packet if the byte at offset 9 of the data (the IPv4
     /// // protocol under a test run) is 17 (UDP).
     /// const IS_UDP: bpf_loader::Program = bpf_prog! {
+    ///     mov64 r6, r1; // legacy packet loads take the context from r6
     ///     ldabsb 9; jne r0, 17, drop; mov64 r0, -1; exit;
     ///     drop: mov64 r0, 0; exit
     /// };

@@ -147,7 +147,7 @@ impl ExprItems {
             // value fits i128, above it u128 does, so the range test is exact
             // whatever the type (values above i128::MAX saturate, and fail).
             self.items.push(quote_spanned! {span=>
-                #[allow(non_upper_case_globals, unused_comparisons, clippy::cast_possible_wrap, clippy::cast_lossless)]
+                #[allow(non_upper_case_globals, unused_comparisons, clippy::absurd_extreme_comparisons, clippy::cast_possible_wrap, clippy::cast_lossless)]
                 const #value: i128 = if (#expr) < 0 {
                     (#expr) as i128
                 } else if (#expr) as u128 > i128::MAX as u128 {
