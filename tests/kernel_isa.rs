@@ -49,7 +49,7 @@ fn alu64_immediate_and_register() {
         exit
     };
     let mut x: i64 = 7;
-    x = ((((x + 5 - 2) * 3) / 4 | 0x10) & 0x1e) << 4;
+    x = (((((x + 5 - 2) * 3) / 4) | 0x10) & 0x1e) << 4;
     x = (((x as u64) >> 1) % 100) as i64 ^ 0xff;
     x = -x >> 1;
     x = (x + 3) * 3;
