@@ -150,3 +150,95 @@ fn program(encoded: Encoded<Pos>) -> Program {
 pub fn assemble(src: &str) -> Result<Program, AsmErrors> {
     Assembler::new().assemble(src)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(src: &str) -> Vec<String> {
+        match Assembler::new().flow_checks(false).assemble(src) {
+            Ok(p) => panic!("assembled: {p}"),
+            Err(e) => e.0.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn reports_every_error_with_line_and_column() {
+        let errs = errors("mov r0, 1\n  mvo r1, 2\nja nowhere\nlsh r0, 64\nexit");
+        assert_eq!(
+            errs,
+            [
+                "2:3: unknown instruction `mvo`; did you mean `mov`?",
+                "3:4: undefined label `nowhere`",
+                "4:9: 64 (0x40) is out of range: expected a shift amount from 0 to 63 for a 64-bit shift",
+            ]
+        );
+    }
+
+    #[test]
+    fn text_comments_newlines_and_ubpf_spelling() {
+        let prog = assemble(
+            "#![cpu = v4]\n# a comment\nmov %r0, 0 # trailing\n/* block\n comment */ exit\n",
+        )
+        .unwrap();
+        assert_eq!(prog.len(), 2);
+        assert_eq!(prog.source()[1].line, 5);
+        assert_eq!(prog.source()[1].text, "exit");
+    }
+
+    #[test]
+    fn expressions_are_macro_only() {
+        let errs = errors("mov r0, {1 + 2}\nexit");
+        assert!(
+            errs[0].contains("only available in the bpf_prog! macro"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn the_kernel_limit_on_program_size() {
+        let src = "exit\n".repeat(crate::encode::MAX_INSNS + 1);
+        let errs = errors(&src);
+        assert_eq!(
+            errs,
+            ["1000001:1: the program has 1000001 instructions; the kernel loads at most 1000000"]
+        );
+        let ok = "exit\n".repeat(crate::encode::MAX_INSNS);
+        assert!(Assembler::new().flow_checks(false).assemble(&ok).is_ok());
+    }
+
+    #[test]
+    fn sign_extension_of_a_64_bit_store() {
+        let errs = errors("stdw [r1], 0xffffffff\nexit");
+        assert!(
+            errs[0].contains("this 64-bit `stdw` would store -1"),
+            "{errs:?}"
+        );
+        assert!(errs[0].contains("`stw`"), "{errs:?}");
+    }
+
+    #[test]
+    fn program_display_round_trips() {
+        let prog =
+            assemble("mov r0, 0\njeq r1, 0, out\nlddw r0, 0x1122334455667788\nout: exit").unwrap();
+        let text = prog.to_string();
+        let again = Assembler::new().flow_checks(false).assemble(&text).unwrap();
+        assert_eq!(again.insns(), prog.insns());
+    }
+
+    #[test]
+    fn map_relocations_by_name() {
+        let prog =
+            assemble("lddw r1, map_fd(counters)\nlddw r2, map_value(cfg, 8)\nmov r0, 0\nexit")
+                .unwrap();
+        let relocs: Vec<_> = prog
+            .relocs()
+            .iter()
+            .map(|r| (r.slot, r.name.as_ref()))
+            .collect();
+        assert_eq!(relocs, [(0, "counters"), (2, "cfg")]);
+        assert_eq!(prog.insns()[3].imm(), 8);
+        assert_eq!(prog.insns()[0].src(), 1);
+        assert_eq!(prog.insns()[2].src(), 2);
+    }
+}

@@ -488,13 +488,7 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
             }
             (Shape::StoreImm, [m @ Mem { reg, .. }, Num { value, span, .. }]) => {
                 let off = self.mem(f, m);
-                let range = if f.wide { I32 } else { B32 };
-                let what = if f.wide {
-                    "a sign-extended 32-bit immediate"
-                } else {
-                    "a 32-bit immediate"
-                };
-                let imm = self.value(*value, *span, range, what, false);
+                let imm = self.imm(f, *value, *span);
                 one(Slot::new(f.code, *reg, 0, off, imm))
             }
             (Shape::StoreReg, [m @ Mem { reg, .. }, Reg(r, rs)]) => {
@@ -648,10 +642,10 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
             let sext = matches!(f.rule, ImmRule::Sext | ImmRule::Divisor(true));
             if sext && x > I32.1 && x <= B32.1 {
                 let as_written = x as u32 as i32;
-                let (op32, why) = if matches!(f.shape, Shape::JmpK) {
-                    (format!("{}32", f.name), "compare against")
-                } else {
-                    (format!("{}32", f.name.trim_end_matches("64")), "use")
+                let (op32, why) = match f.shape {
+                    Shape::JmpK => (format!("{}32", f.name), "compare against"),
+                    Shape::StoreImm => ("stw".to_owned(), "store"),
+                    _ => (format!("{}32", f.name.trim_end_matches("64")), "use"),
                 };
                 self.err(
                     span,

@@ -165,6 +165,14 @@ impl Program {
     }
 }
 
+impl fmt::Display for Program {
+    /// The disassembly in the canonical mnemonic spelling, with labels; it
+    /// assembles back to the same instructions.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::disassemble(&self.insns))
+    }
+}
+
 impl fmt::Debug for Program {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Program")

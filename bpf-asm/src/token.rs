@@ -45,6 +45,12 @@ pub struct Pos {
 /// Splits assembly text into tokens. Comments (`//`, `/* */`, and `#` to the
 /// end of the line unless it begins `#!`) are dropped; a newline ends a
 /// statement. Returns the tokens and any lexical errors.
+///
+/// ```
+/// let (toks, errors) = bpf_asm::token::lex("exit # done\n");
+/// assert!(errors.is_empty());
+/// assert_eq!(toks.len(), 2); // `exit` and the newline
+/// ```
 pub fn lex(src: &str) -> (Vec<Tok<'_, Pos>>, Vec<(Pos, String)>) {
     let mut toks = Vec::with_capacity(src.len() / 3);
     let mut errors = Vec::new();
@@ -89,7 +95,7 @@ pub fn lex(src: &str) -> (Vec<Tok<'_, Pos>>, Vec<(Pos, String)>) {
                     i += 1;
                 }
             }
-            b'#' if bytes.get(i + 1) != Some(&b'!') => {
+            b'#' if bytes.get(i + 1..i + 3) != Some(b"![".as_slice()) => {
                 while i < bytes.len() && bytes[i] != b'\n' {
                     i += 1;
                 }
