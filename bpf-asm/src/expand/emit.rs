@@ -137,11 +137,11 @@ impl ExprItems {
             } else {
                 format!(" ({min} to {max})")
             };
-            let range_msg = format!(
-                "bpf_prog!: `{{{{ {shown} }}}}` is out of range: expected {what}{range}"
-            );
+            let range_msg =
+                format!("bpf_prog!: `{{{{ {shown} }}}}` is out of range: expected {what}{range}");
             let zero_msg = format!("bpf_prog!: `{{{{ {shown} }}}}` is 0: expected {what}");
-            let zero = nonzero.then(|| quote_spanned!(span=> if v == 0 { ::core::panic!(#zero_msg) }));
+            let zero =
+                nonzero.then(|| quote_spanned!(span=> if v == 0 { ::core::panic!(#zero_msg) }));
             let (min, max) = (Literal::i128_suffixed(min), Literal::i128_suffixed(max));
             // `e < 0` tells the sign for any integer type; below zero the
             // value fits i128, above it u128 does, so the range test is exact
