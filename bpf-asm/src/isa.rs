@@ -197,6 +197,11 @@ const ALIASES: &[(&str, &str)] = &[
     ("movsx1664", "movsx16"),
     ("movsx3264", "movsx32"),
     ("neg64", "neg"),
+    // bpf_conformance spellings.
+    ("swap16", "bswap16"),
+    ("swap32", "bswap32"),
+    ("swap64", "bswap64"),
+    ("call runtime", "call kfunc"),
 ];
 
 fn build() -> Vec<Form> {

@@ -311,7 +311,7 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
         } else if first.text == "call"
             && self
                 .peek(0)
-                .is_some_and(|t| matches!(t.text, "local" | "kfunc" | "helper"))
+                .is_some_and(|t| matches!(t.text, "local" | "kfunc" | "runtime" | "helper"))
             && self.peek(1).is_some_and(|t| t.kind != TokKind::End)
         {
             let word = self.peek(0).map_or("", |t| t.text);
