@@ -6,9 +6,9 @@ use std::fmt;
 use crate::encode::{Encoded, encode};
 use crate::error::Error;
 use crate::flow;
-use crate::parse::parse;
+use crate::parse::Parsing;
 use crate::program::{MapReloc, Program, SourceLine};
-use crate::token::{Pos, lex};
+use crate::token::{Lexer, Pos};
 
 /// One assembly error with its 1-based line and column.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,18 +80,26 @@ impl Assembler {
 
     /// Assembles `src`, returning every error found.
     pub fn assemble(&self, src: &str) -> Result<Program, AsmErrors> {
-        let (toks, lex_errors) = lex(src);
-        let mut errors: Vec<Error<Pos>> = lex_errors
+        let mut lexer = Lexer::new(src);
+        let mut parsing = Parsing::new(Pos::default());
+        let mut chunk = Vec::with_capacity(16);
+        while lexer.next_statement(&mut chunk) {
+            parsing.feed(&chunk);
+        }
+        let end = lexer.end();
+        let mut errors: Vec<Error<Pos>> = std::mem::take(&mut lexer.errors)
             .into_iter()
             .map(|(pos, msg)| Error::new(pos, msg))
             .collect();
-        let end = Pos {
-            line: u32::try_from(src.lines().count().max(1)).unwrap_or(u32::MAX),
-            col: 1,
-        };
-        let (parsed, parse_errors) = parse(&toks, end);
-        errors.extend(parse_errors);
-        let (encoded, encode_errors) = encode(&parsed);
+        let (parsed, parse_errors) = parsing.finish();
+        errors.extend(parse_errors.into_iter().map(|mut e| {
+            // Errors "at the end of the input" get the real end position.
+            if e.span == Pos::default() {
+                e.span = end;
+            }
+            e
+        }));
+        let (encoded, encode_errors) = encode(parsed);
         errors.extend(encode_errors);
         if errors.is_empty() && self.flow_checks {
             errors.extend(flow::check(&encoded));

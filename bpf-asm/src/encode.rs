@@ -148,7 +148,7 @@ pub struct Encoded<S> {
 
 /// Resolves options, labels and forms, and encodes every statement,
 /// collecting all errors.
-pub fn encode<S: Copy>(parsed: &Parsed<'_, S>) -> (Encoded<S>, Vec<Error<S>>) {
+pub fn encode<S: Copy>(parsed: Parsed<'_, S>) -> (Encoded<S>, Vec<Error<S>>) {
     let mut errors = Vec::new();
     let options = options(&parsed.attrs, &mut errors);
 
@@ -190,9 +190,17 @@ pub fn encode<S: Copy>(parsed: &Parsed<'_, S>) -> (Encoded<S>, Vec<Error<S>>) {
     };
     let mut slots = Vec::with_capacity(total);
     let mut stmts = Vec::with_capacity(parsed.stmts.len());
-    for (i, s) in parsed.stmts.iter().enumerate() {
+    let over_limit = if total > MAX_INSNS {
+        parsed
+            .stmts
+            .get(stmt_slot.partition_point(|&x| x < MAX_INSNS))
+            .map(|s| s.span)
+    } else {
+        None
+    };
+    for (i, s) in parsed.stmts.into_iter().enumerate() {
         let slot = stmt_slot[i];
-        let form = ctx.statement(s, slot, &mut slots);
+        let form = ctx.statement(&s, slot, &mut slots);
         // Keep slot numbering stable after an error.
         let want = stmt_slot[i + 1];
         while slots.len() < want {
@@ -204,16 +212,12 @@ pub fn encode<S: Copy>(parsed: &Parsed<'_, S>) -> (Encoded<S>, Vec<Error<S>>) {
             form,
             span: s.span,
             line: s.line,
-            text: s.text.clone(),
+            text: s.text,
         });
     }
-    if total > MAX_INSNS
-        && let Some(s) = parsed
-            .stmts
-            .get(stmt_slot.partition_point(|&x| x < MAX_INSNS))
-    {
+    if let Some(span) = over_limit {
         ctx.errors.push(Error::new(
-            s.span,
+            span,
             format!("the program has {total} instructions; the kernel loads at most {MAX_INSNS}"),
         ));
     }
@@ -412,20 +416,22 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
             );
         }
         let before = self.errors.len();
-        let encoded = self.encode_form(form, s, slot);
+        let (first, second) = self.encode_form(form, s, slot);
         if self.errors.len() == before {
-            out.extend(encoded);
+            out.push(first);
+            out.extend(second);
         }
         Some(fi)
     }
 
-    fn encode_form(&mut self, f: &Form, s: &Stmt<'a, S>, slot: usize) -> Vec<Slot> {
+    /// The instruction's slot, and its second slot for `lddw`.
+    fn encode_form(&mut self, f: &Form, s: &Stmt<'a, S>, slot: usize) -> (Slot, Option<Slot>) {
         use Operand::*;
         let lit = |v: i64| Field::Lit(v);
         let z = Field::Lit(0);
         let imm_of = |f: &Form| Field::Lit(i64::from(f.imm));
         let off_of = |f: &Form| Field::Lit(i64::from(f.off));
-        let one = |sl: Slot| vec![sl];
+        let one = |sl: Slot| (sl, None);
         match (f.shape, s.ops.as_slice()) {
             (Shape::AluK, [Reg(d, ds), Num { value, span, .. }]) => {
                 self.writes(*d, *ds);
@@ -468,10 +474,10 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
             (Shape::Lddw, [Reg(d, ds), op]) => {
                 self.writes(*d, *ds);
                 let (lo, hi) = self.lddw_operand(f, op, slot);
-                vec![
+                (
                     Slot::new(f.code, *d, f.src, z, lo),
-                    Slot::new(0, 0, 0, z, hi),
-                ]
+                    Some(Slot::new(0, 0, 0, z, hi)),
+                )
             }
             (Shape::LdAbs, [Num { value, span, .. }]) => {
                 let imm = self.value(*value, *span, B32, "a packet offset (32 bits)", false);
@@ -547,17 +553,17 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
                 let src = self.raw_field(r, (0, 15), "a register number (0 to 15)");
                 let off = self.value(*o, *os, I16, "a 16-bit offset", false);
                 let imm = self.value(*i, *is, B32, "a 32-bit immediate", false);
-                vec![Slot {
+                one(Slot {
                     code,
                     dst,
                     src,
                     off,
                     imm,
-                }]
+                })
             }
             _ => {
                 self.err(s.span, "internal error: form matched but did not encode");
-                Vec::new()
+                one(Slot::new(0, 0, 0, z, z))
             }
         }
     }

@@ -35,9 +35,15 @@ pub fn nearest<'c>(
     candidates: impl IntoIterator<Item = &'c str>,
     max: usize,
 ) -> Vec<&'c str> {
-    let limit = (word.chars().count() / 3).max(1);
+    // Long words are not misspelt names; bound the work on hostile input.
+    let len = word.chars().count();
+    if len > 64 {
+        return Vec::new();
+    }
+    let limit = (len / 3).max(1);
     let mut scored: Vec<(usize, &str)> = candidates
         .into_iter()
+        .filter(|c| c.len().abs_diff(word.len()) <= limit)
         .map(|c| (distance(word, c), c))
         .filter(|&(d, _)| d <= limit)
         .collect();

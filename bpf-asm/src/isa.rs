@@ -542,6 +542,7 @@ pub fn isa() -> &'static Isa {
                         && !n.ends_with("64")
                 }) || n.starts_with("lock ") && !n.ends_with("32")
             })
+            .filter(|(n, _)| !by_name.contains_key(format!("{n}64").as_str()))
             .map(|(n, ix)| (leak(format!("{n}64")), ix.clone()))
             .collect();
         by_name.extend(sixty_four);

@@ -2,6 +2,8 @@
 //! attributes. The parser knows the operand syntax, not the instructions:
 //! matching operands to forms is the encoder's job, driven by the ISA table.
 
+use std::borrow::Cow;
+
 use crate::error::Error;
 use crate::token::{Tok, TokKind};
 
@@ -85,7 +87,7 @@ impl<S: Copy> Operand<'_, S> {
 #[derive(Clone, Debug)]
 pub struct Stmt<'a, S> {
     /// The mnemonic, words joined by one space (`lock fetch add`).
-    pub mnem: String,
+    pub mnem: Cow<'a, str>,
     /// Span of the mnemonic's first word.
     pub span: S,
     /// The operands.
@@ -139,61 +141,83 @@ struct Parser<'t, 'a, S> {
 /// Parses tokens into statements, collecting every syntax error.
 /// `end_span` is used for errors at the end of the input.
 pub fn parse<'a, S: Copy>(toks: &[Tok<'a, S>], end_span: S) -> (Parsed<'a, S>, Vec<Error<S>>) {
-    let mut p = Parser {
-        toks,
-        pos: 0,
-        end_span,
-        errors: Vec::new(),
-    };
-    let mut out = Parsed {
-        attrs: Vec::new(),
-        stmts: Vec::new(),
-        labels: Vec::new(),
-    };
-    loop {
-        p.skip_ends();
-        if p.is_punct(0, '#') && p.is_punct(1, '!') {
-            if !out.stmts.is_empty() || !out.labels.is_empty() {
-                let span = p.span(0);
-                p.errors.push(Error::new(
-                    span,
-                    "inner attributes `#![...]` must come before the first instruction",
-                ));
+    let mut p = Parsing::new(end_span);
+    p.feed(toks);
+    p.finish()
+}
+
+/// A parse fed piecewise: [`feed`](Self::feed) takes any number of whole
+/// statements at a time (the runtime assembler feeds one at a time from its
+/// lexer), [`finish`](Self::finish) returns the program.
+#[derive(Debug)]
+pub struct Parsing<'a, S> {
+    out: Parsed<'a, S>,
+    errors: Vec<Error<S>>,
+    end_span: S,
+}
+
+impl<'a, S: Copy> Parsing<'a, S> {
+    /// An empty parse; `end_span` locates errors at the end of the input.
+    pub fn new(end_span: S) -> Self {
+        Parsing {
+            out: Parsed {
+                attrs: Vec::new(),
+                stmts: Vec::new(),
+                labels: Vec::new(),
+            },
+            errors: Vec::new(),
+            end_span,
+        }
+    }
+
+    /// Parses `toks`, which must end at a statement boundary.
+    pub fn feed(&mut self, toks: &[Tok<'a, S>]) {
+        let mut p = Parser {
+            toks,
+            pos: 0,
+            end_span: self.end_span,
+            errors: std::mem::take(&mut self.errors),
+        };
+        let out = &mut self.out;
+        while p.pos < toks.len() {
+            p.skip_ends();
+            let Some(t) = p.peek(0) else { break };
+            if p.is_punct(0, '#') && p.is_punct(1, '!') {
+                if out.stmts.is_empty() && out.labels.is_empty() {
+                    match p.attr() {
+                        Some(a) => out.attrs.push(a),
+                        None => p.recover(),
+                    }
+                } else {
+                    p.errors.push(Error::new(
+                        t.span,
+                        "inner attributes `#![...]` must come before the first instruction",
+                    ));
+                    p.recover();
+                }
+                continue;
             }
-            match p.attr() {
-                Some(a) => out.attrs.push(a),
+            if t.kind == TokKind::Ident && p.is_punct(1, ':') && !p.is_punct(2, ':') {
+                out.labels.push(Label {
+                    name: t.text,
+                    span: t.span,
+                    stmt: out.stmts.len(),
+                });
+                p.pos += 2;
+                continue;
+            }
+            match p.stmt() {
+                Some(s) => out.stmts.push(s),
                 None => p.recover(),
             }
-            continue;
         }
-        break;
+        self.errors = p.errors;
     }
-    while p.pos < toks.len() {
-        p.skip_ends();
-        let Some(t) = p.peek(0) else { break };
-        if t.kind == TokKind::Ident && p.is_punct(1, ':') && !p.is_punct(2, ':') {
-            out.labels.push(Label {
-                name: t.text,
-                span: t.span,
-                stmt: out.stmts.len(),
-            });
-            p.pos += 2;
-            continue;
-        }
-        if p.is_punct(0, '#') && p.is_punct(1, '!') {
-            p.errors.push(Error::new(
-                t.span,
-                "inner attributes `#![...]` must come before the first instruction",
-            ));
-            p.recover();
-            continue;
-        }
-        match p.stmt() {
-            Some(s) => out.stmts.push(s),
-            None => p.recover(),
-        }
+
+    /// The statements, labels and attributes, and every syntax error.
+    pub fn finish(self) -> (Parsed<'a, S>, Vec<Error<S>>) {
+        (self.out, self.errors)
     }
-    (out, p.errors)
 }
 
 impl<'a, S: Copy> Parser<'_, 'a, S> {
@@ -297,15 +321,16 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
         };
         let start = self.pos;
         self.pos += 1;
-        let mut mnem = first.text.to_owned();
+        let mut mnem = Cow::Borrowed(first.text);
         // Multi-word mnemonics: `lock [fetch] op`, `call local`, `call kfunc`.
         if first.text == "lock" {
             while let Some(t) = self.peek(0) {
                 if t.kind != TokKind::Ident {
                     break;
                 }
-                mnem.push(' ');
-                mnem.push_str(t.text);
+                let m = mnem.to_mut();
+                m.push(' ');
+                m.push_str(t.text);
                 self.pos += 1;
             }
         } else if first.text == "call"
@@ -316,8 +341,9 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
         {
             let word = self.peek(0).map_or("", |t| t.text);
             if word != "helper" {
-                mnem.push(' ');
-                mnem.push_str(word);
+                let m = mnem.to_mut();
+                m.push(' ');
+                m.push_str(word);
             }
             self.pos += 1;
         }
@@ -417,7 +443,14 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
             }
             TokKind::Expr(id) => {
                 self.pos += 1;
-                Some((Value::Expr { id, neg }, signed, span))
+                Some((
+                    Value::Expr {
+                        id: id as usize,
+                        neg,
+                    },
+                    signed,
+                    span,
+                ))
             }
             TokKind::Punct('{') => self.err(
                 0,

@@ -13,7 +13,7 @@ pub enum TokKind {
     Punct(char),
     /// A `{ expr }` operand (macro only): the index of the expression in
     /// the front end's side table.
-    Expr(usize),
+    Expr(u32),
     /// Any other literal (string, float, char): always an error.
     Other,
     /// The end of a statement: `;`, or a newline in text input.
@@ -43,7 +43,7 @@ pub struct Pos {
 }
 
 /// Splits assembly text into tokens. Comments (`//`, `/* */`, and `#` to the
-/// end of the line unless it begins `#!`) are dropped; a newline ends a
+/// end of the line unless it begins `#![`) are dropped; a newline ends a
 /// statement. Returns the tokens and any lexical errors.
 ///
 /// ```
@@ -52,84 +52,167 @@ pub struct Pos {
 /// assert_eq!(toks.len(), 2); // `exit` and the newline
 /// ```
 pub fn lex(src: &str) -> (Vec<Tok<'_, Pos>>, Vec<(Pos, String)>) {
-    let mut toks = Vec::with_capacity(src.len() / 3);
-    let mut errors = Vec::new();
-    let bytes = src.as_bytes();
-    let (mut i, mut line, mut line_start) = (0usize, 1u32, 0usize);
-    while i < bytes.len() {
-        let c = bytes[i];
-        let pos = Pos {
-            line,
-            col: col_of(src, line_start, i),
-        };
-        let start = i;
-        match c {
-            b'\n' => {
-                toks.push(tok(TokKind::End, &src[i..=i], pos));
-                i += 1;
-                line += 1;
-                line_start = i;
-            }
-            b' ' | b'\t' | b'\r' => i += 1,
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                loop {
-                    if i + 1 >= bytes.len() {
-                        errors.push((pos, "unterminated `/*` comment".to_owned()));
-                        i = bytes.len();
-                        break;
-                    }
-                    if bytes[i] == b'*' && bytes[i + 1] == b'/' {
-                        i += 2;
-                        break;
-                    }
-                    if bytes[i] == b'\n' {
-                        line += 1;
-                        line_start = i + 1;
-                    }
-                    i += 1;
-                }
-            }
-            b'#' if bytes.get(i + 1..i + 3) != Some(b"![".as_slice()) => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b';' => {
-                toks.push(tok(TokKind::End, &src[i..=i], pos));
-                i += 1;
-            }
-            c if c.is_ascii_alphabetic() || c == b'_' => {
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                    i += 1;
-                }
-                toks.push(tok(TokKind::Ident, &src[start..i], pos));
-            }
-            c if c.is_ascii_digit() => {
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                    i += 1;
-                }
-                toks.push(tok(TokKind::Int, &src[start..i], pos));
-            }
-            c if c.is_ascii() => {
-                toks.push(tok(TokKind::Punct(char::from(c)), &src[i..=i], pos));
-                i += 1;
-            }
-            _ => {
-                let ch = src[i..].chars().next().unwrap_or('\u{fffd}');
-                let end = i + ch.len_utf8();
-                errors.push((pos, format!("unexpected character `{ch}`")));
-                toks.push(tok(TokKind::Other, &src[i..end], pos));
-                i = end;
-            }
+    let mut lexer = Lexer::new(src);
+    let mut toks = Vec::new();
+    let mut chunk = Vec::new();
+    while lexer.next_statement(&mut chunk) {
+        toks.append(&mut chunk);
+    }
+    (toks, lexer.errors)
+}
+
+/// A lexer that hands out one statement's tokens at a time, so the runtime
+/// assembler never holds the tokens of a whole program.
+#[derive(Debug)]
+pub struct Lexer<'a> {
+    src: &'a str,
+    i: usize,
+    line: u32,
+    line_start: usize,
+    /// A known column: byte `col_at` of the input is in column `col`, so
+    /// columns are counted incrementally, not from the line's start.
+    col_at: usize,
+    col: u32,
+    /// Lexical errors so far.
+    pub errors: Vec<(Pos, String)>,
+}
+
+impl<'a> Lexer<'a> {
+    /// A lexer at the start of `src`.
+    pub fn new(src: &'a str) -> Self {
+        Lexer {
+            src,
+            i: 0,
+            line: 1,
+            line_start: 0,
+            col_at: 0,
+            col: 1,
+            errors: Vec::new(),
         }
     }
-    (toks, errors)
+
+    fn pos(&mut self, at: usize) -> Pos {
+        if self.col_at < self.line_start || self.col_at > at {
+            self.col_at = self.line_start;
+            self.col = 1;
+        }
+        let between = &self.src.as_bytes()[self.col_at..at];
+        // Columns count characters; ASCII is the common case.
+        let n = if between.is_ascii() {
+            between.len()
+        } else {
+            self.src
+                .get(self.col_at..at)
+                .map_or(between.len(), |s| s.chars().count())
+        };
+        self.col = self
+            .col
+            .saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+        self.col_at = at;
+        Pos {
+            line: self.line,
+            col: self.col,
+        }
+    }
+
+    /// The position just past the last character.
+    pub fn end(&mut self) -> Pos {
+        self.pos(self.src.len().max(self.line_start))
+    }
+
+    /// Replaces `out` with the tokens up to and including the next end of
+    /// statement (`;` or a newline); false once the input is exhausted.
+    pub fn next_statement(&mut self, out: &mut Vec<Tok<'a, Pos>>) -> bool {
+        out.clear();
+        let src = self.src;
+        let bytes = src.as_bytes();
+        while self.i < bytes.len() {
+            let i = self.i;
+            let c = bytes[i];
+            let start = i;
+            match c {
+                b'\n' => {
+                    out.push(tok(TokKind::End, &src[i..=i], self.pos(i)));
+                    self.i += 1;
+                    self.line += 1;
+                    self.line_start = self.i;
+                    return true;
+                }
+                b';' => {
+                    out.push(tok(TokKind::End, &src[i..=i], self.pos(i)));
+                    self.i += 1;
+                    return true;
+                }
+                b' ' | b'\t' | b'\r' => self.i += 1,
+                b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                    self.i = memchr_newline(bytes, i);
+                }
+                b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                    let pos = self.pos(i);
+                    let mut j = i + 2;
+                    loop {
+                        if j + 1 >= bytes.len() {
+                            self.errors
+                                .push((pos, "unterminated `/*` comment".to_owned()));
+                            j = bytes.len();
+                            break;
+                        }
+                        if bytes[j] == b'*' && bytes[j + 1] == b'/' {
+                            j += 2;
+                            break;
+                        }
+                        if bytes[j] == b'\n' {
+                            self.line += 1;
+                            self.line_start = j + 1;
+                        }
+                        j += 1;
+                    }
+                    self.i = j;
+                }
+                b'#' if bytes.get(i + 1..i + 3) != Some(b"![".as_slice()) => {
+                    self.i = memchr_newline(bytes, i);
+                }
+                c if c.is_ascii_alphabetic() || c == b'_' => {
+                    let end = scan_word(bytes, i);
+                    out.push(tok(TokKind::Ident, &src[start..end], self.pos(i)));
+                    self.i = end;
+                }
+                c if c.is_ascii_digit() => {
+                    let end = scan_word(bytes, i);
+                    out.push(tok(TokKind::Int, &src[start..end], self.pos(i)));
+                    self.i = end;
+                }
+                c if c.is_ascii() => {
+                    out.push(tok(TokKind::Punct(char::from(c)), &src[i..=i], self.pos(i)));
+                    self.i += 1;
+                }
+                _ => {
+                    let ch = src[i..].chars().next().unwrap_or('\u{fffd}');
+                    let end = i + ch.len_utf8();
+                    let pos = self.pos(i);
+                    self.errors
+                        .push((pos, format!("unexpected character `{ch}`")));
+                    out.push(tok(TokKind::Other, &src[i..end], pos));
+                    self.i = end;
+                }
+            }
+        }
+        !out.is_empty()
+    }
+}
+
+fn scan_word(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+        i += 1;
+    }
+    i
+}
+
+fn memchr_newline(bytes: &[u8], i: usize) -> usize {
+    bytes[i..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |n| i + n)
 }
 
 fn tok(kind: TokKind, text: &str, pos: Pos) -> Tok<'_, Pos> {
@@ -139,18 +222,6 @@ fn tok(kind: TokKind, text: &str, pos: Pos) -> Tok<'_, Pos> {
         span: pos,
         line: pos.line,
     }
-}
-
-fn col_of(src: &str, line_start: usize, i: usize) -> u32 {
-    let prefix = &src.as_bytes()[line_start..i];
-    // Columns count characters; ASCII is the common case.
-    let n = if prefix.is_ascii() {
-        prefix.len()
-    } else {
-        src.get(line_start..i)
-            .map_or(prefix.len(), |s| s.chars().count())
-    };
-    u32::try_from(n + 1).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
     let flat = flatten(input);
     let toks = flat.toks();
     let (parsed, mut errors) = parse::parse(&toks, Span::call_site());
-    let (encoded, encode_errors) = encode(&parsed);
+    let (encoded, encode_errors) = encode(parsed);
     errors.extend(encode_errors);
     if errors.is_empty() {
         errors.extend(flow::check(&encoded));

@@ -85,6 +85,7 @@ fn walk(input: TokenStream, flat: &mut Flat) {
                     Delimiter::Brace => {
                         let id = flat.exprs.len();
                         flat.exprs.push((g.stream(), g.span()));
+                        let id = u32::try_from(id).unwrap_or(u32::MAX);
                         push(flat, TokKind::Expr(id), "{..}", g.span());
                         continue;
                     }
