@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::encode::{Encoded, encode};
+use crate::encode::{Encoded, Slot, encode};
 use crate::error::Error;
 use crate::flow;
 use crate::parse::Parsing;
@@ -81,7 +81,8 @@ impl Assembler {
     /// Assembles `src`, returning every error found.
     pub fn assemble(&self, src: &str) -> Result<Program, AsmErrors> {
         let mut lexer = Lexer::new(src);
-        let mut parsing = Parsing::new(Pos::default());
+        // About one statement per 16 bytes of text, to spare regrowing.
+        let mut parsing = Parsing::with_capacity(Pos::default(), src.len() / 16);
         let mut chunk = Vec::with_capacity(16);
         while lexer.next_statement(&mut chunk) {
             parsing.feed(&chunk);
@@ -123,7 +124,8 @@ impl Assembler {
 
 fn program(encoded: Encoded<Pos>) -> Program {
     // Text input has no `{ expr }`, so every field is known.
-    let insns = encoded.slots.iter().filter_map(|s| s.insn()).collect();
+    let mut insns = Vec::with_capacity(encoded.slots.len());
+    insns.extend(encoded.slots.iter().filter_map(Slot::insn));
     let relocs = encoded
         .relocs
         .into_iter()

@@ -172,10 +172,10 @@ enum Syntax {
 /// bytes (flow checks aside).
 ///
 /// ```
-/// let prog = bpf_asm::assemble("mov r0, 0\nja out\nmov r0, 1\nout: exit").unwrap();
+/// let prog = bpf_asm::assemble("mov r0, 0\njeq r1, 0, out\nmov r0, 1\nout: exit").unwrap();
 /// assert_eq!(
 ///     bpf_asm::disassemble(prog.insns()),
-///     "    mov r0, 0\n    ja l3\n    mov r0, 1\nl3:\n    exit\n"
+///     "    mov r0, 0\n    jeq r1, 0, l3\n    mov r0, 1\nl3:\n    exit\n"
 /// );
 /// ```
 pub fn disassemble(insns: &[Insn]) -> String {

@@ -46,28 +46,33 @@ pub enum Part {
     Hi32,
 }
 
-/// An instruction field.
+/// An instruction field: 16 bytes, so a program's slots stay compact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
     /// Known now.
     Lit(i64),
-    /// A `{ expr }` the macro evaluates and checks at compile time.
-    Expr {
-        /// The front end's expression index.
-        id: usize,
-        /// Negate the expression's value.
-        neg: bool,
-        /// Smallest accepted value.
-        min: i128,
-        /// Largest accepted value.
-        max: i128,
-        /// Zero is refused (a divisor).
-        nonzero: bool,
-        /// What the value is, for the assertion message.
-        what: &'static str,
-        /// Which part the field takes.
-        part: Part,
-    },
+    /// A `{ expr }` the macro evaluates and checks at compile time: an index
+    /// into [`Encoded::exprs`].
+    Expr(u32),
+}
+
+/// A field whose value is a `{ expr }`, and the range it must satisfy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExprField {
+    /// The front end's expression index.
+    pub id: usize,
+    /// Negate the expression's value.
+    pub neg: bool,
+    /// Smallest accepted value.
+    pub min: i128,
+    /// Largest accepted value.
+    pub max: i128,
+    /// Zero is refused (a divisor).
+    pub nonzero: bool,
+    /// What the value is, for the assertion message.
+    pub what: &'static str,
+    /// Which part the field takes.
+    pub part: Part,
 }
 
 impl Field {
@@ -75,7 +80,7 @@ impl Field {
     pub fn lit(self) -> Option<i64> {
         match self {
             Field::Lit(v) => Some(v),
-            Field::Expr { .. } => None,
+            Field::Expr(_) => None,
         }
     }
 }
@@ -142,6 +147,8 @@ pub struct Encoded<S> {
     pub stmts: Vec<Placed<S>>,
     /// `(slot, map name)` for `map_fd(NAME)` / `map_value(NAME, off)`.
     pub relocs: Vec<(usize, String)>,
+    /// The `{ expr }` fields, indexed by [`Field::Expr`].
+    pub exprs: Vec<ExprField>,
     /// The options in force.
     pub options: Options,
 }
@@ -187,6 +194,7 @@ pub fn encode<S: Copy>(parsed: Parsed<'_, S>) -> (Encoded<S>, Vec<Error<S>>) {
         options: &options,
         errors,
         relocs: Vec::new(),
+        exprs: Vec::new(),
     };
     let mut slots = Vec::with_capacity(total);
     let mut stmts = Vec::with_capacity(parsed.stmts.len());
@@ -198,9 +206,11 @@ pub fn encode<S: Copy>(parsed: Parsed<'_, S>) -> (Encoded<S>, Vec<Error<S>>) {
     } else {
         None
     };
+    let all_ops = parsed.ops;
     for (i, s) in parsed.stmts.into_iter().enumerate() {
         let slot = stmt_slot[i];
-        let form = ctx.statement(&s, slot, &mut slots);
+        let ops = all_ops.get(s.ops.clone()).unwrap_or_default();
+        let form = ctx.statement(&s, ops, slot, &mut slots);
         // Keep slot numbering stable after an error.
         let want = stmt_slot[i + 1];
         while slots.len() < want {
@@ -222,12 +232,14 @@ pub fn encode<S: Copy>(parsed: Parsed<'_, S>) -> (Encoded<S>, Vec<Error<S>>) {
         ));
     }
     let relocs = std::mem::take(&mut ctx.relocs);
+    let exprs = std::mem::take(&mut ctx.exprs);
     let errors = ctx.errors;
     (
         Encoded {
             slots,
             stmts,
             relocs,
+            exprs,
             options,
         },
         errors,
@@ -291,6 +303,7 @@ struct Ctx<'l, 'a, S> {
     options: &'l Options,
     errors: Vec<Error<S>>,
     relocs: Vec<(usize, String)>,
+    exprs: Vec<ExprField>,
 }
 
 /// The operand list a shape takes, for "expected one of" messages.
@@ -368,7 +381,13 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
         self.errors.push(Error::new(span, msg));
     }
 
-    fn statement(&mut self, s: &Stmt<'a, S>, slot: usize, out: &mut Vec<Slot>) -> Option<usize> {
+    fn statement(
+        &mut self,
+        s: &Stmt<'a, S>,
+        ops: &[Operand<'a, S>],
+        slot: usize,
+        out: &mut Vec<Slot>,
+    ) -> Option<usize> {
         let isa = isa();
         let Some(candidates) = isa.by_name(&s.mnem) else {
             let near = nearest(&s.mnem, isa.names(), 3);
@@ -382,12 +401,12 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
             self.err(s.span, format!("unknown instruction `{}`{hint}", s.mnem));
             return None;
         };
-        let Some(&fi) = candidates.iter().find(|&&i| fits(&isa.forms[i], &s.ops)) else {
+        let Some(&fi) = candidates.iter().find(|&&i| fits(&isa.forms[i], ops)) else {
             let forms: Vec<String> = candidates
                 .iter()
                 .map(|&i| format!("`{}`", signature(&isa.forms[i])))
                 .collect();
-            let got: Vec<&str> = s.ops.iter().map(Operand::describe).collect();
+            let got: Vec<&str> = ops.iter().map(Operand::describe).collect();
             let got = if got.is_empty() {
                 "no operands".to_owned()
             } else {
@@ -416,7 +435,7 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
             );
         }
         let before = self.errors.len();
-        let (first, second) = self.encode_form(form, s, slot);
+        let (first, second) = self.encode_form(form, s, ops, slot);
         if self.errors.len() == before {
             out.push(first);
             out.extend(second);
@@ -425,14 +444,20 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
     }
 
     /// The instruction's slot, and its second slot for `lddw`.
-    fn encode_form(&mut self, f: &Form, s: &Stmt<'a, S>, slot: usize) -> (Slot, Option<Slot>) {
+    fn encode_form(
+        &mut self,
+        f: &Form,
+        s: &Stmt<'a, S>,
+        ops: &[Operand<'a, S>],
+        slot: usize,
+    ) -> (Slot, Option<Slot>) {
         use Operand::*;
         let lit = |v: i64| Field::Lit(v);
         let z = Field::Lit(0);
         let imm_of = |f: &Form| Field::Lit(i64::from(f.imm));
         let off_of = |f: &Form| Field::Lit(i64::from(f.off));
         let one = |sl: Slot| (sl, None);
-        match (f.shape, s.ops.as_slice()) {
+        match (f.shape, ops) {
             (Shape::AluK, [Reg(d, ds), Num { value, span, .. }]) => {
                 self.writes(*d, *ds);
                 let imm = self.imm(f, *value, *span);
@@ -568,6 +593,12 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
         }
     }
 
+    fn expr(&mut self, e: ExprField) -> Field {
+        let i = u32::try_from(self.exprs.len()).unwrap_or(u32::MAX);
+        self.exprs.push(e);
+        Field::Expr(i)
+    }
+
     /// A register the instruction writes: r10 is read-only.
     fn writes(&mut self, reg: u8, span: S) {
         if reg == 10 {
@@ -610,7 +641,7 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
                 }
                 Field::Lit(x as i64)
             }
-            Value::Expr { id, neg } => Field::Expr {
+            Value::Expr { id, neg } => self.expr(ExprField {
                 id,
                 neg,
                 min,
@@ -618,7 +649,7 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
                 nonzero,
                 what,
                 part: Part::Whole,
-            },
+            }),
         }
     }
 
@@ -741,7 +772,7 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
                     split(x as i64)
                 }
                 Value::Expr { id, neg } => {
-                    let e = |part| Field::Expr {
+                    let e = |part| ExprField {
                         id,
                         neg,
                         min: i128::from(i64::MIN),
@@ -750,7 +781,7 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
                         what: "a 64-bit immediate",
                         part,
                     };
-                    (e(Part::Lo32), e(Part::Hi32))
+                    (self.expr(e(Part::Lo32)), self.expr(e(Part::Hi32)))
                 }
             },
             ("map_fd" | "map_value", Operand::Call { args, span, name }) => {

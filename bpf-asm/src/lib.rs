@@ -9,6 +9,7 @@
 //!
 //! ```
 //! let prog = bpf_asm::assemble("
+//!     mov r6, r1         # legacy packet loads take the context from r6
 //!     ldabsb 23          # IPv4 protocol on a live AF_PACKET socket
 //!     jne r0, 17, drop
 //!     mov r0, -1
@@ -17,7 +18,7 @@
 //!     mov r0, 0
 //!     exit
 //! ").unwrap();
-//! assert_eq!(prog.len(), 6);
+//! assert_eq!(prog.len(), 7);
 //! print!("{}", bpf_asm::disassemble(prog.insns()));
 //! ```
 

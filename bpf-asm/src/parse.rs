@@ -90,8 +90,9 @@ pub struct Stmt<'a, S> {
     pub mnem: Cow<'a, str>,
     /// Span of the mnemonic's first word.
     pub span: S,
-    /// The operands.
-    pub ops: Vec<Operand<'a, S>>,
+    /// The operands: a range of [`Parsed::ops`] (one vector for the whole
+    /// program, not one per statement).
+    pub ops: std::ops::Range<usize>,
     /// 1-based source line.
     pub line: u32,
     /// The statement's text, normalised.
@@ -129,6 +130,15 @@ pub struct Parsed<'a, S> {
     pub stmts: Vec<Stmt<'a, S>>,
     /// Label definitions in order.
     pub labels: Vec<Label<'a, S>>,
+    /// Every statement's operands, in order.
+    pub ops: Vec<Operand<'a, S>>,
+}
+
+impl<'a, S> Parsed<'a, S> {
+    /// The operands of `stmt`.
+    pub fn ops(&self, stmt: &Stmt<'a, S>) -> &[Operand<'a, S>] {
+        self.ops.get(stmt.ops.clone()).unwrap_or_default()
+    }
 }
 
 struct Parser<'t, 'a, S> {
@@ -157,6 +167,14 @@ pub struct Parsing<'a, S> {
 }
 
 impl<'a, S: Copy> Parsing<'a, S> {
+    /// An empty parse with room for about `stmts` statements.
+    pub fn with_capacity(end_span: S, stmts: usize) -> Self {
+        let mut p = Self::new(end_span);
+        p.out.stmts.reserve(stmts);
+        p.out.ops.reserve(stmts * 2);
+        p
+    }
+
     /// An empty parse; `end_span` locates errors at the end of the input.
     pub fn new(end_span: S) -> Self {
         Parsing {
@@ -164,6 +182,7 @@ impl<'a, S: Copy> Parsing<'a, S> {
                 attrs: Vec::new(),
                 stmts: Vec::new(),
                 labels: Vec::new(),
+                ops: Vec::new(),
             },
             errors: Vec::new(),
             end_span,
@@ -206,9 +225,13 @@ impl<'a, S: Copy> Parsing<'a, S> {
                 p.pos += 2;
                 continue;
             }
-            match p.stmt() {
+            let mark = out.ops.len();
+            match p.stmt(&mut out.ops) {
                 Some(s) => out.stmts.push(s),
-                None => p.recover(),
+                None => {
+                    out.ops.truncate(mark);
+                    p.recover();
+                }
             }
         }
         self.errors = p.errors;
@@ -308,7 +331,7 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
         })
     }
 
-    fn stmt(&mut self) -> Option<Stmt<'a, S>> {
+    fn stmt(&mut self, ops: &mut Vec<Operand<'a, S>>) -> Option<Stmt<'a, S>> {
         let first = match self.peek(0) {
             Some(t) if t.kind == TokKind::Ident => *t,
             _ => {
@@ -347,7 +370,7 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
             }
             self.pos += 1;
         }
-        let mut ops = Vec::new();
+        let first_op = ops.len();
         if !self.at_end() {
             loop {
                 ops.push(self.operand()?);
@@ -369,7 +392,7 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
         Some(Stmt {
             mnem,
             span: first.span,
-            ops,
+            ops: first_op..ops.len(),
             line: first.line,
             text,
         })
@@ -600,7 +623,7 @@ pub fn parse_int(text: &str) -> Result<i128, String> {
 /// The statement's tokens as text with conventional spacing: `[r1 + 8]`,
 /// `mov r0, -1`, `map_fd(name)`.
 fn render<S>(toks: &[Tok<'_, S>]) -> String {
-    let mut s = String::new();
+    let mut s = String::with_capacity(toks.iter().map(|t| t.text.len() + 1).sum());
     let mut prev: Option<TokKind> = None;
     let mut unary_sign = false;
     let mut in_brackets = false;

@@ -1,7 +1,7 @@
 //! Runs the core and writes the expansion: a block of `const` tables ending
 //! in `bpf_loader::Program::from_static_typed(..)`, or the errors.
 
-use crate::encode::{Encoded, Field, Part, encode};
+use crate::encode::{Encoded, ExprField, Field, Part, encode};
 use crate::error::Error;
 use crate::{flow, parse};
 use proc_macro2::{Literal, Span, TokenStream};
@@ -56,11 +56,11 @@ fn program(encoded: &Encoded<Span>, flat: &Flat) -> TokenStream {
         .slots
         .iter()
         .map(|s| {
-            let code = exprs.field(s.code, flat, &quote!(u8));
-            let dst = exprs.field(s.dst, flat, &quote!(u8));
-            let src = exprs.field(s.src, flat, &quote!(u8));
-            let off = exprs.field(s.off, flat, &quote!(i16));
-            let imm = exprs.field(s.imm, flat, &quote!(i32));
+            let code = exprs.field(s.code, encoded, flat, Ty::U8);
+            let dst = exprs.field(s.dst, encoded, flat, Ty::U8);
+            let src = exprs.field(s.src, encoded, flat, Ty::U8);
+            let off = exprs.field(s.off, encoded, flat, Ty::I16);
+            let imm = exprs.field(s.imm, encoded, flat, Ty::I32);
             quote!(::bpf_loader::Insn::new(#code, #dst, #src, #off, #imm))
         })
         .collect();
@@ -85,6 +85,14 @@ fn program(encoded: &Encoded<Span>, flat: &Flat) -> TokenStream {
     }
 }
 
+/// The Rust type of an instruction field.
+#[derive(Clone, Copy)]
+enum Ty {
+    U8,
+    I16,
+    I32,
+}
+
 /// The items generated for `{ expr }` operands: per expression, one
 /// constant holding its value as `i128`, and one `const _` that checks the
 /// range. Separate items are evaluated separately, so every bad expression
@@ -98,8 +106,19 @@ struct ExprItems {
 impl ExprItems {
     /// A field's value: a suffixed literal, or a read of the expression's
     /// checked constant.
-    fn field(&mut self, f: Field, flat: &Flat, ty: &TokenStream) -> TokenStream {
-        let Field::Expr {
+    fn field(&mut self, f: Field, encoded: &Encoded<Span>, flat: &Flat, ty: Ty) -> TokenStream {
+        let e = match f {
+            Field::Lit(v) => {
+                let lit = match ty {
+                    Ty::U8 => Literal::u8_suffixed(v as u8),
+                    Ty::I16 => Literal::i16_suffixed(v as i16),
+                    Ty::I32 => Literal::i32_suffixed(v as i32),
+                };
+                return quote!(#lit);
+            }
+            Field::Expr(i) => encoded.exprs.get(i as usize),
+        };
+        let Some(&ExprField {
             id,
             neg,
             min,
@@ -107,17 +126,14 @@ impl ExprItems {
             nonzero,
             what,
             part,
-        } = f
+        }) = e
         else {
-            let v = match f {
-                Field::Lit(v) => v,
-                Field::Expr { .. } => 0,
-            };
-            return match ty.to_string().as_str() {
-                "u8" => Literal::u8_suffixed(v as u8).into_token_stream(),
-                "i16" => Literal::i16_suffixed(v as i16).into_token_stream(),
-                _ => Literal::i32_suffixed(v as i32).into_token_stream(),
-            };
+            return quote!(0);
+        };
+        let ty = match ty {
+            Ty::U8 => quote!(u8),
+            Ty::I16 => quote!(i16),
+            Ty::I32 => quote!(i32),
         };
         let Some((expr, span)) = flat.exprs.get(id) else {
             return quote!(0);
@@ -169,16 +185,6 @@ impl ExprItems {
             Part::Lo32 => quote_spanned!(span=> #signed as i32),
             Part::Hi32 => quote_spanned!(span=> (#signed >> 32) as i32),
         }
-    }
-}
-
-trait IntoTokens {
-    fn into_token_stream(self) -> TokenStream;
-}
-
-impl IntoTokens for Literal {
-    fn into_token_stream(self) -> TokenStream {
-        quote!(#self)
     }
 }
 
