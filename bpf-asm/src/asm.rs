@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::flow;
 use crate::parse::Parsing;
 use crate::program::{MapReloc, Program, SourceLine};
-use crate::token::{Lexer, Pos};
+use crate::token::{Columns, Lexer, Pos};
 
 /// One assembly error with its 1-based line and column.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,7 +82,7 @@ impl Assembler {
     pub fn assemble(&self, src: &str) -> Result<Program, AsmErrors> {
         let mut lexer = Lexer::new(src);
         // About one statement per 16 bytes of text, to spare regrowing.
-        let mut parsing = Parsing::with_capacity(Pos::default(), src.len() / 16);
+        let mut parsing = Parsing::with_capacity(Pos::default(), src.len() / 16).with_source(src);
         let mut chunk = Vec::with_capacity(16);
         while lexer.next_statement(&mut chunk) {
             parsing.feed(&chunk);
@@ -107,12 +107,13 @@ impl Assembler {
         }
         if !errors.is_empty() {
             errors.sort_by_key(|e| (e.span.line, e.span.col));
+            let columns = Columns::new(src);
             return Err(AsmErrors(
                 errors
                     .into_iter()
                     .map(|e| AsmError {
                         line: e.span.line,
-                        col: e.span.col,
+                        col: columns.char_column(e.span),
                         message: e.message,
                     })
                     .collect(),
@@ -194,6 +195,21 @@ mod tests {
         assert_eq!(prog.len(), 2);
         assert_eq!(prog.source()[1].line, 5);
         assert_eq!(prog.source()[1].text, "exit");
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        let errs = errors("/* é */ mvo r0, 1\nexit");
+        assert!(
+            errs[0].starts_with("1:9: unknown instruction `mvo`"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn statement_text_is_the_source() {
+        let prog = assemble("mov   r0,  -1 // keep all\nexit").unwrap();
+        assert_eq!(prog.source()[0].text, "mov   r0,  -1");
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub enum Field {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExprField {
     /// The front end's expression index.
-    pub id: usize,
+    pub id: u32,
     /// Negate the expression's value.
     pub neg: bool,
     /// Smallest accepted value.
@@ -209,7 +209,9 @@ pub fn encode<S: Copy>(parsed: Parsed<'_, S>) -> (Encoded<S>, Vec<Error<S>>) {
     let all_ops = parsed.ops;
     for (i, s) in parsed.stmts.into_iter().enumerate() {
         let slot = stmt_slot[i];
-        let ops = all_ops.get(s.ops.clone()).unwrap_or_default();
+        let ops = all_ops
+            .get(s.ops.start as usize..s.ops.end as usize)
+            .unwrap_or_default();
         let form = ctx.statement(&s, ops, slot, &mut slots);
         // Keep slot numbering stable after an error.
         let want = stmt_slot[i + 1];
@@ -222,7 +224,7 @@ pub fn encode<S: Copy>(parsed: Parsed<'_, S>) -> (Encoded<S>, Vec<Error<S>>) {
             form,
             span: s.span,
             line: s.line,
-            text: s.text,
+            text: s.text.into_owned(),
         });
     }
     if let Some(span) = over_limit {
@@ -631,6 +633,7 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
     ) -> Field {
         match v {
             Value::Lit(x) => {
+                let x = x.get();
                 if x < min || x > max {
                     self.err(
                         span,
@@ -676,6 +679,7 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
             ImmRule::Divisor(false) => (B32, "a non-zero 32-bit divisor", true),
         };
         if let Value::Lit(x) = v {
+            let x = x.get();
             let sext = matches!(f.rule, ImmRule::Sext | ImmRule::Divisor(true));
             if sext && x > I32.1 && x <= B32.1 {
                 let as_written = x as u32 as i32;
@@ -766,6 +770,7 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
         match (f.pseudo, op) {
             ("", Operand::Num { value, span, .. }) => match *value {
                 Value::Lit(x) => {
+                    let x = x.get();
                     if x < i128::from(i64::MIN) {
                         self.err(*span, format!("{} does not fit in 64 bits", show(x)));
                     }
@@ -947,7 +952,7 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
                 value: Value::Lit(n),
                 span,
                 ..
-            } => (slot as i128 + n + 1, *span, false),
+            } => (slot as i128 + n.get() + 1, *span, false),
             Operand::Num { span, .. } => {
                 self.err(
                     *span,

@@ -5,6 +5,7 @@
 //! how they combine into forms and how each form is spelled.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use bpf_sys as k;
@@ -136,12 +137,37 @@ impl Form {
     }
 }
 
+/// FNV-1a: mnemonics are short and trusted (the table's own keys), so a
+/// simple hash beats SipHash in the assembler's hottest lookup.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type NameMap = HashMap<&'static str, Vec<usize>, BuildHasherDefault<Fnv>>;
+
 /// The whole table, with its indexes.
 #[derive(Debug)]
 pub struct Isa {
     /// Every form, in a stable order.
     pub forms: Vec<Form>,
-    by_name: HashMap<&'static str, Vec<usize>>,
+    by_name: NameMap,
     by_code: Vec<Vec<usize>>,
 }
 
@@ -514,7 +540,7 @@ pub fn isa() -> &'static Isa {
     static ISA: OnceLock<Isa> = OnceLock::new();
     ISA.get_or_init(|| {
         let forms = build();
-        let mut by_name: HashMap<&'static str, Vec<usize>> = HashMap::new();
+        let mut by_name = NameMap::default();
         let mut by_code = vec![Vec::new(); 256];
         for (i, f) in forms.iter().enumerate() {
             by_name.entry(f.name).or_default().push(i);

@@ -10,15 +10,39 @@ use crate::token::{Tok, TokKind};
 /// A number operand: a literal, or a `{ expr }` the macro evaluates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Value {
-    /// A literal, signed, as written (wide enough for any 64-bit literal).
-    Lit(i128),
+    /// A literal as written: any 64-bit magnitude with a sign.
+    Lit(Lit),
     /// The front end's expression `id`, negated when written `-{ expr }`.
     Expr {
         /// Index in the front end's side table.
-        id: usize,
+        id: u32,
         /// Written with a leading `-`.
         neg: bool,
     },
+}
+
+/// A literal: sign and magnitude, 16 bytes where an `i128` would take 32
+/// (operands are the parser's bulkiest data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lit {
+    neg: bool,
+    mag: u64,
+}
+
+impl Lit {
+    /// The literal `-mag` or `mag`.
+    pub fn new(neg: bool, mag: u64) -> Self {
+        Lit { neg, mag }
+    }
+
+    /// Its value.
+    pub fn get(self) -> i128 {
+        if self.neg {
+            -i128::from(self.mag)
+        } else {
+            i128::from(self.mag)
+        }
+    }
 }
 
 /// One operand as written.
@@ -92,11 +116,12 @@ pub struct Stmt<'a, S> {
     pub span: S,
     /// The operands: a range of [`Parsed::ops`] (one vector for the whole
     /// program, not one per statement).
-    pub ops: std::ops::Range<usize>,
+    pub ops: std::ops::Range<u32>,
     /// 1-based source line.
     pub line: u32,
-    /// The statement's text, normalised.
-    pub text: String,
+    /// The statement's text: as written for text input, normalised from the
+    /// tokens in the macro.
+    pub text: Cow<'a, str>,
 }
 
 /// A label definition: `name:` before statement `stmt`.
@@ -137,12 +162,15 @@ pub struct Parsed<'a, S> {
 impl<'a, S> Parsed<'a, S> {
     /// The operands of `stmt`.
     pub fn ops(&self, stmt: &Stmt<'a, S>) -> &[Operand<'a, S>] {
-        self.ops.get(stmt.ops.clone()).unwrap_or_default()
+        self.ops
+            .get(stmt.ops.start as usize..stmt.ops.end as usize)
+            .unwrap_or_default()
     }
 }
 
 struct Parser<'t, 'a, S> {
     toks: &'t [Tok<'a, S>],
+    source: Option<&'a str>,
     pos: usize,
     end_span: S,
     errors: Vec<Error<S>>,
@@ -162,6 +190,7 @@ pub fn parse<'a, S: Copy>(toks: &[Tok<'a, S>], end_span: S) -> (Parsed<'a, S>, V
 #[derive(Debug)]
 pub struct Parsing<'a, S> {
     out: Parsed<'a, S>,
+    source: Option<&'a str>,
     errors: Vec<Error<S>>,
     end_span: S,
 }
@@ -171,7 +200,7 @@ impl<'a, S: Copy> Parsing<'a, S> {
     pub fn with_capacity(end_span: S, stmts: usize) -> Self {
         let mut p = Self::new(end_span);
         p.out.stmts.reserve(stmts);
-        p.out.ops.reserve(stmts * 2);
+        p.out.ops.reserve(stmts * 3);
         p
     }
 
@@ -186,13 +215,23 @@ impl<'a, S: Copy> Parsing<'a, S> {
             },
             errors: Vec::new(),
             end_span,
+            source: None,
         }
+    }
+
+    /// Takes statement texts straight from `source`, the text the tokens
+    /// were lexed from, instead of rebuilding them from the tokens.
+    #[must_use]
+    pub fn with_source(mut self, source: &'a str) -> Self {
+        self.source = Some(source);
+        self
     }
 
     /// Parses `toks`, which must end at a statement boundary.
     pub fn feed(&mut self, toks: &[Tok<'a, S>]) {
         let mut p = Parser {
             toks,
+            source: self.source,
             pos: 0,
             end_span: self.end_span,
             errors: std::mem::take(&mut self.errors),
@@ -388,11 +427,15 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
                 );
             }
         }
-        let text = render(&self.toks[start..self.pos]);
+        let toks = &self.toks[start..self.pos];
+        let text = self
+            .source
+            .and_then(|src| source_slice(src, toks))
+            .map_or_else(|| Cow::Owned(render(toks)), Cow::Borrowed);
         Some(Stmt {
             mnem,
             span: first.span,
-            ops: first_op..ops.len(),
+            ops: index(first_op)..index(ops.len()),
             line: first.line,
             text,
         })
@@ -462,18 +505,12 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
                         0
                     }
                 };
-                Some((Value::Lit(if neg { -v } else { v }), signed, span))
+                let mag = u64::try_from(v).unwrap_or(u64::MAX);
+                Some((Value::Lit(Lit::new(neg, mag)), signed, span))
             }
             TokKind::Expr(id) => {
                 self.pos += 1;
-                Some((
-                    Value::Expr {
-                        id: id as usize,
-                        neg,
-                    },
-                    signed,
-                    span,
-                ))
+                Some((Value::Expr { id, neg }, signed, span))
             }
             TokKind::Punct('{') => self.err(
                 0,
@@ -555,7 +592,7 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
             let (v, _, s) = self.number()?;
             (v, s)
         } else {
-            (Value::Lit(0), reg_span)
+            (Value::Lit(Lit::new(false, 0)), reg_span)
         };
         if !self.is_punct(0, ']') {
             let found = self.found(0);
@@ -574,6 +611,10 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
             span,
         })
     }
+}
+
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// Parses a Rust-style integer literal (no sign, no suffix).
@@ -618,6 +659,17 @@ pub fn parse_int(text: &str) -> Result<i128, String> {
     } else {
         Err(format!("malformed integer literal `{text}`"))
     }
+}
+
+/// The text from the first token's start to the last token's end, if the
+/// tokens are slices of `src` (as the text lexer makes them).
+fn source_slice<'a, S>(src: &'a str, toks: &[Tok<'a, S>]) -> Option<&'a str> {
+    let base = src.as_ptr() as usize;
+    let first = toks.first()?.text;
+    let last = toks.last()?.text;
+    let start = (first.as_ptr() as usize).checked_sub(base)?;
+    let end = (last.as_ptr() as usize).checked_sub(base)? + last.len();
+    src.get(start..end)
 }
 
 /// The statement's tokens as text with conventional spacing: `[r1 + 8]`,

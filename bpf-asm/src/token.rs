@@ -33,13 +33,46 @@ pub struct Tok<'a, S> {
     pub line: u32,
 }
 
-/// A position in text input: 1-based line and column.
+/// A position in text input: 1-based line and column. The lexer counts the
+/// column in bytes; [`Columns`] converts it to characters for display.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Pos {
     /// Line, from 1.
     pub line: u32,
     /// Column in characters, from 1.
     pub col: u32,
+}
+
+/// Converts positions with byte columns (as the lexer makes them) to
+/// character columns, for error messages.
+#[derive(Debug)]
+pub struct Columns<'a> {
+    src: &'a str,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> Columns<'a> {
+    /// Indexes the lines of `src` (once, however many positions follow).
+    pub fn new(src: &'a str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(src.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Columns { src, line_starts }
+    }
+
+    /// The 1-based character column of `pos`.
+    pub fn char_column(&self, pos: Pos) -> u32 {
+        let Some(&start) = self.line_starts.get(pos.line.saturating_sub(1) as usize) else {
+            return pos.col;
+        };
+        let end = start.saturating_add(pos.col.saturating_sub(1) as usize);
+        match self.src.get(start..end) {
+            Some(prefix) if !prefix.is_ascii() => {
+                u32::try_from(prefix.chars().count() + 1).unwrap_or(u32::MAX)
+            }
+            _ => pos.col,
+        }
+    }
 }
 
 /// Splits assembly text into tokens. Comments (`//`, `/* */`, and `#` to the
@@ -69,10 +102,6 @@ pub struct Lexer<'a> {
     i: usize,
     line: u32,
     line_start: usize,
-    /// A known column: byte `col_at` of the input is in column `col`, so
-    /// columns are counted incrementally, not from the line's start.
-    col_at: usize,
-    col: u32,
     /// Lexical errors so far.
     pub errors: Vec<(Pos, String)>,
 }
@@ -85,33 +114,17 @@ impl<'a> Lexer<'a> {
             i: 0,
             line: 1,
             line_start: 0,
-            col_at: 0,
-            col: 1,
             errors: Vec::new(),
         }
     }
 
+    /// The position of byte `at`; the column counts bytes from the line's
+    /// start (see [`Pos`]), which is cheap; [`Columns`] turns it into
+    /// characters when an error is shown.
     fn pos(&mut self, at: usize) -> Pos {
-        if self.col_at < self.line_start || self.col_at > at {
-            self.col_at = self.line_start;
-            self.col = 1;
-        }
-        let between = &self.src.as_bytes()[self.col_at..at];
-        // Columns count characters; ASCII is the common case.
-        let n = if between.is_ascii() {
-            between.len()
-        } else {
-            self.src
-                .get(self.col_at..at)
-                .map_or(between.len(), |s| s.chars().count())
-        };
-        self.col = self
-            .col
-            .saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
-        self.col_at = at;
         Pos {
             line: self.line,
-            col: self.col,
+            col: u32::try_from(at - self.line_start + 1).unwrap_or(u32::MAX),
         }
     }
 

@@ -100,7 +100,7 @@ enum Ty {
 #[derive(Default)]
 struct ExprItems {
     items: Vec<TokenStream>,
-    done: std::collections::HashSet<usize>,
+    done: std::collections::HashSet<u32>,
 }
 
 impl ExprItems {
@@ -135,7 +135,7 @@ impl ExprItems {
             Ty::I16 => quote!(i16),
             Ty::I32 => quote!(i32),
         };
-        let Some((expr, span)) = flat.exprs.get(id) else {
+        let Some((expr, span)) = flat.exprs.get(id as usize) else {
             return quote!(0);
         };
         let span = *span;
