@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::encode::{Encoded, Slot, encode};
+use crate::encode::{Encoded, Encoder, Slot};
 use crate::error::Error;
 use crate::flow;
 use crate::parse::Parsing;
@@ -80,19 +80,24 @@ impl Assembler {
 
     /// Assembles `src`, returning every error found.
     pub fn assemble(&self, src: &str) -> Result<Program, AsmErrors> {
+        // One statement at a time: lexed, parsed, and encoded at once, so
+        // only the encoded program grows with the input.
         let mut lexer = Lexer::new(src);
-        // About one statement per 16 bytes of text, to spare regrowing.
-        let mut parsing = Parsing::with_capacity(Pos::default(), src.len() / 16).with_source(src);
+        let mut parsing = Parsing::new(Pos::default()).with_source(src);
+        let mut encoder = Encoder::new();
+        encoder.reserve(src.len() / 16);
         let mut chunk = Vec::with_capacity(16);
         while lexer.next_statement(&mut chunk) {
             parsing.feed(&chunk);
+            encoder.feed(parsing.parsed_mut());
         }
         let end = lexer.end();
         let mut errors: Vec<Error<Pos>> = std::mem::take(&mut lexer.errors)
             .into_iter()
             .map(|(pos, msg)| Error::new(pos, msg))
             .collect();
-        let (parsed, parse_errors) = parsing.finish();
+        let (mut rest, parse_errors) = parsing.finish();
+        encoder.feed(&mut rest);
         errors.extend(parse_errors.into_iter().map(|mut e| {
             // Errors "at the end of the input" get the real end position.
             if e.span == Pos::default() {
@@ -100,7 +105,7 @@ impl Assembler {
             }
             e
         }));
-        let (encoded, encode_errors) = encode(parsed);
+        let (encoded, encode_errors) = encoder.finish();
         errors.extend(encode_errors);
         if errors.is_empty() && self.flow_checks {
             errors.extend(flow::check(&encoded));

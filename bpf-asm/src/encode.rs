@@ -155,71 +155,101 @@ pub struct Encoded<S> {
 
 /// Resolves options, labels and forms, and encodes every statement,
 /// collecting all errors.
-pub fn encode<S: Copy>(parsed: Parsed<'_, S>) -> (Encoded<S>, Vec<Error<S>>) {
-    let mut errors = Vec::new();
-    let options = options(&parsed.attrs, &mut errors);
+pub fn encode<S: Copy>(mut parsed: Parsed<'_, S>) -> (Encoded<S>, Vec<Error<S>>) {
+    let mut enc = Encoder::new();
+    enc.feed(&mut parsed);
+    enc.finish()
+}
 
-    // Slot of each statement; `lddw` takes two.
-    let mut stmt_slot = Vec::with_capacity(parsed.stmts.len() + 1);
-    let mut n = 0usize;
-    for s in &parsed.stmts {
-        stmt_slot.push(n);
-        n += if s.mnem == "lddw" { 2 } else { 1 };
+/// The encoder, fed parsed statements in batches (the runtime assembler
+/// feeds each statement as soon as it is parsed, so a program's statements
+/// are never all held at once). Jump targets are resolved in
+/// [`finish`](Self::finish), once every label and the program's length are
+/// known.
+#[derive(Debug)]
+pub struct Encoder<'a, S> {
+    ctx: Ctx<'a, S>,
+    slots: Vec<Slot>,
+    stmts: Vec<Placed<S>>,
+    /// Statements encoded so far (labels name statements by this count).
+    next_stmt: usize,
+    /// The first statement that ends past [`MAX_INSNS`].
+    over_limit: Option<S>,
+}
+
+impl<'a, S: Copy> Default for Encoder<'a, S> {
+    fn default() -> Self {
+        Self::new()
     }
-    stmt_slot.push(n);
-    let total = n;
-    let lddw_second: Vec<usize> = parsed
-        .stmts
-        .iter()
-        .zip(&stmt_slot)
-        .filter(|(s, _)| s.mnem == "lddw")
-        .map(|(_, &slot)| slot + 1)
-        .collect();
+}
 
-    let mut labels: HashMap<&str, usize> = HashMap::with_capacity(parsed.labels.len());
-    for l in &parsed.labels {
-        if labels.insert(l.name, stmt_slot[l.stmt]).is_some() {
-            errors.push(Error::new(
-                l.span,
-                format!("label `{}` is defined more than once", l.name),
-            ));
+impl<'a, S: Copy> Encoder<'a, S> {
+    /// An encoder with nothing encoded.
+    pub fn new() -> Self {
+        Encoder {
+            ctx: Ctx {
+                labels: HashMap::new(),
+                lddw_second: Vec::new(),
+                fixups: Vec::new(),
+                options: Options::default(),
+                errors: Vec::new(),
+                relocs: Vec::new(),
+                exprs: Vec::new(),
+            },
+            slots: Vec::new(),
+            stmts: Vec::new(),
+            next_stmt: 0,
+            over_limit: None,
         }
     }
 
-    let mut ctx = Ctx {
-        labels: &labels,
-        label_names: parsed.labels.iter().map(|l| l.name).collect(),
-        total,
-        lddw_second: &lddw_second,
-        options: &options,
-        errors,
-        relocs: Vec::new(),
-        exprs: Vec::new(),
-    };
-    let mut slots = Vec::with_capacity(total);
-    let mut stmts = Vec::with_capacity(parsed.stmts.len());
-    let over_limit = if total > MAX_INSNS {
-        parsed
-            .stmts
-            .get(stmt_slot.partition_point(|&x| x < MAX_INSNS))
-            .map(|s| s.span)
-    } else {
-        None
-    };
-    let all_ops = parsed.ops;
-    for (i, s) in parsed.stmts.into_iter().enumerate() {
-        let slot = stmt_slot[i];
-        let ops = all_ops
-            .get(s.ops.start as usize..s.ops.end as usize)
-            .unwrap_or_default();
-        let form = ctx.statement(&s, ops, slot, &mut slots);
+    /// Reserves room for about `n` more statements.
+    pub fn reserve(&mut self, n: usize) {
+        self.slots.reserve(n);
+        self.stmts.reserve(n);
+    }
+
+    /// Encodes what `parsed` holds and empties it (keeping its buffers).
+    pub fn feed(&mut self, parsed: &mut Parsed<'a, S>) {
+        if !parsed.attrs.is_empty() {
+            let mut errors = std::mem::take(&mut self.ctx.errors);
+            self.ctx.options = options(&parsed.attrs, &mut errors);
+            self.ctx.errors = errors;
+            parsed.attrs.clear();
+        }
+        let mut labels = parsed.labels.drain(..).peekable();
+        for s in parsed.stmts.drain(..) {
+            while let Some(l) = labels.next_if(|l| l.stmt <= self.next_stmt) {
+                self.ctx.define(l.name, l.span, self.slots.len());
+            }
+            let ops = parsed
+                .ops
+                .get(s.ops.start as usize..s.ops.end as usize)
+                .unwrap_or_default();
+            self.statement(s, ops);
+        }
+        // Labels after the last statement so far name the next one.
+        for l in labels {
+            self.ctx.define(l.name, l.span, self.slots.len());
+        }
+        parsed.ops.clear();
+    }
+
+    fn statement(&mut self, s: Stmt<'a, S>, ops: &[Operand<'a, S>]) {
+        let slot = self.slots.len();
+        let len = if s.mnem == "lddw" { 2 } else { 1 };
+        if len == 2 {
+            self.ctx.lddw_second.push(slot + 1);
+        }
+        let form = self.ctx.statement(&s, ops, slot, &mut self.slots);
         // Keep slot numbering stable after an error.
-        let want = stmt_slot[i + 1];
-        while slots.len() < want {
-            slots.push(Slot::new(0, 0, 0, Field::Lit(0), Field::Lit(0)));
+        self.slots
+            .resize(slot + len, Slot::new(0, 0, 0, Field::Lit(0), Field::Lit(0)));
+        if slot + len > MAX_INSNS && self.over_limit.is_none() {
+            self.over_limit = Some(s.span);
         }
-        slots.truncate(want);
-        stmts.push(Placed {
+        self.next_stmt += 1;
+        self.stmts.push(Placed {
             slot,
             form,
             span: s.span,
@@ -227,25 +257,63 @@ pub fn encode<S: Copy>(parsed: Parsed<'_, S>) -> (Encoded<S>, Vec<Error<S>>) {
             text: s.text.into_owned(),
         });
     }
-    if let Some(span) = over_limit {
-        ctx.errors.push(Error::new(
-            span,
-            format!("the program has {total} instructions; the kernel loads at most {MAX_INSNS}"),
-        ));
+
+    /// Resolves the jump targets and returns the program and every error.
+    pub fn finish(mut self) -> (Encoded<S>, Vec<Error<S>>) {
+        let total = self.slots.len();
+        let fixups = std::mem::take(&mut self.ctx.fixups);
+        let mut names: Vec<&str> = self.ctx.labels.keys().copied().collect();
+        names.sort_unstable();
+        for f in fixups {
+            if let Some(v) = self.ctx.resolve(&f, total, &names) {
+                let field = &mut self.slots[f.slot];
+                match f.field {
+                    TargetField::Off => field.off = Field::Lit(v),
+                    TargetField::Imm => field.imm = Field::Lit(v),
+                }
+            }
+        }
+        if let Some(span) = self.over_limit {
+            self.ctx.errors.push(Error::new(
+                span,
+                format!(
+                    "the program has {total} instructions; the kernel loads at most {MAX_INSNS}"
+                ),
+            ));
+        }
+        let ctx = self.ctx;
+        (
+            Encoded {
+                slots: self.slots,
+                stmts: self.stmts,
+                relocs: ctx.relocs,
+                exprs: ctx.exprs,
+                options: ctx.options,
+            },
+            ctx.errors,
+        )
     }
-    let relocs = std::mem::take(&mut ctx.relocs);
-    let exprs = std::mem::take(&mut ctx.exprs);
-    let errors = ctx.errors;
-    (
-        Encoded {
-            slots,
-            stmts,
-            relocs,
-            exprs,
-            options,
-        },
-        errors,
-    )
+}
+
+/// Which field a jump target fills.
+#[derive(Clone, Copy, Debug)]
+enum TargetField {
+    Off,
+    Imm,
+}
+
+/// A jump or call target, resolved when the program is complete.
+#[derive(Debug)]
+struct Fixup<'a, S> {
+    /// The instruction's first slot.
+    slot: usize,
+    field: TargetField,
+    /// The label, or the written relative offset.
+    target: Result<&'a str, i128>,
+    span: S,
+    range: (i128, i128),
+    /// Advice when the offset does not fit.
+    hint: &'static str,
 }
 
 fn options<S: Copy>(attrs: &[Attr<'_, S>], errors: &mut Vec<Error<S>>) -> Options {
@@ -297,12 +365,14 @@ fn options<S: Copy>(attrs: &[Attr<'_, S>], errors: &mut Vec<Error<S>>) -> Option
     o
 }
 
-struct Ctx<'l, 'a, S> {
-    labels: &'l HashMap<&'a str, usize>,
-    label_names: Vec<&'a str>,
-    total: usize,
-    lddw_second: &'l [usize],
-    options: &'l Options,
+#[derive(Debug)]
+struct Ctx<'a, S> {
+    /// Label name to slot.
+    labels: HashMap<&'a str, usize>,
+    /// Second slots of `lddw`s, ascending.
+    lddw_second: Vec<usize>,
+    fixups: Vec<Fixup<'a, S>>,
+    options: Options,
     errors: Vec<Error<S>>,
     relocs: Vec<(usize, String)>,
     exprs: Vec<ExprField>,
@@ -378,7 +448,13 @@ const I16: (i128, i128) = (i16::MIN as i128, i16::MAX as i128);
 const I32: (i128, i128) = (i32::MIN as i128, i32::MAX as i128);
 const B32: (i128, i128) = (i32::MIN as i128, u32::MAX as i128);
 
-impl<'a, S: Copy> Ctx<'_, 'a, S> {
+impl<'a, S: Copy> Ctx<'a, S> {
+    fn define(&mut self, name: &'a str, span: S, slot: usize) {
+        if self.labels.insert(name, slot).is_some() {
+            self.err(span, format!("label `{name}` is defined more than once"));
+        }
+    }
+
     fn err(&mut self, span: S, msg: impl Into<String>) {
         self.errors.push(Error::new(span, msg));
     }
@@ -532,20 +608,20 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
                 one(Slot::new(f.code, *reg, *r, off, imm_of(f)))
             }
             (Shape::Ja, [t]) => {
-                let off = self.target(t, slot, I16, s);
+                let off = self.target(t, slot, TargetField::Off, I16, s);
                 one(Slot::new(f.code, 0, f.src, lit(off), z))
             }
             (Shape::Ja32, [t]) => {
-                let imm = self.target(t, slot, I32, s);
+                let imm = self.target(t, slot, TargetField::Imm, I32, s);
                 one(Slot::new(f.code, 0, 0, z, lit(imm)))
             }
             (Shape::JmpK, [Reg(d, _), Num { value, span, .. }, t]) => {
                 let imm = self.imm(f, *value, *span);
-                let off = self.target(t, slot, I16, s);
+                let off = self.target(t, slot, TargetField::Off, I16, s);
                 one(Slot::new(f.code, *d, 0, lit(off), imm))
             }
             (Shape::JmpX, [Reg(d, _), Reg(r, _), t]) => {
-                let off = self.target(t, slot, I16, s);
+                let off = self.target(t, slot, TargetField::Off, I16, s);
                 one(Slot::new(f.code, *d, *r, lit(off), z))
             }
             (Shape::Call, [op]) => {
@@ -553,7 +629,7 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
                 one(Slot::new(f.code, 0, f.src, z, imm))
             }
             (Shape::CallLocal, [t]) => {
-                let imm = self.target(t, slot, I32, s);
+                let imm = self.target(t, slot, TargetField::Imm, I32, s);
                 one(Slot::new(f.code, 0, f.src, z, lit(imm)))
             }
             (Shape::CallKfunc, [Num { value, span, .. }]) => {
@@ -848,7 +924,7 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
             },
             ("func", Operand::Call { args, span, .. }) => match args.as_slice() {
                 [t] => {
-                    let imm = self.target_op(t, slot, I32, *span, "func");
+                    let imm = self.target_op(t, slot, TargetField::Imm, I32, "func");
                     (Field::Lit(imm), z)
                 }
                 _ => {
@@ -921,38 +997,30 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
         &mut self,
         t: &Operand<'a, S>,
         slot: usize,
+        field: TargetField,
         range: (i128, i128),
         s: &Stmt<'a, S>,
     ) -> i64 {
-        self.target_op(t, slot, range, s.span, &s.mnem)
+        self.target_op(t, slot, field, range, &s.mnem)
     }
 
-    /// A jump or call target as the offset from the next slot.
+    /// Records a jump or call target for [`resolve`](Self::resolve); the
+    /// field holds 0 until then.
     fn target_op(
         &mut self,
         t: &Operand<'a, S>,
         slot: usize,
-        (min, max): (i128, i128),
-        _at: S,
+        field: TargetField,
+        range: (i128, i128),
         mnem: &str,
     ) -> i64 {
-        let (dest, span, is_label) = match t {
-            Operand::Name(name, span) => match self.labels.get(name) {
-                Some(&d) => (d as i128, *span, true),
-                None => {
-                    let near = nearest(name, self.label_names.iter().copied(), 3);
-                    self.err(
-                        *span,
-                        format!("undefined label `{name}`{}", did_you_mean(&near)),
-                    );
-                    return 0;
-                }
-            },
+        let (target, span) = match t {
+            Operand::Name(name, span) => (Ok(*name), *span),
             Operand::Num {
                 value: Value::Lit(n),
                 span,
                 ..
-            } => (slot as i128 + n.get() + 1, *span, false),
+            } => (Err(n.get()), *span),
             Operand::Num { span, .. } => {
                 self.err(
                     *span,
@@ -965,47 +1033,75 @@ impl<'a, S: Copy> Ctx<'_, 'a, S> {
                 return 0;
             }
         };
-        let off = dest - slot as i128 - 1;
-        if dest < 0 || dest >= self.total as i128 {
+        let hint = match mnem {
+            "ja" => "; use `ja32` (a 32-bit offset) for long jumps",
+            "may_goto" => "",
+            _ if range.1 == I16.1 => {
+                "; invert the condition to jump over a `ja32`, which takes a 32-bit offset"
+            }
+            _ => "",
+        };
+        self.fixups.push(Fixup {
+            slot,
+            field,
+            target,
+            span,
+            range,
+            hint,
+        });
+        0
+    }
+
+    /// The offset of a recorded target from the next slot, or an error.
+    fn resolve(&mut self, f: &Fixup<'a, S>, total: usize, names: &[&str]) -> Option<i64> {
+        let (dest, is_label) = match f.target {
+            Ok(name) => match self.labels.get(name) {
+                Some(&d) => (d as i128, true),
+                None => {
+                    let near = nearest(name, names.iter().copied(), 3);
+                    self.err(
+                        f.span,
+                        format!("undefined label `{name}`{}", did_you_mean(&near)),
+                    );
+                    return None;
+                }
+            },
+            Err(n) => (f.slot as i128 + n + 1, false),
+        };
+        let off = dest - f.slot as i128 - 1;
+        if dest < 0 || dest >= total as i128 {
             let what = if is_label {
                 "is at the end of the program, so jumping there leaves it".to_owned()
             } else {
                 format!(
                     "is slot {dest}, outside the program (slots 0 to {})",
-                    self.total.saturating_sub(1)
+                    total.saturating_sub(1)
                 )
             };
-            self.err(span, format!("this target {what}"));
-            return 0;
+            self.err(f.span, format!("this target {what}"));
+            return None;
         }
         if self.lddw_second.binary_search(&(dest as usize)).is_ok() {
             self.err(
-                span,
+                f.span,
                 format!("this target is slot {dest}, the second half of an `lddw`: jump to the `lddw` itself"),
             );
-            return 0;
+            return None;
         }
+        let (min, max) = f.range;
         if off < min || off > max {
-            let hint = match mnem {
-                "ja" => "; use `ja32` (a 32-bit offset) for long jumps",
-                "may_goto" => "",
-                _ if max == I16.1 => {
-                    "; invert the condition to jump over a `ja32`, which takes a 32-bit offset"
-                }
-                _ => "",
-            };
             let bits = if max == I16.1 {
                 "16 bits (-32768 to 32767)"
             } else {
                 "32 bits"
             };
             self.err(
-                span,
-                format!("jump offset {off} does not fit in {bits}{hint}"),
+                f.span,
+                format!("jump offset {off} does not fit in {bits}{}", f.hint),
             );
-            return 0;
+            return None;
         }
-        off as i64
+        Some(off as i64)
     }
 }
 

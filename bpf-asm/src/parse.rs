@@ -131,7 +131,8 @@ pub struct Label<'a, S> {
     pub name: &'a str,
     /// Where.
     pub span: S,
-    /// The index of the statement it names (`stmts.len()` at the end).
+    /// The index of the statement it names, counting from the program's
+    /// first statement (the number of statements when it ends the program).
     pub stmt: usize,
 }
 
@@ -190,6 +191,10 @@ pub fn parse<'a, S: Copy>(toks: &[Tok<'a, S>], end_span: S) -> (Parsed<'a, S>, V
 #[derive(Debug)]
 pub struct Parsing<'a, S> {
     out: Parsed<'a, S>,
+    /// Statements and labels parsed so far, including any taken out of
+    /// `out` by [`parsed_mut`](Self::parsed_mut).
+    stmts_seen: usize,
+    labels_seen: usize,
     source: Option<&'a str>,
     errors: Vec<Error<S>>,
     end_span: S,
@@ -216,7 +221,16 @@ impl<'a, S: Copy> Parsing<'a, S> {
             errors: Vec::new(),
             end_span,
             source: None,
+            stmts_seen: 0,
+            labels_seen: 0,
         }
+    }
+
+    /// What has been parsed so far, for a consumer that takes statements
+    /// out as they come (labels count statements from the start, so taking
+    /// them out does not renumber anything).
+    pub fn parsed_mut(&mut self) -> &mut Parsed<'a, S> {
+        &mut self.out
     }
 
     /// Takes statement texts straight from `source`, the text the tokens
@@ -241,7 +255,7 @@ impl<'a, S: Copy> Parsing<'a, S> {
             p.skip_ends();
             let Some(t) = p.peek(0) else { break };
             if p.is_punct(0, '#') && p.is_punct(1, '!') {
-                if out.stmts.is_empty() && out.labels.is_empty() {
+                if self.stmts_seen == 0 && self.labels_seen == 0 {
                     match p.attr() {
                         Some(a) => out.attrs.push(a),
                         None => p.recover(),
@@ -259,14 +273,18 @@ impl<'a, S: Copy> Parsing<'a, S> {
                 out.labels.push(Label {
                     name: t.text,
                     span: t.span,
-                    stmt: out.stmts.len(),
+                    stmt: self.stmts_seen,
                 });
+                self.labels_seen += 1;
                 p.pos += 2;
                 continue;
             }
             let mark = out.ops.len();
             match p.stmt(&mut out.ops) {
-                Some(s) => out.stmts.push(s),
+                Some(s) => {
+                    out.stmts.push(s);
+                    self.stmts_seen += 1;
+                }
                 None => {
                     out.ops.truncate(mark);
                     p.recover();

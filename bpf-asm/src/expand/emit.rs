@@ -32,7 +32,12 @@ pub fn expand(input: TokenStream) -> TokenStream {
 
 /// Every error at its span, then a placeholder of the right type so one
 /// mistake does not cascade into type errors.
-fn compile_errors(errors: Vec<Error<Span>>) -> TokenStream {
+fn compile_errors(mut errors: Vec<Error<Span>>) -> TokenStream {
+    // Source order, whichever phase found them.
+    errors.sort_by_key(|e| {
+        let start = e.span.start();
+        (start.line, start.column)
+    });
     let mut combined: Option<syn::Error> = None;
     for e in errors {
         let err = syn::Error::new(e.span, e.message);
