@@ -69,14 +69,54 @@ impl ParseCallbacks for Recorder {
 /// the kernel release that introduced them. Emitted only when the header did
 /// not define them, so a newer header always wins.
 const NEWER_CONSTANTS: &[(&str, &str, u32, &str)] = &[
-    ("BPF_MEMSX", "u32", 0x80, "6.6: sign-extending loads (`ldxs*`)"),
-    ("BPF_JCOND", "u32", 0xe0, "6.9: conditional pseudo jumps (`may_goto`)"),
-    ("BPF_MAY_GOTO", "u32", 0, "6.9: `bpf_cond_pseudo_jmp::BPF_MAY_GOTO`"),
-    ("BPF_ADDR_SPACE_CAST", "u32", 1, "6.9: `mov` offset for `addr_space_cast`"),
-    ("BPF_LOAD_ACQ", "u32", 0x100, "6.15: atomic load-acquire (in imm)"),
-    ("BPF_STORE_REL", "u32", 0x110, "6.15: atomic store-release (in imm)"),
-    ("BPF_PSEUDO_MAP_IDX", "u32", 5, "5.14: `lddw` src for a map by fd_array index"),
-    ("BPF_PSEUDO_MAP_IDX_VALUE", "u32", 6, "5.14: `lddw` src for a map value by index"),
+    (
+        "BPF_MEMSX",
+        "u32",
+        0x80,
+        "6.6: sign-extending loads (`ldxs*`)",
+    ),
+    (
+        "BPF_JCOND",
+        "u32",
+        0xe0,
+        "6.9: conditional pseudo jumps (`may_goto`)",
+    ),
+    (
+        "BPF_MAY_GOTO",
+        "u32",
+        0,
+        "6.9: `bpf_cond_pseudo_jmp::BPF_MAY_GOTO`",
+    ),
+    (
+        "BPF_ADDR_SPACE_CAST",
+        "u32",
+        1,
+        "6.9: `mov` offset for `addr_space_cast`",
+    ),
+    (
+        "BPF_LOAD_ACQ",
+        "u32",
+        0x100,
+        "6.15: atomic load-acquire (in imm)",
+    ),
+    (
+        "BPF_STORE_REL",
+        "u32",
+        0x110,
+        "6.15: atomic store-release (in imm)",
+    ),
+    (
+        "BPF_PSEUDO_MAP_IDX",
+        "u32",
+        5,
+        "5.14: `lddw` src for a map by fd_array index",
+    ),
+    (
+        "BPF_PSEUDO_MAP_IDX_VALUE",
+        "u32",
+        6,
+        "5.14: `lddw` src for a map value by index",
+    ),
 ];
 
 fn fail(message: &str) -> ! {
@@ -158,7 +198,10 @@ fn main() {
     );
     write(&out.join("compat.rs"), &compat_constants(&text));
 
-    let header = seen.bpf_h.clone().unwrap_or_else(|| PathBuf::from("linux/bpf.h"));
+    let header = seen
+        .bpf_h
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("linux/bpf.h"));
     let version = linux_version(&text);
     write(&out.join("header.md"), &header_doc(&header, version));
     println!("cargo:header={}", header.display());
@@ -213,7 +256,9 @@ fn compat_constants(bindings: &str) -> String {
 }
 
 fn linux_version(bindings: &str) -> Option<u32> {
-    let rest = bindings.split("pub const LINUX_VERSION_CODE: u32 = ").nth(1)?;
+    let rest = bindings
+        .split("pub const LINUX_VERSION_CODE: u32 = ")
+        .nth(1)?;
     rest.split(';').next()?.trim().parse().ok()
 }
 
