@@ -74,12 +74,7 @@ impl Program {
         relocs: &'static [MapReloc],
         source: &'static [SourceLine],
     ) -> Self {
-        Program {
-            insns: Cow::Borrowed(insns),
-            relocs: Cow::Borrowed(relocs),
-            source: Cow::Borrowed(source),
-            prog_type: bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER,
-        }
+        Self::from_static_typed(bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER, insns, relocs, source)
     }
 
     /// Like [`from_static`](Self::from_static) for another `bpf_prog_type`.
