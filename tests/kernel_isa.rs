@@ -340,3 +340,22 @@ fn runtime_assembler_programs_load_too() {
     .expect("assembles");
     assert_eq!(run(&prog), 42);
 }
+
+#[test]
+fn what_the_checks_accept_the_kernel_accepts() {
+    require_privilege!();
+    // The macro accepts these because the kernel does: the branch on a
+    // known constant never jumps, so `out`'s read of the unset r7 is on a
+    // dead path, and a privileged loader may read unwritten stack.
+    const P: Program = bpf_prog! {
+        mov r2, 0;
+        jne r2, 0, out;
+        ldxdw r0, [r10 - 8];
+        mov r0, 7;
+        exit;
+    out:
+        mov r0, r7;
+        exit
+    };
+    assert_eq!(run(&P), 7);
+}

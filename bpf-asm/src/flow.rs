@@ -1,9 +1,3294 @@
-//! Control-flow and register checks (SYNTAX.md checks 4 to 6).
+//! Control-flow, register and stack checks (SYNTAX.md checks 4 to 6).
+//!
+//! Every error here is a promise that the kernel's verifier, loading the
+//! program as root (or, under `#![unprivileged]`, without CAP_BPF and
+//! CAP_PERFMON), refuses it. Where the kernel's verdict depends on facts the
+//! assembler does not have, nothing is reported.
+//!
+//! Two passes:
+//!
+//! * **Structure**, as the kernel's `check_subprogs` and `check_cfg` see the
+//!   program, without constants: every jump lands on an instruction of its
+//!   own function, the last instruction and the one before each function
+//!   (a `call local` or `func(...)` target) is `exit` or `ja`, and every
+//!   instruction is reachable from the entry through fall-through, jumps and
+//!   calls.
+//! * **Data flow**, as `do_check` walks it: a forward analysis over the
+//!   reachable instructions. Per register it tracks whether it is set,
+//!   constants, the context and stack pointers, values spilled to the stack,
+//!   and two kinds of bounds: those the kernel surely knows, which prune the
+//!   branch edges it decides (pruning can only hide errors), and values it
+//!   surely cannot rule out, which promise that it walks an edge. Reading a
+//!   register that no path has set is an error (so is `exit` with r0 unset,
+//!   and, under `#![unprivileged]`, reading stack bytes never written),
+//!   unless the path went through a branch the kernel may decide with
+//!   knowledge lost here (merged paths or loop turns, known bits, pointers,
+//!   some helpers' results). Then, as for a register set on only some paths,
+//!   it is an error only when one of the unset paths is one the kernel surely
+//!   walks. (A kernel that knows `r7` is 1 exactly on the paths that set
+//!   `r0` accepts `jeq r7, 0, skip; exit`.)
+//! * Under `#![unprivileged]`, also loops, calls that need CAP_BPF and
+//!   pointers returned to user space.
 
-use crate::encode::Encoded;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
+
+use crate::Insn;
+use crate::disasm::{Decoded, decode};
+use crate::encode::{Encoded, Field, Placed, Slot};
 use crate::error::Error;
+use crate::isa::{Form, Shape, isa};
 
-/// Checks the encoded program's control flow and register use.
-pub fn check<S: Copy>(_encoded: &Encoded<S>) -> Vec<Error<S>> {
-    Vec::new()
+/// "No index".
+const NONE: u32 = u32::MAX;
+
+// Opcode parts (linux/bpf.h).
+const CLASS_JMP: u8 = 0x05;
+const CLASS_JMP32: u8 = 0x06;
+const OP_JA: u8 = 0x00;
+const OP_CALL: u8 = 0x80;
+const OP_EXIT: u8 = 0x90;
+const SRC_X: u8 = 0x08;
+const LDDW: u8 = 0x18;
+/// The codes the kernel accepts as the last instruction of a function:
+/// `exit`, `ja`, `ja32`.
+const ENDS_FUNCTION: [u8; 3] = [0x95, 0x05, 0x06];
+const PSEUDO_CALL: i64 = 1;
+const PSEUDO_FUNC: i64 = 4;
+
+// ALU operations.
+const ADD: u8 = 0x00;
+const SUB: u8 = 0x10;
+const MUL: u8 = 0x20;
+const OR: u8 = 0x40;
+const AND: u8 = 0x50;
+const LSH: u8 = 0x60;
+const RSH: u8 = 0x70;
+const XOR: u8 = 0xa0;
+const MOV: u8 = 0xb0;
+const ARSH: u8 = 0xc0;
+
+// Jump operations.
+const JEQ: u8 = 0x10;
+const JGT: u8 = 0x20;
+const JGE: u8 = 0x30;
+const JSET: u8 = 0x40;
+const JNE: u8 = 0x50;
+const JSGT: u8 = 0x60;
+const JSGE: u8 = 0x70;
+const JLT: u8 = 0xa0;
+const JLE: u8 = 0xb0;
+const JSLT: u8 = 0xc0;
+const JSLE: u8 = 0xd0;
+
+/// Pointer kinds, as bits.
+const CTX: u8 = 1;
+const STACK: u8 = 2;
+const OTHER: u8 = 4;
+
+/// Helpers whose result the kernel bounds (`do_refine_retval_range`).
+const RANGED_HELPERS: &[&str] = &[
+    "get_smp_processor_id",
+    "get_stack",
+    "get_task_stack",
+    "probe_read_str",
+    "probe_read_kernel_str",
+    "probe_read_user_str",
+];
+
+/// Joins at one block before its ranges and constants are widened away.
+const WIDEN_AFTER: u32 = 8;
+
+/// Checks the encoded program's control flow, register use and (under
+/// `#![unprivileged]`) stack reads, returning every error found, each at the
+/// statement it concerns, in program order.
+///
+/// ```
+/// let err = bpf_asm::assemble("mov r0, r5\nexit").unwrap_err();
+/// assert!(err.to_string().contains("reads r5, which no path has written"));
+/// ```
+pub fn check<S: Copy>(encoded: &Encoded<S>) -> Vec<Error<S>> {
+    let Some(prog) = Prog::build(encoded) else {
+        return Vec::new();
+    };
+    let mut diag = Diag::default();
+    // A slot whose opcode or target is a `{ expr }` hides where control goes:
+    // then nothing can be promised.
+    if prog.opaque {
+        return Vec::new();
+    }
+    prog.structure(&mut diag);
+    let diag = Walk::new(&prog, diag).run();
+    let mut errs = diag.errs;
+    errs.sort_by_key(|e| e.0);
+    errs.into_iter()
+        .filter_map(|(stmt, msg)| {
+            let p = encoded.stmts.get(stmt as usize)?;
+            Some(Error::new(p.span, msg))
+        })
+        .collect()
+}
+
+/// Errors, at most one per statement and key.
+#[derive(Default)]
+struct Diag {
+    errs: Vec<(u32, String)>,
+    seen: HashSet<(u32, u32)>,
+}
+
+// Keys that keep one error per statement and kind (registers use 0..=10).
+const KEY_EXIT: u32 = 20;
+const KEY_LEAK: u32 = 21;
+const KEY_STACK: u32 = 22;
+const KEY_TARGET: u32 = 30;
+const KEY_END: u32 = 31;
+const KEY_INTO_FUNC: u32 = 32;
+const KEY_UNREACHABLE: u32 = 33;
+const KEY_LOOP: u32 = 34;
+const KEY_CAP: u32 = 35;
+
+impl Diag {
+    fn push(&mut self, stmt: u32, key: u32, msg: String) {
+        if self.seen.insert((stmt, key)) {
+            self.errs.push((stmt, msg));
+        }
+    }
+}
+
+/// Where control goes after an instruction, from its opcode alone, as the
+/// kernel's `check_cfg` sees it. Targets are slots, possibly out of range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    /// Falls through.
+    Next,
+    /// Ends the path.
+    Exit,
+    /// `ja`, `ja32`: only the target.
+    Jump(i64),
+    /// Conditional jumps and `may_goto`: fall-through and target.
+    Cond(i64),
+    /// A helper or kfunc call: falls through.
+    Call,
+    /// `call local`: falls through; the target starts a function.
+    CallLocal(i64),
+    /// `lddw dst, func(...)`: falls through; the target starts a function.
+    Func(i64),
+    /// Unknown (a `{ expr }` in the opcode or target of a `raw` slot).
+    Opaque,
+}
+
+fn lit_u8(f: Field) -> Option<u8> {
+    f.lit().and_then(|v| u8::try_from(v).ok())
+}
+
+fn flow_of(s: &Slot, t: usize) -> Flow {
+    let Some(code) = lit_u8(s.code) else {
+        return Flow::Opaque;
+    };
+    let t = t as i64;
+    let off = s.off.lit().map(|o| i64::from(o as i16));
+    let imm = s.imm.lit().map(|i| i64::from(i as i32));
+    if code == LDDW {
+        return match s.src.lit() {
+            Some(PSEUDO_FUNC) => imm.map_or(Flow::Opaque, |i| Flow::Func(t + i + 1)),
+            Some(_) => Flow::Next,
+            None => Flow::Opaque,
+        };
+    }
+    let class = code & 7;
+    if class != CLASS_JMP && class != CLASS_JMP32 {
+        return Flow::Next;
+    }
+    match code & 0xf0 {
+        OP_EXIT => Flow::Exit,
+        OP_CALL => match s.src.lit() {
+            Some(PSEUDO_CALL) => imm.map_or(Flow::Opaque, |i| Flow::CallLocal(t + i + 1)),
+            Some(_) => Flow::Call,
+            None => Flow::Opaque,
+        },
+        OP_JA if code & SRC_X != 0 => Flow::Opaque,
+        OP_JA => {
+            let d = if class == CLASS_JMP { off } else { imm };
+            d.map_or(Flow::Opaque, |d| Flow::Jump(t + d + 1))
+        }
+        _ => off.map_or(Flow::Opaque, |o| Flow::Cond(t + o + 1)),
+    }
+}
+
+/// The second operand of an ALU operation or a comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Src {
+    Reg(u8),
+    /// The 32-bit immediate field, if known.
+    Imm(Option<i64>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Atomic {
+    Plain,
+    Fetch,
+    Xchg,
+    Cmpxchg,
+}
+
+/// What an instruction does to registers and the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sem {
+    Alu {
+        op: u8,
+        wide: bool,
+        /// `sdiv`/`smod` (off = 1).
+        signed_div: bool,
+        dst: u8,
+        src: Src,
+    },
+    MovSx {
+        wide: bool,
+        bits: u8,
+        dst: u8,
+        src: u8,
+    },
+    /// `neg`, byte swaps: read and write `dst`.
+    Unary {
+        dst: u8,
+    },
+    Cast {
+        dst: u8,
+        src: u8,
+    },
+    Lddw {
+        dst: u8,
+        pseudo: u8,
+        value: Option<u64>,
+    },
+    /// `ldabs*` / `ldind*`.
+    Packet {
+        size: u8,
+        index: Option<u8>,
+    },
+    Load {
+        dst: u8,
+        base: u8,
+        off: Option<i64>,
+        size: u8,
+        signed: bool,
+    },
+    Store {
+        base: u8,
+        off: Option<i64>,
+        size: u8,
+        /// The register stored, or `None` for an immediate.
+        src: Option<u8>,
+        imm: Option<i64>,
+    },
+    Atomic {
+        base: u8,
+        off: Option<i64>,
+        size: u8,
+        src: u8,
+        kind: Atomic,
+    },
+    Jmp {
+        op: u8,
+        wide: bool,
+        dst: u8,
+        src: Src,
+    },
+    MayGoto,
+    Ja,
+    /// A helper, by id.
+    Call {
+        id: Option<i64>,
+    },
+    CallLocal,
+    Kfunc,
+    Exit,
+    /// Not a valid instruction, or fields unknown: every register may have
+    /// changed.
+    Havoc,
+}
+
+fn access_size(op: &str, wide: bool) -> u8 {
+    match op {
+        "u8" | "s8" => 1,
+        "u16" | "s16" => 2,
+        "u32" | "s32" => 4,
+        "u64" => 8,
+        _ if wide => 8,
+        _ => 4,
+    }
+}
+
+fn sem_of(f: &Form, dst: u8, src: u8, off: Option<i64>, imm: Option<i64>, hi: Option<i64>) -> Sem {
+    if dst > 10 || src > 10 {
+        return Sem::Havoc;
+    }
+    match f.shape {
+        Shape::AluK | Shape::AluX => Sem::Alu {
+            op: f.code & 0xf0,
+            wide: f.wide,
+            signed_div: f.off != 0,
+            dst,
+            src: if f.shape == Shape::AluK {
+                Src::Imm(imm)
+            } else {
+                Src::Reg(src)
+            },
+        },
+        Shape::MovSx => Sem::MovSx {
+            wide: f.wide,
+            bits: u8::try_from(f.off).unwrap_or(0),
+            dst,
+            src,
+        },
+        Shape::Unary => Sem::Unary { dst },
+        Shape::AddrSpaceCast => Sem::Cast { dst, src },
+        Shape::Lddw => Sem::Lddw {
+            dst,
+            pseudo: f.src,
+            value: match (imm, hi) {
+                (Some(lo), Some(hi)) => Some((u64::from(hi as u32) << 32) | u64::from(lo as u32)),
+                _ => None,
+            },
+        },
+        Shape::LdAbs => Sem::Packet {
+            size: access_size(f.op, false),
+            index: None,
+        },
+        Shape::LdInd => Sem::Packet {
+            size: access_size(f.op, false),
+            index: Some(src),
+        },
+        Shape::Load => Sem::Load {
+            dst,
+            base: src,
+            off,
+            size: access_size(f.op, f.wide),
+            signed: f.op.starts_with('s'),
+        },
+        Shape::StoreImm => Sem::Store {
+            base: dst,
+            off,
+            size: access_size(f.op, f.wide),
+            src: None,
+            imm,
+        },
+        Shape::StoreReg if f.name.starts_with("lock") => Sem::Atomic {
+            base: dst,
+            off,
+            size: if f.wide { 8 } else { 4 },
+            src,
+            kind: if f.name.contains("cmpxchg") {
+                Atomic::Cmpxchg
+            } else if f.name.contains("xchg") {
+                Atomic::Xchg
+            } else if f.name.contains("fetch") {
+                Atomic::Fetch
+            } else {
+                Atomic::Plain
+            },
+        },
+        Shape::StoreReg => Sem::Store {
+            base: dst,
+            off,
+            size: access_size(f.op, f.wide),
+            src: Some(src),
+            imm: None,
+        },
+        Shape::Ja if f.name == "may_goto" => Sem::MayGoto,
+        Shape::Ja | Shape::Ja32 => Sem::Ja,
+        Shape::JmpK | Shape::JmpX => Sem::Jmp {
+            op: f.code & 0xf0,
+            wide: f.wide,
+            dst,
+            src: if f.shape == Shape::JmpK {
+                Src::Imm(imm)
+            } else {
+                Src::Reg(src)
+            },
+        },
+        Shape::Call => Sem::Call { id: imm },
+        Shape::CallLocal => Sem::CallLocal,
+        Shape::CallKfunc => Sem::Kfunc,
+        Shape::Exit => Sem::Exit,
+        Shape::Raw => Sem::Havoc,
+    }
+}
+
+/// One instruction (one slot, two for `lddw`).
+#[derive(Clone, Copy, Debug)]
+struct Ins {
+    slot: u32,
+    len: u8,
+    stmt: u32,
+    flow: Flow,
+    sem: Sem,
+}
+
+/// A function: the entry (slot 0) or a `call local` / `func(...)` target.
+#[derive(Clone, Copy, Debug)]
+struct Func {
+    start: u32,
+    /// A `call local` target (its `exit` returns to a caller).
+    called: bool,
+}
+
+/// The program as instructions, with what the checks need to know.
+struct Prog<'a, S> {
+    slots: &'a [Slot],
+    stmts: &'a [Placed<S>],
+    ins: Vec<Ins>,
+    /// Slot to instruction index (`NONE` for the second slot of an `lddw`).
+    slot_ins: Vec<u32>,
+    /// Sorted by start; `funcs[0]` is the entry.
+    funcs: Vec<Func>,
+    unpriv: bool,
+    ctx: Ctx,
+    opaque: bool,
+}
+
+/// The context's layout, as far as pointers in it go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ctx {
+    /// `struct __sk_buff`: `data`, `data_end`, `data_meta`, `flow_keys` and
+    /// `sk` are pointers, none of which the kernel knows is not null.
+    SkBuff,
+    /// `struct xdp_md`: `data`, `data_end`, `data_meta` are packet pointers.
+    Xdp,
+    /// Anything else: any word may be a pointer, maybe one known not null.
+    Other,
+}
+
+/// Offsets of the pointers in `struct __sk_buff` (uapi, fixed).
+const SKB_POINTERS: [i64; 5] = [76, 80, 140, 144, 168];
+
+impl<'a, S> Prog<'a, S> {
+    fn build(e: &'a Encoded<S>) -> Option<Prog<'a, S>> {
+        let slots = e.slots.as_slice();
+        let n = slots.len();
+        if n == 0 || e.stmts.is_empty() || n >= NONE as usize {
+            return None;
+        }
+        let mut slot_stmt = vec![NONE; n];
+        for (k, p) in e.stmts.iter().enumerate() {
+            let end = e.stmts.get(k + 1).map_or(n, |q| q.slot).min(n);
+            if p.slot < end {
+                slot_stmt[p.slot..end].fill(k as u32);
+            }
+        }
+        let mut prev = 0;
+        for s in &mut slot_stmt {
+            if *s == NONE {
+                *s = prev;
+            } else {
+                prev = *s;
+            }
+        }
+
+        let mut ins = Vec::with_capacity(n);
+        let mut slot_ins = vec![NONE; n];
+        let mut opaque = false;
+        let mut t = 0;
+        while t < n {
+            let s = &slots[t];
+            let len = if lit_u8(s.code) == Some(LDDW) && t + 1 < n {
+                2
+            } else {
+                1
+            };
+            let stmt = slot_stmt[t];
+            let flow = flow_of(s, t);
+            opaque |= flow == Flow::Opaque;
+            slot_ins[t] = ins.len() as u32;
+            ins.push(Ins {
+                slot: t as u32,
+                len,
+                stmt,
+                flow,
+                sem: sem_at(e, t, usize::from(len), stmt as usize),
+            });
+            t += usize::from(len);
+        }
+
+        let mut prog = Prog {
+            slots,
+            ins,
+            slot_ins,
+            funcs: Vec::new(),
+            stmts: &e.stmts,
+            unpriv: e.options.unprivileged,
+            ctx: match e.options.prog_type {
+                bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER
+                | bpf_sys::BPF_PROG_TYPE_SCHED_CLS
+                | bpf_sys::BPF_PROG_TYPE_SCHED_ACT
+                | bpf_sys::BPF_PROG_TYPE_CGROUP_SKB => Ctx::SkBuff,
+                bpf_sys::BPF_PROG_TYPE_XDP => Ctx::Xdp,
+                _ => Ctx::Other,
+            },
+            opaque,
+        };
+        let mut funcs = vec![Func {
+            start: 0,
+            called: false,
+        }];
+        for x in &prog.ins {
+            let (t, called) = match x.flow {
+                Flow::CallLocal(t) => (t, true),
+                Flow::Func(t) => (t, false),
+                _ => continue,
+            };
+            if prog.ins_at(t).is_some() {
+                funcs.push(Func {
+                    start: t as u32,
+                    called,
+                });
+            }
+        }
+        funcs.sort_by_key(|f| f.start);
+        funcs.dedup_by(|b, a| {
+            if a.start == b.start {
+                a.called |= b.called;
+                true
+            } else {
+                false
+            }
+        });
+        prog.funcs = funcs;
+        Some(prog)
+    }
+
+    /// Whether a `size`-byte context load at `off` may give a pointer.
+    fn ctx_pointer(&self, off: Option<i64>, size: u8) -> bool {
+        if size < 4 {
+            return false;
+        }
+        let Some(off) = off else { return true };
+        match self.ctx {
+            Ctx::SkBuff => SKB_POINTERS.contains(&off),
+            Ctx::Xdp => matches!(off, 0 | 4 | 8),
+            Ctx::Other => true,
+        }
+    }
+
+    /// The instruction starting at `slot`.
+    fn ins_at(&self, slot: i64) -> Option<u32> {
+        let s = usize::try_from(slot).ok()?;
+        self.slot_ins.get(s).copied().filter(|&i| i != NONE)
+    }
+
+    /// The index of the function holding `slot`.
+    fn func_of(&self, slot: u32) -> usize {
+        self.funcs
+            .partition_point(|f| f.start <= slot)
+            .saturating_sub(1)
+    }
+
+    fn text(&self, stmt: u32) -> &str {
+        self.stmts
+            .get(stmt as usize)
+            .map_or("", |p| p.text.as_str())
+    }
+
+    /// The instruction holding `slot` (the `lddw` for its second slot).
+    fn ins_holding(&self, slot: usize) -> Option<usize> {
+        let i = self.slot_ins.get(slot).copied()?;
+        if i != NONE {
+            return Some(i as usize);
+        }
+        let j = self.slot_ins.get(slot.checked_sub(1)?).copied()?;
+        (j != NONE).then_some(j as usize)
+    }
+
+    fn fall_slot(&self, i: usize) -> i64 {
+        let x = &self.ins[i];
+        i64::from(x.slot) + i64::from(x.len)
+    }
+
+    /// Successors in the order the kernel's depth-first walk takes them.
+    fn successors(&self, i: usize) -> [Option<u32>; 2] {
+        let fall = self.ins_at(self.fall_slot(i));
+        match self.ins[i].flow {
+            Flow::Next | Flow::Call => [fall, None],
+            Flow::Exit | Flow::Opaque => [None, None],
+            Flow::Jump(t) => [self.ins_at(t), None],
+            Flow::Cond(t) | Flow::CallLocal(t) | Flow::Func(t) => [fall, self.ins_at(t)],
+        }
+    }
+
+    /// The kernel's `check_subprogs` and `check_cfg`.
+    fn structure(&self, d: &mut Diag) {
+        let n = self.slots.len();
+        for x in &self.ins {
+            let (t, jump) = match x.flow {
+                Flow::Jump(t) | Flow::Cond(t) => (t, true),
+                Flow::CallLocal(t) | Flow::Func(t) => (t, false),
+                _ => continue,
+            };
+            let text = self.text(x.stmt);
+            if t < 0 || t >= n as i64 {
+                d.push(
+                    x.stmt,
+                    KEY_TARGET,
+                    format!(
+                        "`{text}` goes to slot {t}, outside the program (slots 0 to {})",
+                        n - 1
+                    ),
+                );
+            } else if self.ins_at(t).is_none() {
+                d.push(
+                    x.stmt,
+                    KEY_TARGET,
+                    format!(
+                        "`{text}` goes to slot {t}, the second half of an `lddw`: jump to the \
+                         `lddw` itself"
+                    ),
+                );
+            } else if jump {
+                let (from, to) = (self.func_of(x.slot), self.func_of(t as u32));
+                if from != to {
+                    let start = self.funcs[to].start;
+                    d.push(
+                        x.stmt,
+                        KEY_TARGET,
+                        format!(
+                            "`{text}` jumps into another function (slot {t} belongs to the \
+                             function starting at slot {start}); jumps must stay inside their \
+                             function: call it with `call local` instead"
+                        ),
+                    );
+                }
+            }
+        }
+
+        // Depth-first walk from the entry, as `check_cfg` does.
+        let m = self.ins.len();
+        let mut state = vec![0u8; m]; // 0 new, 1 on the walk's stack, 2 done
+        let mut stack: Vec<(u32, u8)> = vec![(0, 0)];
+        state[0] = 1;
+        while let Some(top) = stack.last_mut() {
+            let (i, k) = *top;
+            let Some(&next) = self.successors(i as usize).get(usize::from(k)) else {
+                state[i as usize] = 2;
+                stack.pop();
+                continue;
+            };
+            top.1 += 1;
+            let Some(w) = next else { continue };
+            match state[w as usize] {
+                0 => {
+                    state[w as usize] = 1;
+                    stack.push((w, 0));
+                }
+                1 if self.unpriv => {
+                    let x = &self.ins[i as usize];
+                    d.push(
+                        x.stmt,
+                        KEY_LOOP,
+                        format!(
+                            "`{}` goes back to slot {}, forming a loop: unprivileged loaders may \
+                             not use loops (bounded loops need CAP_BPF)",
+                            self.text(x.stmt),
+                            self.ins[w as usize].slot
+                        ),
+                    );
+                }
+                _ => {}
+            }
+        }
+
+        // One error per run of unreachable statements.
+        let mut in_run = false;
+        for (x, &seen) in self.ins.iter().zip(&state) {
+            if seen != 0 {
+                in_run = false;
+            } else if !in_run {
+                in_run = true;
+                d.push(
+                    x.stmt,
+                    KEY_UNREACHABLE,
+                    format!(
+                        "unreachable instruction `{}`: the kernel rejects programs with dead \
+                         code; remove it or jump to it",
+                        self.text(x.stmt)
+                    ),
+                );
+            }
+        }
+        let ends = |slot: usize| {
+            self.slots
+                .get(slot)
+                .and_then(|s| lit_u8(s.code))
+                .is_some_and(|c| ENDS_FUNCTION.contains(&c))
+        };
+        if !ends(n - 1)
+            && let Some(i) = self.ins_holding(n - 1)
+        {
+            let x = &self.ins[i];
+            d.push(
+                x.stmt,
+                KEY_END,
+                format!(
+                    "`{}` falls off the end of the program: the last instruction of every \
+                         path must be `exit` or a jump",
+                    self.text(x.stmt)
+                ),
+            );
+        }
+        for f in &self.funcs[1..] {
+            let s = f.start as usize;
+            if s == 0 || ends(s - 1) {
+                continue;
+            }
+            if let Some(i) = self.ins_holding(s - 1) {
+                let x = &self.ins[i];
+                let entry = self
+                    .ins_at(i64::from(f.start))
+                    .map_or("", |j| self.text(self.ins[j as usize].stmt));
+                d.push(
+                    x.stmt,
+                    KEY_INTO_FUNC,
+                    format!(
+                        "`{}` falls through into the function starting at `{entry}` (slot {s}, a \
+                         `call local` or `func(...)` target): the instruction before a function \
+                         must be `exit` or `ja`",
+                        self.text(x.stmt)
+                    ),
+                );
+            }
+        }
+
+        if self.unpriv {
+            for x in &self.ins {
+                let slot = &self.slots[x.slot as usize];
+                let kfunc = lit_u8(slot.code) == Some(0x85) && slot.src.lit() == Some(2);
+                let needs_cap = kfunc || matches!(x.flow, Flow::CallLocal(_) | Flow::Func(_));
+                if needs_cap {
+                    d.push(
+                        x.stmt,
+                        KEY_CAP,
+                        format!(
+                            "`{}` needs CAP_BPF: unprivileged loaders may not call other BPF \
+                             functions or kernel functions (`call local`, `func(...)`, `call \
+                             kfunc`)",
+                            self.text(x.stmt)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// What the instruction at slot `t` does.
+fn sem_at<S>(e: &Encoded<S>, t: usize, len: usize, stmt: usize) -> Sem {
+    let Some(s) = e.slots.get(t) else {
+        return Sem::Havoc;
+    };
+    if let Some(i0) = s.insn() {
+        let i1 = if len == 2 {
+            e.slots.get(t + 1).and_then(Slot::insn)
+        } else {
+            None
+        };
+        let d = match i1 {
+            Some(i1) => decode(&[i0, i1]),
+            None => decode(&[i0]),
+        };
+        return match d {
+            Some(Decoded {
+                form: Some(f),
+                insn,
+                next,
+            }) => sem_of(
+                f,
+                insn.dst(),
+                insn.src(),
+                Some(i64::from(insn.off())),
+                Some(i64::from(insn.imm())),
+                next.map(|n: Insn| i64::from(n.imm())),
+            ),
+            _ => Sem::Havoc,
+        };
+    }
+    // Some field is a `{ expr }`: the statement's form says what it is.
+    let Some(p) = e.stmts.get(stmt) else {
+        return Sem::Havoc;
+    };
+    let Some(f) = p.form.and_then(|fi| isa().forms.get(fi)) else {
+        return Sem::Havoc;
+    };
+    if p.slot != t || f.shape == Shape::Raw {
+        return Sem::Havoc;
+    }
+    let (Some(dst), Some(src)) = (lit_u8(s.dst), lit_u8(s.src)) else {
+        return Sem::Havoc;
+    };
+    let hi = if len == 2 {
+        e.slots.get(t + 1).and_then(|n| n.imm.lit())
+    } else {
+        None
+    };
+    sem_of(f, dst, src, s.off.lit(), s.imm.lit(), hi)
+}
+
+// ---------------------------------------------------------------------------
+// Values.
+//
+// Two kinds of knowledge serve two purposes. To *prune* a branch edge is
+// always safe (it can only hide errors), so pruning uses an
+// over-approximation of what the kernel knows, as tight as can be argued:
+// constants, the bounds of loads and 32-bit results, stack spills. To
+// *promise* that the kernel walks an edge needs the opposite: values it
+// cannot rule out, an under-approximation.
+
+/// Whether a register is set: on no path, some paths, or every path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Init {
+    Unset,
+    Maybe,
+    Set,
+}
+
+/// No range group.
+const NO_SITE: u32 = u32::MAX;
+
+/// What is known of a set register's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum K {
+    None,
+    /// The same value on every path.
+    Const(u64),
+    /// A scalar. On every path the kernel knows it lies in `[hlo, hhi]`,
+    /// and it cannot rule out any value of `[ulo, uhi]` (none when `ulo >
+    /// uhi`): a packet or context load, refined by the branches taken. `site` groups the registers the kernel may treat as
+    /// copies of one another and refine together. With `ptr` it may instead
+    /// be a pointer read from the context.
+    Range {
+        ulo: u32,
+        uhi: u32,
+        hlo: u64,
+        hhi: u64,
+        site: u32,
+        ptr: bool,
+    },
+    /// A pointer: `CTX`, `STACK`, `OTHER` bits; `off` from the start of the
+    /// context or from r10.
+    Ptr {
+        kinds: u8,
+        off: Option<i32>,
+    },
+}
+
+/// A register's (or a spilled stack slot's) abstract value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Val {
+    init: Init,
+    k: K,
+    /// May be a copy of some `Range` value the kernel refines together.
+    linked: bool,
+    /// May be a pointer to the stack.
+    stack: bool,
+    /// The kernel may know more of it than `k` says: paths that knew
+    /// different things were joined, or it comes from a pointer, a helper
+    /// with a known result range, or memory the kernel may track.
+    lossy: bool,
+}
+
+const U32: u64 = u32::MAX as u64;
+
+impl Val {
+    const UNSET: Val = Val {
+        init: Init::Unset,
+        k: K::None,
+        linked: false,
+        stack: false,
+        lossy: false,
+    };
+    const UNKNOWN: Val = Val {
+        init: Init::Set,
+        k: K::None,
+        linked: false,
+        stack: false,
+        lossy: false,
+    };
+
+    fn konst(c: u64) -> Val {
+        Val {
+            k: K::Const(c),
+            ..Val::UNKNOWN
+        }
+    }
+
+    fn ptr(kinds: u8, off: Option<i32>) -> Val {
+        Val {
+            k: K::Ptr {
+                kinds,
+                off: if kinds == STACK || kinds == CTX {
+                    off
+                } else {
+                    None
+                },
+            },
+            ..Val::UNKNOWN
+        }
+    }
+
+    fn opaque(linked: bool, stack: bool) -> Val {
+        Val {
+            linked,
+            stack,
+            ..Val::UNKNOWN
+        }
+    }
+
+    /// A value the kernel cannot narrow below `[lo, hi]`, nor above.
+    fn range(lo: u32, hi: u32, site: u32, ptr: bool) -> Val {
+        Val {
+            k: K::Range {
+                ulo: lo,
+                uhi: hi,
+                hlo: u64::from(lo),
+                hhi: u64::from(hi),
+                site,
+                ptr,
+            },
+            ..Val::UNKNOWN
+        }
+    }
+
+    /// A value the kernel knows is in `[lo, hi]` (and no more), in range
+    /// group `site`.
+    fn bounded(lo: u64, hi: u64, site: u32, linked: bool) -> Val {
+        if lo > hi || (site == NO_SITE && lo == 0 && hi == u64::MAX) {
+            return Val::opaque(linked, false);
+        }
+        Val {
+            k: K::Range {
+                ulo: 1,
+                uhi: 0,
+                hlo: lo,
+                hhi: hi,
+                site,
+                ptr: false,
+            },
+            linked,
+            ..Val::UNKNOWN
+        }
+    }
+
+    /// A new scalar of at most `max`, made by the instruction at `site`.
+    fn fresh(site: u32, max: u64) -> Val {
+        Val::bounded(0, max, site, false)
+    }
+
+    fn is_set(self) -> bool {
+        self.init == Init::Set
+    }
+
+    fn linked_any(self) -> bool {
+        self.linked || matches!(self.k, K::Range { site, .. } if site != NO_SITE)
+    }
+
+    fn stack_any(self) -> bool {
+        self.stack || matches!(self.k, K::Ptr { kinds, .. } if kinds & STACK != 0)
+    }
+
+    fn konst_of(self) -> Option<u64> {
+        match self.k {
+            K::Const(c) if self.is_set() => Some(c),
+            _ => None,
+        }
+    }
+
+    fn ctx_off(self) -> Option<Option<i64>> {
+        match self.k {
+            K::Ptr { kinds: CTX, off } if self.is_set() => Some(off.map(i64::from)),
+            _ => None,
+        }
+    }
+
+    fn stack_off(self) -> Option<i64> {
+        match self.k {
+            K::Ptr {
+                kinds: STACK,
+                off: Some(o),
+            } if self.is_set() => Some(i64::from(o)),
+            _ => None,
+        }
+    }
+
+    /// Values the kernel surely cannot rule out, and "maybe a pointer".
+    fn under(self) -> Option<(u64, u64, bool)> {
+        if !self.is_set() {
+            return None;
+        }
+        match self.k {
+            K::Const(c) => Some((c, c, false)),
+            K::Range { ulo, uhi, ptr, .. } if ulo <= uhi => {
+                Some((u64::from(ulo), u64::from(uhi), ptr))
+            }
+            _ => None,
+        }
+    }
+
+    /// Bounds the kernel surely knows.
+    fn hull(self) -> Option<(u64, u64)> {
+        if !self.is_set() {
+            return None;
+        }
+        match self.k {
+            K::Const(c) => Some((c, c)),
+            K::Range { hlo, hhi, .. } => Some((hlo, hhi)),
+            _ => None,
+        }
+    }
+
+    /// The one value the kernel knows this is.
+    fn single(self) -> Option<u64> {
+        self.hull().filter(|h| h.0 == h.1).map(|h| h.0)
+    }
+
+    /// A context or stack pointer: the kernel decides no comparison with it.
+    fn undecided_ptr(self) -> bool {
+        self.is_set() && matches!(self.k, K::Ptr { kinds, .. } if kinds & OTHER == 0)
+    }
+
+    /// The same value with nothing known of it.
+    fn strip(self) -> Val {
+        Val {
+            init: self.init,
+            k: K::None,
+            linked: self.linked_any(),
+            stack: self.stack_any(),
+            lossy: true,
+        }
+    }
+
+    /// The kernel may decide a comparison with it that this analysis
+    /// cannot: it knows more, or the value may be a pointer.
+    fn vague(self) -> bool {
+        self.lossy || matches!(self.k, K::Ptr { .. } | K::Range { ptr: true, .. })
+    }
+
+    fn with_lossy(self, lossy: bool) -> Val {
+        Val {
+            lossy: self.lossy || lossy,
+            ..self
+        }
+    }
+
+    /// The value as stored in (or loaded from) `size` bytes.
+    fn sized(self, size: u8) -> Val {
+        if size >= 8 {
+            return self;
+        }
+        let max = (1u64 << (8 * u32::from(size))) - 1;
+        match self.k {
+            K::Const(c) => Val::konst(c & max),
+            K::Range { hhi, .. } if hhi <= max => self,
+            _ => Val::bounded(0, max, NO_SITE, self.linked_any()),
+        }
+    }
+
+    /// Drops the values the kernel surely cannot rule out.
+    fn forget_under(&mut self) {
+        if let K::Range { ulo, uhi, .. } = &mut self.k {
+            *ulo = 1;
+            *uhi = 0;
+        }
+    }
+}
+
+fn join_k(a: K, b: K) -> K {
+    let empty = |lo: u32, hi: u32| if lo > hi { (1, 0) } else { (lo, hi) };
+    match (a, b) {
+        _ if a == b => a,
+        (K::Const(x), K::Const(y)) => K::Range {
+            ulo: 1,
+            uhi: 0,
+            hlo: x.min(y),
+            hhi: x.max(y),
+            site: NO_SITE,
+            ptr: false,
+        },
+        (
+            K::Const(c),
+            K::Range {
+                ulo,
+                uhi,
+                hlo,
+                hhi,
+                site,
+                ptr,
+            },
+        )
+        | (
+            K::Range {
+                ulo,
+                uhi,
+                hlo,
+                hhi,
+                site,
+                ptr,
+            },
+            K::Const(c),
+        ) => {
+            let (ulo, uhi) = match u32::try_from(c) {
+                Ok(c) if ulo <= c && c <= uhi => (c, c),
+                _ => (1, 0),
+            };
+            K::Range {
+                ulo,
+                uhi,
+                hlo: hlo.min(c),
+                hhi: hhi.max(c),
+                site,
+                ptr,
+            }
+        }
+        (
+            K::Range {
+                ulo: ul1,
+                uhi: uh1,
+                hlo: hl1,
+                hhi: hh1,
+                site: s1,
+                ptr: p1,
+            },
+            K::Range {
+                ulo: ul2,
+                uhi: uh2,
+                hlo: hl2,
+                hhi: hh2,
+                site: s2,
+                ptr: p2,
+            },
+        ) => {
+            let (ulo, uhi) = if s1 == s2 {
+                empty(ul1.max(ul2), uh1.min(uh2))
+            } else {
+                (1, 0)
+            };
+            K::Range {
+                ulo,
+                uhi,
+                hlo: hl1.min(hl2),
+                hhi: hh1.max(hh2),
+                // Different groups on the two paths: `State::join` merges them.
+                site: s1.min(s2),
+                ptr: p1 || p2,
+            }
+        }
+        (K::Ptr { kinds: k1, off: o1 }, K::Ptr { kinds: k2, off: o2 }) => {
+            let kinds = k1 | k2;
+            K::Ptr {
+                kinds,
+                off: if (kinds == STACK || kinds == CTX) && o1 == o2 {
+                    o1
+                } else {
+                    None
+                },
+            }
+        }
+        _ => K::None,
+    }
+}
+
+fn join_val(a: Val, b: Val) -> Val {
+    if a == b {
+        return a;
+    }
+    let init = match (a.init, b.init) {
+        (Init::Unset, Init::Unset) => Init::Unset,
+        (Init::Set, Init::Set) => Init::Set,
+        _ => Init::Maybe,
+    };
+    let k = if init == Init::Set {
+        join_k(a.k, b.k)
+    } else {
+        K::None
+    };
+    let mut v = Val {
+        init,
+        k,
+        linked: a.linked || b.linked,
+        stack: a.stack || b.stack,
+        // Each path knew its own value; the join knows less.
+        lossy: a.lossy || b.lossy || a.k != b.k,
+    };
+    for x in [a, b] {
+        if let K::Range { site, .. } = x.k
+            && site != NO_SITE
+            && !matches!(k, K::Range { .. })
+        {
+            v.linked = true;
+        }
+        if x.stack_any() && !matches!(k, K::Ptr { kinds, .. } if kinds & STACK != 0) {
+            v.stack = true;
+        }
+    }
+    v
+}
+
+/// Stack bytes `[r10 - 512, r10)`, one bit each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Stack {
+    /// Written on some path.
+    written: [u64; 8],
+    /// Unwritten on some path the kernel surely walks.
+    unwritten_sure: [u64; 8],
+}
+
+impl Stack {
+    fn fresh(sure: bool) -> Stack {
+        Stack {
+            written: [0; 8],
+            unwritten_sure: if sure { [!0; 8] } else { [0; 8] },
+        }
+    }
+
+    fn write(&mut self, a: usize, b: usize) {
+        for i in a..b.min(512) {
+            self.written[i / 64] |= 1 << (i % 64);
+            self.unwritten_sure[i / 64] &= !(1 << (i % 64));
+        }
+    }
+
+    fn havoc(&mut self) {
+        self.written = [!0; 8];
+        self.unwritten_sure = [0; 8];
+    }
+
+    /// (some byte never written, some byte unwritten on a sure path).
+    fn status(&self, a: usize, b: usize) -> (bool, bool) {
+        let mut never = false;
+        let mut sure = false;
+        for i in a..b.min(512) {
+            never |= self.written[i / 64] & (1 << (i % 64)) == 0;
+            sure |= self.unwritten_sure[i / 64] & (1 << (i % 64)) != 0;
+        }
+        (never, sure)
+    }
+}
+
+/// Range groups merged by a join: each to the least of its class.
+#[derive(Default)]
+struct Groups(Vec<(u32, u32)>);
+
+impl Groups {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn find(&self, mut x: u32) -> u32 {
+        // Parents are smaller, so this ends.
+        while let Some(&(_, p)) = self.0.iter().find(|e| e.0 == x) {
+            x = p;
+        }
+        x
+    }
+
+    fn union(&mut self, a: u32, b: u32) {
+        if a == NO_SITE || b == NO_SITE {
+            return;
+        }
+        let (a, b) = (self.find(a), self.find(b));
+        if a != b {
+            self.0.push((a.max(b), a.min(b)));
+        }
+    }
+}
+
+/// Byte indexes of `size` bytes at `r10 + off`, if inside the stack.
+fn stack_bytes(off: i64, size: u8) -> Option<(usize, usize)> {
+    let end = off.checked_add(i64::from(size))?;
+    if off < -512 || end > 0 || size == 0 {
+        return None;
+    }
+    Some(((off + 512) as usize, (end + 512) as usize))
+}
+
+/// A value stored at `[r10 + off]`, `size` bytes, that a load of the same
+/// bytes gets back (the kernel tracks spilled registers and constants).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Spill {
+    off: i32,
+    size: u8,
+    val: Val,
+}
+
+/// The abstract state before an instruction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct State {
+    regs: [Val; 11],
+    /// Some path the kernel surely walks reaches here.
+    sure: bool,
+    /// Some path here went through a branch the kernel may decide with
+    /// knowledge this analysis lacks: what no path sets is reported only
+    /// if a sure path reaches it.
+    suspect: bool,
+    /// Registers unset on some path the kernel surely walks.
+    unset_sure: u16,
+    /// Registers unset by a call (r1–r5) or returned unset by a function
+    /// (r0) on some path.
+    clobbered: u16,
+    /// Stack slots holding known values on every path, by offset.
+    spills: Vec<Spill>,
+    /// Only under `#![unprivileged]`.
+    stack: Option<Box<Stack>>,
+}
+
+impl State {
+    fn entry_main(unpriv: bool) -> State {
+        let mut regs = [Val::UNSET; 11];
+        regs[1] = Val::ptr(CTX, Some(0));
+        regs[10] = Val::ptr(STACK, Some(0));
+        State {
+            regs,
+            sure: true,
+            suspect: false,
+            unset_sure: 0x3fd, // r0, r2-r9
+            clobbered: 0,
+            spills: Vec::new(),
+            stack: unpriv.then(|| Box::new(Stack::fresh(true))),
+        }
+    }
+
+    /// A function's entry, with its arguments in r1-r5.
+    fn entry_func(caller: &State, sure: bool, args: [Val; 5]) -> State {
+        let mut regs = [Val::UNSET; 11];
+        for (r, a) in regs[1..=5].iter_mut().zip(args) {
+            *r = match a.k {
+                // The caller's stack is not the callee's.
+                K::Ptr { kinds, .. } if kinds & STACK != 0 => Val::opaque(a.linked, true),
+                _ if a.is_set() => a,
+                _ => Val::opaque(true, true),
+            };
+        }
+        regs[10] = Val::ptr(STACK, Some(0));
+        State {
+            regs,
+            sure,
+            // Entered only from suspect paths, it may never run.
+            suspect: caller.suspect,
+            unset_sure: if sure { 0x3c1 } else { 0 }, // r0, r6-r9
+            clobbered: 0,
+            spills: Vec::new(),
+            stack: caller.stack.is_some().then(|| Box::new(Stack::fresh(sure))),
+        }
+    }
+
+    fn reg(&self, r: u8) -> Val {
+        self.regs
+            .get(usize::from(r))
+            .copied()
+            .unwrap_or(Val::UNKNOWN)
+    }
+
+    fn write(&mut self, r: u8, v: Val) {
+        if r < 10 {
+            self.regs[usize::from(r)] = v;
+            self.unset_sure &= !(1 << r);
+            self.clobbered &= !(1 << r);
+        }
+    }
+
+    /// r1-r5 after a call.
+    fn clobber_args(&mut self) {
+        for r in 1..=5u8 {
+            self.regs[usize::from(r)] = Val::UNSET;
+            self.clobbered |= 1 << r;
+            if self.sure {
+                self.unset_sure |= 1 << r;
+            } else {
+                self.unset_sure &= !(1 << r);
+            }
+        }
+    }
+
+    fn make_unsure(&mut self) {
+        self.sure = false;
+        self.unset_sure = 0;
+        if let Some(s) = self.stack.as_mut() {
+            s.unwritten_sure = [0; 8];
+        }
+    }
+
+    /// Every value the kernel may refine as a copy of range group `site`.
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut Val> {
+        self.regs
+            .iter_mut()
+            .chain(self.spills.iter_mut().map(|s| &mut s.val))
+    }
+
+    /// Forgets what the kernel surely cannot rule out of range group `site`
+    /// (or of all), which it may have refined in a way not followed here.
+    fn forget_ranges(&mut self, site: Option<u32>) {
+        for v in self.values_mut() {
+            if let K::Range { site: s, .. } = v.k
+                && site.is_none_or(|x| x == s)
+            {
+                v.forget_under();
+                v.lossy = true;
+            }
+        }
+    }
+
+    /// Refines register `r` (and the copies the kernel refines with it) by
+    /// a comparison with `c` going the way `taken` says.
+    fn refine(&mut self, r: u8, cmp: Cmp, c: u64, taken: bool) {
+        let Some(&Val {
+            k: K::Range { site, .. },
+            ..
+        }) = self.regs.get(usize::from(r))
+        else {
+            return;
+        };
+        let narrow = |v: &mut Val| {
+            if let K::Range {
+                ulo, uhi, hlo, hhi, ..
+            } = &mut v.k
+            {
+                if *ulo <= *uhi {
+                    let u = refine_interval(u64::from(*ulo), u64::from(*uhi), cmp, c, taken, false);
+                    (*ulo, *uhi) = u
+                        .and_then(|(a, b)| Some((u32::try_from(a).ok()?, u32::try_from(b).ok()?)))
+                        .unwrap_or((1, 0));
+                }
+                if !cmp.wide && *hhi > U32 {
+                    // The kernel learns of the low half: not representable.
+                    v.lossy = true;
+                } else if let Some(h) = refine_interval(*hlo, *hhi, cmp, c, taken, true) {
+                    (*hlo, *hhi) = h;
+                }
+            }
+        };
+        if site == NO_SITE {
+            narrow(&mut self.regs[usize::from(r)]);
+            return;
+        }
+        for v in self.values_mut() {
+            if matches!(v.k, K::Range { site: s, .. } if s == site) {
+                narrow(v);
+            }
+        }
+    }
+
+    /// A store of `size` bytes at `[r10 + at]`.
+    fn spill(&mut self, at: i64, size: u8, val: Option<Val>) {
+        let end = at + i64::from(size);
+        self.spills
+            .retain(|s| i64::from(s.off) + i64::from(s.size) <= at || i64::from(s.off) >= end);
+        if let (Some(val), Ok(off)) = (val, i32::try_from(at)) {
+            let pos = self.spills.partition_point(|s| s.off < off);
+            self.spills.insert(
+                pos,
+                Spill {
+                    off,
+                    size,
+                    val: val.sized(size),
+                },
+            );
+        }
+    }
+
+    /// What a load of `size` bytes at `[r10 + at]` gets, if known.
+    fn fill(&self, at: i64, size: u8) -> Option<Val> {
+        let end = at + i64::from(size);
+        self.spills.iter().find_map(|s| {
+            let (a, b) = (i64::from(s.off), i64::from(s.off) + i64::from(s.size));
+            if a == at && s.size == size {
+                Some(s.val)
+            } else if a <= at && end <= b && s.val.konst_of() == Some(0) {
+                Some(Val::konst(0))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// A helper or function may write the stack through pointer arguments.
+    fn args_touch_stack(&mut self) {
+        let mut args = [Val::UNSET; 5];
+        args.copy_from_slice(&self.regs[1..=5]);
+        for v in args {
+            if v.init == Init::Unset {
+                continue;
+            }
+            if let Some(o) = v.stack_off() {
+                self.spills
+                    .retain(|s| i64::from(s.off) + i64::from(s.size) <= o);
+                if let (Some(stack), Some((a, _))) = (self.stack.as_mut(), stack_bytes(o, 1)) {
+                    stack.write(a, 512);
+                }
+            } else if v.stack_any() {
+                self.stack_havoc();
+                return;
+            }
+        }
+    }
+
+    /// A write to the stack at an unknown place.
+    fn stack_havoc(&mut self) {
+        self.spills.clear();
+        if let Some(s) = self.stack.as_mut() {
+            s.havoc();
+        }
+    }
+
+    /// Joins `o` into `self`; whether anything changed.
+    fn join(&mut self, o: &State, widen: bool) -> bool {
+        let before = (self.regs, self.spills.clone());
+        // Range groups that meet in one register are merged: refining what
+        // is a copy on one path only is safe (it can only prune more).
+        let mut merge = Groups::default();
+        let pairs = self.regs.iter().zip(&o.regs).map(|(a, b)| (a.k, b.k));
+        let spill_pairs = self.spills.iter().filter_map(|s| {
+            let t = o
+                .spills
+                .iter()
+                .find(|t| t.off == s.off && t.size == s.size)?;
+            Some((s.val.k, t.val.k))
+        });
+        for (a, b) in pairs.chain(spill_pairs) {
+            if let (K::Range { site: x, .. }, K::Range { site: y, .. }) = (a, b) {
+                merge.union(x, y);
+            }
+        }
+        let widen_val = |a: Val, b: Val| {
+            let j = join_val(a, b);
+            if !widen || j == a {
+                return j;
+            }
+            match j.k {
+                K::Range { site, ptr, .. } if site != NO_SITE => Val {
+                    k: K::Range {
+                        ulo: 1,
+                        uhi: 0,
+                        hlo: 0,
+                        hhi: u64::MAX,
+                        site,
+                        ptr,
+                    },
+                    lossy: true,
+                    ..j
+                },
+                K::None => j,
+                _ => j.strip(),
+            }
+        };
+        for (a, &b) in self.regs.iter_mut().zip(&o.regs) {
+            *a = widen_val(*a, b);
+        }
+        if self.spills != o.spills {
+            self.spills = self
+                .spills
+                .iter()
+                .filter_map(|s| {
+                    let t = o
+                        .spills
+                        .iter()
+                        .find(|t| t.off == s.off && t.size == s.size)?;
+                    Some(Spill {
+                        val: widen_val(s.val, t.val),
+                        ..*s
+                    })
+                })
+                .collect();
+        }
+        if !merge.is_empty() {
+            for v in self.values_mut() {
+                if let K::Range { site, .. } = &mut v.k {
+                    *site = merge.find(*site);
+                }
+            }
+        }
+        let mut changed = before.0 != self.regs || before.1 != self.spills;
+        let sure = self.sure || o.sure;
+        let suspect = self.suspect || o.suspect;
+        let unset_sure = self.unset_sure | o.unset_sure;
+        let clobbered = self.clobbered | o.clobbered;
+        changed |= sure != self.sure
+            || suspect != self.suspect
+            || unset_sure != self.unset_sure
+            || clobbered != self.clobbered;
+        self.sure = sure;
+        self.suspect = suspect;
+        self.unset_sure = unset_sure;
+        self.clobbered = clobbered;
+        if let (Some(a), Some(b)) = (self.stack.as_mut(), o.stack.as_ref()) {
+            let words = a.written.iter_mut().zip(&b.written);
+            for (x, &y) in words.chain(a.unwritten_sure.iter_mut().zip(&b.unwritten_sure)) {
+                changed |= *x | y != *x;
+                *x |= y;
+            }
+        }
+        changed
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Arithmetic and comparisons.
+
+fn imm_operand(imm: i64, wide: bool) -> u64 {
+    let imm = imm as i32;
+    if wide {
+        imm as i64 as u64
+    } else {
+        u64::from(imm as u32)
+    }
+}
+
+/// The result of an ALU operation on constants, for the operations whose
+/// constants the kernel tracks exactly.
+fn alu_const(op: u8, wide: bool, a: u64, b: u64) -> Option<u64> {
+    if wide {
+        Some(match op {
+            ADD => a.wrapping_add(b),
+            SUB => a.wrapping_sub(b),
+            MUL => a.wrapping_mul(b),
+            OR => a | b,
+            AND => a & b,
+            XOR => a ^ b,
+            MOV => b,
+            LSH if b < 64 => a << b,
+            RSH if b < 64 => a >> b,
+            ARSH if b < 64 => ((a as i64) >> b) as u64,
+            _ => return None,
+        })
+    } else {
+        let (x, y) = (a as u32, b as u32);
+        Some(u64::from(match op {
+            ADD => x.wrapping_add(y),
+            SUB => x.wrapping_sub(y),
+            MUL => x.wrapping_mul(y),
+            OR => x | y,
+            AND => x & y,
+            XOR => x ^ y,
+            MOV => y,
+            LSH if y < 32 => x << y,
+            RSH if y < 32 => x >> y,
+            ARSH if y < 32 => ((x as i32) >> y) as u32,
+            _ => return None,
+        }))
+    }
+}
+
+/// A comparison: operation and width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cmp {
+    op: u8,
+    wide: bool,
+}
+
+/// `a op b` (on the low 32 bits unless `wide`), if `op` is a comparison.
+fn cond(cmp: Cmp, a: u64, b: u64) -> Option<bool> {
+    let (ua, ub, sa, sb) = if cmp.wide {
+        (a, b, a as i64, b as i64)
+    } else {
+        (
+            u64::from(a as u32),
+            u64::from(b as u32),
+            i64::from(a as u32 as i32),
+            i64::from(b as u32 as i32),
+        )
+    };
+    Some(match cmp.op {
+        JEQ => ua == ub,
+        JNE => ua != ub,
+        JGT => ua > ub,
+        JGE => ua >= ub,
+        JLT => ua < ub,
+        JLE => ua <= ub,
+        JSET => ua & ub != 0,
+        JSGT => sa > sb,
+        JSGE => sa >= sb,
+        JSLT => sa < sb,
+        JSLE => sa <= sb,
+        _ => return None,
+    })
+}
+
+/// The operation that holds when `op` does not.
+fn negate(op: u8) -> Option<u8> {
+    Some(match op {
+        JEQ => JNE,
+        JNE => JEQ,
+        JGT => JLE,
+        JLE => JGT,
+        JGE => JLT,
+        JLT => JGE,
+        JSGT => JSLE,
+        JSLE => JSGT,
+        JSGE => JSLT,
+        JSLT => JSGE,
+        _ => return None,
+    })
+}
+
+/// The operation with its operands swapped.
+fn flip(op: u8) -> u8 {
+    match op {
+        JGT => JLT,
+        JLT => JGT,
+        JGE => JLE,
+        JLE => JGE,
+        JSGT => JSLT,
+        JSLT => JSGT,
+        JSGE => JSLE,
+        JSLE => JSGE,
+        other => other,
+    }
+}
+
+/// Values of `[lo, hi]` worth trying against the other side's bounds: for
+/// every comparison but `jset` they include the extremes that decide it.
+fn witnesses(lo: u64, hi: u64, olo: u64, ohi: u64) -> impl Iterator<Item = u64> {
+    [
+        lo,
+        hi,
+        olo,
+        ohi,
+        olo.wrapping_sub(1),
+        olo.wrapping_add(1),
+        ohi.wrapping_sub(1),
+        ohi.wrapping_add(1),
+        0,
+        0x7fff_ffff,
+        0x8000_0000,
+        0xffff_ffff,
+        i64::MAX as u64,
+        1 << 63,
+        olo & olo.wrapping_neg(),
+        ohi & ohi.wrapping_neg(),
+    ]
+    .into_iter()
+    .filter(move |&x| lo <= x && x <= hi)
+}
+
+/// Whether some `x` in `[xl, xh]` and `y` in `[yl, yh]` give `x op y ==
+/// want`; `None` if `op` is not a comparison.
+fn exists(cmp: Cmp, x: (u64, u64), y: (u64, u64), want: bool) -> Option<bool> {
+    cond(cmp, x.0, y.0)?;
+    let (xs, ys) = if cmp.wide {
+        ([Some(x), None], [Some(y), None])
+    } else {
+        (low32(x), low32(y))
+    };
+    for &(xl, xh) in xs.iter().flatten() {
+        for &(yl, yh) in ys.iter().flatten() {
+            if cmp.op == JSET && (xl == xh || yl == yh) {
+                let found = if yl == yh {
+                    jset_exists((xl, xh), yl, want)
+                } else {
+                    jset_exists((yl, yh), xl, want)
+                };
+                if found {
+                    return Some(true);
+                }
+                continue;
+            }
+            for a in witnesses(xl, xh, yl, yh) {
+                for b in witnesses(yl, yh, xl, xh) {
+                    if cond(cmp, a, b) == Some(want) {
+                        return Some(true);
+                    }
+                }
+            }
+        }
+    }
+    Some(false)
+}
+
+/// Whether some `x` in `[lo, hi]` has `(x & c != 0) == want`.
+fn jset_exists((lo, hi): (u64, u64), c: u64, want: bool) -> bool {
+    if want {
+        // The least x >= lo with bit j of c set, for each j.
+        (0..64).filter(|j| c >> j & 1 == 1).any(|j| {
+            let x = if lo >> j & 1 == 1 {
+                lo
+            } else {
+                ((lo >> j) | 1) << j
+            };
+            x <= hi
+        })
+    } else {
+        if lo & c == 0 {
+            return true;
+        }
+        // The least x > lo with x & c == 0 keeps lo's bits above some j
+        // (which must miss c), sets bit j (not in c) and clears the rest.
+        (0..64)
+            .filter(|&j| lo >> j & 1 == 0 && c >> j & 1 == 0)
+            .filter(|&j| j == 63 || (lo >> (j + 1)) & (c >> (j + 1)) == 0)
+            .map(|j| ((lo >> j) | 1) << j)
+            .min()
+            .is_some_and(|x| x <= hi)
+    }
+}
+
+/// The low 32 bits of the values of `[lo, hi]`, as at most two intervals.
+fn low32((lo, hi): (u64, u64)) -> [Option<(u64, u64)>; 2] {
+    let (l, h) = (u64::from(lo as u32), u64::from(hi as u32));
+    if hi - lo >= 0xffff_ffff {
+        [Some((0, 0xffff_ffff)), None]
+    } else if lo >> 32 == hi >> 32 {
+        [Some((l, h)), None]
+    } else {
+        [Some((l, 0xffff_ffff)), Some((0, h))]
+    }
+}
+
+/// The values `x` of `[lo, hi]` for which `x op c` is `taken`: with `hull`,
+/// the least interval holding them all; otherwise the largest interval of
+/// them (any subset is a valid answer then). `None` if there are none.
+fn refine_interval(
+    lo: u64,
+    hi: u64,
+    cmp: Cmp,
+    c: u64,
+    taken: bool,
+    hull: bool,
+) -> Option<(u64, u64)> {
+    let op = if taken { cmp.op } else { negate(cmp.op)? };
+    let wide = cmp.wide;
+    let signed = matches!(op, JSGT | JSGE | JSLT | JSLE);
+    let key = |x: u64| -> i128 {
+        match (signed, wide) {
+            (true, true) => i128::from(x as i64),
+            (true, false) => i128::from(x as u32 as i32),
+            (false, true) => i128::from(x),
+            (false, false) => i128::from(x as u32),
+        }
+    };
+    let ck = key(c);
+    if !wide && hi > U32 {
+        // The low halves of the values do not grow with them.
+        return hull.then_some((lo, hi));
+    }
+    // Pieces on which the key grows with the value.
+    let sign = if wide { 1 << 63 } else { 0x8000_0000 };
+    let pieces = if signed && lo < sign && hi >= sign {
+        [(lo, sign - 1), (sign, hi)]
+    } else {
+        [(lo, hi), (1, 0)]
+    };
+    let mut found: [Option<(u64, u64)>; 4] = [None; 4];
+    let mut n = 0;
+    let mut keep = |a: u64, b: u64| {
+        if a <= b && n < found.len() {
+            found[n] = Some((a, b));
+            n += 1;
+        }
+    };
+    for (p, q) in pieces {
+        if p > q {
+            continue;
+        }
+        let (kp, kq) = (key(p), key(q));
+        let back = |k: i128| p + (k - kp) as u64;
+        let (a, b) = match op {
+            JEQ => (ck, ck),
+            JGT | JSGT => (ck + 1, kq),
+            JGE | JSGE => (ck, kq),
+            JLT | JSLT => (kp, ck - 1),
+            JLE | JSLE => (kp, ck),
+            JNE => {
+                if ck < kp || ck > kq {
+                    keep(p, q);
+                } else {
+                    if ck > kp {
+                        keep(p, back(ck - 1));
+                    }
+                    if ck < kq {
+                        keep(back(ck + 1), q);
+                    }
+                }
+                continue;
+            }
+            _ => return None,
+        };
+        let (a, b) = (a.max(kp), b.min(kq));
+        if a <= b {
+            keep(back(a), back(b));
+        }
+    }
+    let found = found.iter().flatten();
+    if hull {
+        let a = found.clone().map(|f| f.0).min()?;
+        Some((a, found.map(|f| f.1).max()?))
+    } else {
+        found.max_by_key(|f| f.1 - f.0).copied()
+    }
+}
+
+/// The second operand of a comparison.
+#[derive(Clone, Copy, Debug)]
+enum Opnd {
+    Reg(Val),
+    Imm(u64),
+    Unknown,
+}
+
+impl Opnd {
+    fn val(self) -> Option<Val> {
+        match self {
+            Opnd::Reg(v) => Some(v),
+            Opnd::Imm(c) => Some(Val::konst(c)),
+            Opnd::Unknown => None,
+        }
+    }
+}
+
+/// What the kernel does with one edge of a comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    /// It walks it whenever it walks the comparison.
+    Walks,
+    /// It may never walk it (decided by what it knows): not followed.
+    Skips,
+    /// It may or may not.
+    Unsure,
+}
+
+fn verdict(cmp: Cmp, d: Val, s: Opnd, taken: bool, ctx_nonnull: bool) -> Verdict {
+    if d.undecided_ptr() || s.val().is_some_and(Val::undecided_ptr) {
+        return Verdict::Walks;
+    }
+    // An unknown operand may be any value: a comparison false for every
+    // value (`jge r0, 0` never falls through) is decided all the same.
+    let any = (0, u64::MAX);
+    let hd = d.hull().unwrap_or(any);
+    let hs = s.val().and_then(Val::hull).unwrap_or(any);
+    if exists(cmp, hd, hs, taken) == Some(false) {
+        return Verdict::Skips;
+    }
+    let (Some(ud), Some(us)) = (d.under(), s.val().and_then(Val::under)) else {
+        return Verdict::Unsure;
+    };
+    match exists(cmp, (ud.0, ud.1), (us.0, us.1), taken) {
+        // A pointer the kernel knows is not null decides `==`/`!=` 0.
+        Some(true) if (ud.2 || us.2) && ctx_nonnull && matches!(cmp.op, JEQ | JNE) => {
+            Verdict::Unsure
+        }
+        Some(true) => Verdict::Walks,
+        _ => Verdict::Unsure,
+    }
+}
+
+/// A register compared with itself: `jeq r2, r2` is always taken, `jgt r2,
+/// r2` never (the kernel may or may not see it).
+fn verdict_same(cmp: Cmp, taken: bool) -> Verdict {
+    match cond(cmp, 1, 1) {
+        _ if cmp.op == JSET => Verdict::Unsure,
+        Some(r) if r == taken => Verdict::Walks,
+        Some(_) => Verdict::Skips,
+        None => Verdict::Unsure,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The data flow.
+
+/// What a function's exits return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Summary {
+    r0: Val,
+    /// Some exit is reached on a path the kernel surely walks.
+    sure: bool,
+    /// Some exit is reached on a path that is not suspect.
+    clean: bool,
+    r0_unset_sure: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Why {
+    Plain,
+    /// r6 at `ldabs`/`ldind`.
+    Ctx,
+}
+
+struct Walk<'p, 'a, S> {
+    p: &'p Prog<'a, S>,
+    /// First instruction of each block, and `ins.len()` at the end.
+    block_first: Vec<u32>,
+    /// Per instruction: its block.
+    block_of: Vec<u32>,
+    /// Whether the block keeps its entry state: a join point, a function
+    /// entry or a call. A block with one way in is walked straight from
+    /// its predecessor instead.
+    stored: Vec<bool>,
+    states: Vec<Option<Box<State>>>,
+    /// Blocks with one way in, to walk next.
+    pending: Vec<(u32, State)>,
+    visits: Vec<u32>,
+    queue: BinaryHeap<Reverse<u32>>,
+    queued: Vec<bool>,
+    summaries: Vec<Option<Summary>>,
+    /// Per function: how often its summary changed.
+    summary_changes: Vec<u32>,
+    /// Per function: the blocks ending in a `call local` to it.
+    callers: Vec<Vec<u32>>,
+    collect: bool,
+    /// Instructions the fixed point may still walk (a guard: it converges
+    /// long before).
+    budget: u64,
+    diag: Diag,
+}
+
+impl<'p, 'a, S> Walk<'p, 'a, S> {
+    fn new(p: &'p Prog<'a, S>, diag: Diag) -> Self {
+        let m = p.ins.len();
+        let mut leader = vec![false; m];
+        leader[0] = true;
+        for f in &p.funcs {
+            if let Some(i) = p.ins_at(i64::from(f.start)) {
+                leader[i as usize] = true;
+            }
+        }
+        for (i, x) in p.ins.iter().enumerate() {
+            if let Flow::Jump(t) | Flow::Cond(t) | Flow::CallLocal(t) | Flow::Func(t) = x.flow
+                && let Some(j) = p.ins_at(t)
+            {
+                leader[j as usize] = true;
+            }
+            if !matches!(x.flow, Flow::Next | Flow::Call) && i + 1 < m {
+                leader[i + 1] = true;
+            }
+        }
+        let mut block_first = Vec::new();
+        let mut block_of = Vec::with_capacity(m);
+        for (i, &l) in leader.iter().enumerate() {
+            if l {
+                block_first.push(i as u32);
+            }
+            block_of.push(block_first.len() as u32 - 1);
+        }
+        let blocks = block_first.len();
+        block_first.push(m as u32);
+        let mut callers = vec![Vec::new(); p.funcs.len()];
+        let mut preds = vec![0u32; blocks];
+        let mut stored = vec![false; blocks];
+        stored[0] = true;
+        preds[0] += 1;
+        for (i, x) in p.ins.iter().enumerate() {
+            let b = block_of[i] as usize;
+            if let Flow::CallLocal(t) = x.flow {
+                stored[b] = true;
+                if let Ok(fi) = p.funcs.binary_search_by_key(&t, |f| i64::from(f.start)) {
+                    callers[fi].push(b as u32);
+                }
+            }
+            if block_first[b + 1] as usize != i + 1 {
+                continue;
+            }
+            let fall = p.ins_at(p.fall_slot(i));
+            let (one, two) = match x.flow {
+                Flow::Next | Flow::Call => (fall, None),
+                Flow::Jump(t) => (p.ins_at(t), None),
+                Flow::Cond(t) | Flow::CallLocal(t) | Flow::Func(t) => (fall, p.ins_at(t)),
+                Flow::Exit | Flow::Opaque => (None, None),
+            };
+            for j in [one, two].into_iter().flatten() {
+                preds[block_of[j as usize] as usize] += 1;
+            }
+        }
+        for f in &p.funcs {
+            if let Some(i) = p.ins_at(i64::from(f.start)) {
+                stored[block_of[i as usize] as usize] = true;
+            }
+        }
+        for (st, &n) in stored.iter_mut().zip(&preds) {
+            *st |= n != 1;
+        }
+        Walk {
+            p,
+            block_first,
+            block_of,
+            stored,
+            states: vec![None; blocks],
+            pending: Vec::new(),
+            visits: vec![0; blocks],
+            queue: BinaryHeap::new(),
+            queued: vec![false; blocks],
+            summaries: vec![None; p.funcs.len()],
+            summary_changes: vec![0; p.funcs.len()],
+            callers,
+            collect: false,
+            budget: 64 * m as u64 + 1_000_000,
+            diag,
+        }
+    }
+
+    fn run(mut self) -> Diag {
+        let structural = self.diag.errs.len();
+        self.edge(0, State::entry_main(self.p.unpriv));
+        loop {
+            if self.budget == 0 {
+                // Not converged: promise nothing about registers.
+                self.diag.errs.truncate(structural);
+                return self.diag;
+            }
+            if let Some((b, st)) = self.pending.pop() {
+                self.block(b as usize, st);
+            } else if let Some(Reverse(b)) = self.queue.pop() {
+                let b = b as usize;
+                self.queued[b] = false;
+                if let Some(st) = self.states[b].as_deref().cloned() {
+                    self.block(b, st);
+                }
+            } else {
+                break;
+            }
+        }
+        // Once more, reporting, each block from its final entry state.
+        self.collect = true;
+        for b in 0..self.states.len() {
+            if let Some(st) = self.states[b].take() {
+                self.block(b, *st);
+                while let Some((b, st)) = self.pending.pop() {
+                    self.block(b as usize, st);
+                }
+            }
+        }
+        self.diag
+    }
+
+    fn enqueue(&mut self, b: usize) {
+        if !self.queued[b] {
+            self.queued[b] = true;
+            self.queue.push(Reverse(b as u32));
+        }
+    }
+
+    /// Flows `st` into the block starting at `slot`.
+    fn edge(&mut self, slot: i64, st: State) {
+        let Some(i) = self.p.ins_at(slot) else {
+            return;
+        };
+        let b = self.block_of[i as usize] as usize;
+        if self.block_first[b] != i {
+            return;
+        }
+        if !self.stored[b] {
+            self.pending.push((b as u32, st));
+            return;
+        }
+        if self.collect {
+            return;
+        }
+        match &mut self.states[b] {
+            None => {
+                self.states[b] = Some(Box::new(st));
+                self.enqueue(b);
+            }
+            Some(old) => {
+                self.visits[b] += 1;
+                if old.join(&st, self.visits[b] > WIDEN_AFTER) {
+                    self.enqueue(b);
+                }
+            }
+        }
+    }
+
+    fn block(&mut self, b: usize, mut st: State) {
+        let first = self.block_first[b] as usize;
+        let end = self.block_first[b + 1] as usize;
+        self.budget = self.budget.saturating_sub((end - first) as u64);
+        for i in first..end {
+            if !self.step(i, &mut st, i + 1 == end) {
+                return;
+            }
+        }
+    }
+
+    fn report(&mut self, i: usize, key: u32, msg: String) {
+        if self.collect {
+            let stmt = self.p.ins[i].stmt;
+            self.diag.push(stmt, key, msg);
+        }
+    }
+
+    /// Reads register `r`, reporting it if unset; the value read counts as
+    /// set (a path where it was not is refused there), so what is computed
+    /// from it is not reported again.
+    fn read(&mut self, i: usize, st: &State, r: u8, why: Why) -> Val {
+        let v = st.reg(r);
+        if v.is_set() || r > 10 {
+            return v;
+        }
+        let bit = 1u16 << r;
+        let must = v.init == Init::Unset;
+        if (must && !st.suspect) || st.unset_sure & bit != 0 {
+            let text = self.p.text(self.p.ins[i].stmt);
+            let what = if must {
+                "which no path has written"
+            } else {
+                "which is not written on every path reaching it"
+            };
+            let clobbered = st.clobbered & bit != 0;
+            let msg = if why == Why::Ctx && r == 6 {
+                format!(
+                    "`{text}` reads r6, {what}: legacy packet loads need the context in r6: \
+                     start with `mov r6, r1`"
+                )
+            } else if clobbered && (1..=5).contains(&r) {
+                format!(
+                    "`{text}` reads r{r}, {what}: `call`, `ldabs*` and `ldind*` clobber r1–r5 \
+                     (r0 holds the result); keep values that must survive a call in r6–r9"
+                )
+            } else if clobbered && r == 0 {
+                format!(
+                    "`{text}` reads r0, {what}: the function called with `call local` returns \
+                     without setting r0"
+                )
+            } else {
+                format!(
+                    "`{text}` reads r{r}, {what}; at entry only r1 (context) and r10 (frame \
+                     pointer) are set, and calls clobber r1–r5"
+                )
+            };
+            self.report(i, u32::from(r), msg);
+        }
+        Val {
+            init: Init::Set,
+            lossy: v.lossy || v.init == Init::Maybe,
+            ..v.strip()
+        }
+    }
+
+    /// A read of `size` bytes at `base + off`.
+    fn stack_read(&mut self, i: usize, st: &State, base: Val, off: Option<i64>, size: u8) {
+        let (Some(o), Some(f)) = (base.stack_off(), off) else {
+            return;
+        };
+        let Some(at) = o.checked_add(f) else { return };
+        let Some((a, b)) = stack_bytes(at, size) else {
+            return;
+        };
+        let Some(stack) = st.stack.as_ref() else {
+            return;
+        };
+        let (never, sure) = stack.status(a, b);
+        let never = never && !st.suspect;
+        if never || sure {
+            let text = self.p.text(self.p.ins[i].stmt);
+            let what = if never {
+                "which no path has written"
+            } else {
+                "which is not written on every path"
+            };
+            self.report(
+                i,
+                KEY_STACK,
+                format!(
+                    "`{text}` reads stack [r10 - {}], {what}; unprivileged loaders may not read \
+                     uninitialised stack (write it first)",
+                    -at
+                ),
+            );
+        }
+    }
+
+    /// A write of `size` bytes at `base + off` (of `val`, if known).
+    fn stack_write(st: &mut State, base: Val, off: Option<i64>, size: u8, val: Option<Val>) {
+        match (base.stack_off(), off) {
+            (Some(o), Some(f)) => {
+                let Some(at) = o.checked_add(f) else { return };
+                if let Some((a, b)) = stack_bytes(at, size) {
+                    if let Some(stack) = st.stack.as_mut() {
+                        stack.write(a, b);
+                    }
+                    st.spill(at, size, val);
+                }
+            }
+            _ if base.stack_any() => st.stack_havoc(),
+            _ => {}
+        }
+    }
+
+    /// One instruction; whether the block goes on.
+    fn step(&mut self, i: usize, st: &mut State, last: bool) -> bool {
+        let p = self.p;
+        let x = p.ins[i];
+        match x.sem {
+            Sem::Alu {
+                op,
+                wide,
+                signed_div,
+                dst,
+                src,
+            } => {
+                let a = if op == MOV {
+                    None
+                } else {
+                    Some(self.read(i, st, dst, Why::Plain))
+                };
+                let b = match src {
+                    Src::Reg(r) => self.read(i, st, r, Why::Plain),
+                    Src::Imm(Some(imm)) => Val::konst(imm_operand(imm, wide)),
+                    Src::Imm(None) => Val::UNKNOWN,
+                };
+                st.write(dst, alu(op, wide, signed_div, a, b, x.slot));
+            }
+            Sem::MovSx {
+                wide,
+                bits,
+                dst,
+                src,
+            } => {
+                let v = self.read(i, st, src, Why::Plain);
+                let r = match v.konst_of() {
+                    Some(c) if matches!(bits, 8 | 16 | 32) => {
+                        let sh = 64 - u32::from(bits);
+                        let s = (((c << sh) as i64) >> sh) as u64;
+                        Val::konst(if wide { s } else { u64::from(s as u32) })
+                    }
+                    // It may be a copy (when no sign is extended).
+                    _ => Val::bounded(0, if wide { u64::MAX } else { U32 }, x.slot, true)
+                        .with_lossy(true),
+                };
+                st.write(dst, r);
+            }
+            Sem::Unary { dst } => {
+                let v = self.read(i, st, dst, Why::Plain);
+                st.write(dst, Val::fresh(x.slot, u64::MAX).with_lossy(v.vague()));
+            }
+            Sem::Cast { dst, src } => {
+                let v = self.read(i, st, src, Why::Plain);
+                st.write(dst, Val::fresh(x.slot, u64::MAX).with_lossy(v.vague()));
+            }
+            Sem::Lddw { dst, pseudo, value } => {
+                let v = match pseudo {
+                    0 => value.map_or(Val::fresh(x.slot, u64::MAX), Val::konst),
+                    1 | 2 | 4 | 5 | 6 => Val::ptr(OTHER, None),
+                    _ => Val::fresh(x.slot, u64::MAX),
+                };
+                st.write(dst, v);
+            }
+            Sem::Packet { size, index } => {
+                self.read(i, st, 6, Why::Ctx);
+                if let Some(r) = index {
+                    self.read(i, st, r, Why::Plain);
+                }
+                st.clobber_args();
+                let hi = match size {
+                    1 => 0xff,
+                    2 => 0xffff,
+                    _ => u32::MAX,
+                };
+                st.write(0, Val::range(0, hi, x.slot, false));
+            }
+            Sem::Load {
+                dst,
+                base,
+                off,
+                size,
+                signed,
+            } => {
+                let b = self.read(i, st, base, Why::Plain);
+                self.stack_read(i, st, b, off, size);
+                let max = if size >= 8 {
+                    u64::MAX
+                } else {
+                    (1 << (8 * u32::from(size))) - 1
+                };
+                let at = b.stack_off().zip(off).and_then(|(o, f)| o.checked_add(f));
+                let v = if let Some(base_off) = b.ctx_off() {
+                    let at = base_off.zip(off).and_then(|(a, f)| a.checked_add(f));
+                    let hi = match (size, signed) {
+                        (1, false) => 0xff,
+                        (2, false) => 0xffff,
+                        (1, true) => 0x7f,
+                        (2, true) => 0x7fff,
+                        (_, true) => 0x7fff_ffff,
+                        _ => u32::MAX,
+                    };
+                    Val::range(0, hi, x.slot, !signed && p.ctx_pointer(at, size))
+                } else if let Some(v) = at.and_then(|at| st.fill(at, size)) {
+                    match (signed, v.konst_of()) {
+                        (false, _) => v,
+                        (true, Some(c)) => {
+                            let sh = 64 - 8 * u32::from(size);
+                            Val::konst((((c << sh) as i64) >> sh) as u64)
+                        }
+                        (true, None) => Val::fresh(x.slot, u64::MAX).with_lossy(true),
+                    }
+                } else if b.stack_any() {
+                    // Maybe a spilled register (known to the kernel), maybe a
+                    // copy of a range.
+                    let v = if signed || size >= 8 {
+                        Val::opaque(true, size >= 8)
+                    } else {
+                        Val::bounded(0, max, x.slot, true)
+                    };
+                    v.with_lossy(true)
+                } else {
+                    // A read-only map's value is a constant to the kernel.
+                    let v = Val::fresh(x.slot, if signed { u64::MAX } else { max });
+                    v.with_lossy(matches!(b.k, K::Ptr { .. }))
+                };
+                st.write(dst, v);
+            }
+            Sem::Store {
+                base,
+                off,
+                size,
+                src,
+                imm,
+            } => {
+                let b = self.read(i, st, base, Why::Plain);
+                let v = match src {
+                    Some(r) => Some(self.read(i, st, r, Why::Plain)),
+                    None => imm.map(|c| Val::konst(imm_operand(c, true))),
+                };
+                Self::stack_write(st, b, off, size, v);
+            }
+            Sem::Atomic {
+                base,
+                off,
+                size,
+                src,
+                kind,
+            } => {
+                let b = self.read(i, st, base, Why::Plain);
+                self.read(i, st, src, Why::Plain);
+                if kind == Atomic::Cmpxchg {
+                    self.read(i, st, 0, Why::Plain);
+                }
+                self.stack_read(i, st, b, off, size);
+                Self::stack_write(st, b, off, size, None);
+                let loaded = if size < 8 {
+                    Val::bounded(0, U32, x.slot, b.stack_any())
+                } else if b.stack_any() {
+                    Val::opaque(true, true)
+                } else {
+                    Val::fresh(x.slot, u64::MAX)
+                }
+                .with_lossy(b.stack_any() || matches!(b.k, K::Ptr { .. }));
+                match kind {
+                    Atomic::Fetch | Atomic::Xchg => st.write(src, loaded),
+                    Atomic::Cmpxchg => st.write(0, loaded),
+                    Atomic::Plain => {}
+                }
+            }
+            Sem::Call { .. } | Sem::Kfunc => {
+                st.args_touch_stack();
+                if x.sem == Sem::Kfunc {
+                    // `bpf_throw` does not return: the kernel may stop here.
+                    st.make_unsure();
+                }
+                st.clobber_args();
+                // The kernel knows the range of some helpers' results and
+                // the type of kfuncs'.
+                let known = match x.sem {
+                    Sem::Call { id: Some(id) } => u32::try_from(id)
+                        .ok()
+                        .and_then(bpf_sys::helper_name)
+                        .is_some_and(|n| RANGED_HELPERS.contains(&n)),
+                    _ => true,
+                };
+                st.write(0, Val::fresh(x.slot, u64::MAX).with_lossy(known));
+            }
+            Sem::Havoc => {
+                for r in 0..10 {
+                    st.write(r, Val::opaque(true, true));
+                }
+                st.stack_havoc();
+            }
+            Sem::Jmp { .. } | Sem::MayGoto | Sem::Ja | Sem::CallLocal | Sem::Exit => {}
+        }
+
+        let fall = p.fall_slot(i);
+        match x.flow {
+            Flow::Next | Flow::Call => {
+                if last {
+                    self.edge(fall, take(st));
+                }
+                !last
+            }
+            Flow::Opaque => false,
+            Flow::Exit => {
+                if x.sem == Sem::Exit {
+                    self.exit(i, st);
+                }
+                false
+            }
+            Flow::Jump(t) => {
+                self.edge(t, take(st));
+                false
+            }
+            Flow::Cond(t) => {
+                if let Sem::Jmp { op, wide, dst, src } = x.sem {
+                    self.branch(i, st, Cmp { op, wide }, dst, src, (fall, t));
+                } else {
+                    self.edge(fall, st.clone());
+                    self.edge(t, take(st));
+                }
+                false
+            }
+            Flow::CallLocal(t) => {
+                self.call_local(st, x.slot, t, fall);
+                false
+            }
+            Flow::Func(t) => {
+                // A callback: run only if passed to a helper, so never sure.
+                let args = [Val::opaque(false, true); 5];
+                let entry = State::entry_func(st, false, args);
+                self.edge(fall, take(st));
+                self.edge(t, entry);
+                false
+            }
+        }
+    }
+
+    fn branch(
+        &mut self,
+        i: usize,
+        st: &mut State,
+        cmp: Cmp,
+        dst: u8,
+        src: Src,
+        (fall, target): (i64, i64),
+    ) {
+        let d_pre = st.reg(dst);
+        let d = self.read(i, st, dst, Why::Plain);
+        let (s_pre, s) = match src {
+            Src::Reg(r) => {
+                let pre = st.reg(r);
+                (Some(pre), Opnd::Reg(self.read(i, st, r, Why::Plain)))
+            }
+            Src::Imm(Some(imm)) => (None, Opnd::Imm(imm_operand(imm, cmp.wide))),
+            Src::Imm(None) => (None, Opnd::Unknown),
+        };
+        // `jeq r2, r2`: one value, not two.
+        let same = matches!(src, Src::Reg(r) if r == dst) && d.konst_of().is_none();
+        let loose = |pre: Val, v: Val| pre.init != Init::Set || v.linked;
+        let loose =
+            loose(d_pre, d) || matches!((s_pre, s), (Some(pre), Opnd::Reg(v)) if loose(pre, v));
+        for taken in [false, true] {
+            let v = if same {
+                verdict_same(cmp, taken)
+            } else {
+                verdict(cmp, d, s, taken, self.p.ctx == Ctx::Other)
+            };
+            if v == Verdict::Skips {
+                continue;
+            }
+            let mut next = st.clone();
+            if loose {
+                // Maybe a copy of any range: the kernel may refine them all.
+                next.forget_ranges(None);
+            } else {
+                let exact = cmp.op != JSET && !same;
+                if let K::Range { site, .. } = d.k {
+                    match s.val().and_then(Val::single) {
+                        Some(c) if exact => next.refine(dst, cmp, c, taken),
+                        _ => next.forget_ranges(Some(site)),
+                    }
+                }
+                if let (Src::Reg(r), Opnd::Reg(sv)) = (src, s)
+                    && let K::Range { site, .. } = sv.k
+                {
+                    match d.single() {
+                        Some(c) if exact => {
+                            let flipped = Cmp {
+                                op: flip(cmp.op),
+                                ..cmp
+                            };
+                            next.refine(r, flipped, c, taken);
+                        }
+                        _ => next.forget_ranges(Some(site)),
+                    }
+                }
+            }
+            if v == Verdict::Unsure {
+                next.make_unsure();
+                if d.vague() || s.val().is_none_or(Val::vague) || same {
+                    next.suspect = true;
+                }
+            }
+            self.edge(if taken { target } else { fall }, next);
+        }
+    }
+
+    fn exit(&mut self, i: usize, st: &State) {
+        let p = self.p;
+        let x = p.ins[i];
+        let f = p.func_of(x.slot);
+        let r0 = st.regs[0];
+        let text = p.text(x.stmt);
+        // The kernel surely gets here (if it gets this far at all).
+        let reached = !st.suspect || st.sure;
+        if f != 0 && p.funcs[f].called {
+            // Returns to the caller, which gets r0 as it is.
+            if self.collect {
+                if reached && r0.is_set() && matches!(r0.k, K::Ptr { kinds: STACK, .. }) {
+                    self.report(
+                        i,
+                        KEY_LEAK,
+                        format!(
+                            "`{text}` returns a pointer to its own stack in r0: the kernel refuses \
+                             it, that stack is gone once the function returns"
+                        ),
+                    );
+                }
+                return;
+            }
+            let new = Summary {
+                r0,
+                sure: st.sure,
+                clean: !st.suspect,
+                r0_unset_sure: st.unset_sure & 1 != 0,
+            };
+            let merged = match self.summaries[f] {
+                None => new,
+                Some(old) => {
+                    let mut r0 = join_val(old.r0, new.r0);
+                    // A value returned around a loop through the caller.
+                    if r0 != old.r0 && self.summary_changes[f] > WIDEN_AFTER {
+                        r0 = r0.strip();
+                    }
+                    Summary {
+                        r0,
+                        sure: old.sure || new.sure,
+                        clean: old.clean || new.clean,
+                        r0_unset_sure: old.r0_unset_sure || new.r0_unset_sure,
+                    }
+                }
+            };
+            if self.summaries[f] != Some(merged) {
+                self.summaries[f] = Some(merged);
+                self.summary_changes[f] += 1;
+                let callers = std::mem::take(&mut self.callers[f]);
+                for &b in &callers {
+                    if self.states[b as usize].is_some() {
+                        self.enqueue(b as usize);
+                    }
+                }
+                self.callers[f] = callers;
+            }
+            return;
+        }
+        if !self.collect {
+            return;
+        }
+        let main = f == 0;
+        let sure_unset = st.unset_sure & 1 != 0;
+        let unset = (r0.init == Init::Unset && (reached || sure_unset))
+            || (main && r0.init == Init::Maybe && sure_unset);
+        if unset {
+            let hint = if st.clobbered & 1 != 0 {
+                " (the function called with `call local` returns without setting r0)"
+            } else {
+                ""
+            };
+            self.report(
+                i,
+                KEY_EXIT,
+                format!(
+                    "`{text}` with r0 unset on some path{hint}: set the return value first, e.g. \
+                     `mov r0, 0`"
+                ),
+            );
+        } else if main
+            && reached
+            && p.unpriv
+            && r0.is_set()
+            && let K::Ptr { kinds, .. } = r0.k
+        {
+            let what = match kinds {
+                CTX => "the context pointer",
+                STACK => "a stack address",
+                _ => "a kernel address",
+            };
+            self.report(
+                i,
+                KEY_LEAK,
+                format!(
+                    "`{text}` returns {what} in r0 to user space: unprivileged programs may not \
+                     leak kernel addresses; return a number"
+                ),
+            );
+        }
+    }
+
+    fn call_local(&mut self, st: &State, slot: u32, target: i64, fall: i64) {
+        let p = self.p;
+        let mut args = [Val::UNSET; 5];
+        args.copy_from_slice(&st.regs[1..=5]);
+        self.edge(target, State::entry_func(st, st.sure, args));
+        let Ok(fi) = p
+            .funcs
+            .binary_search_by_key(&target, |f| i64::from(f.start))
+        else {
+            return;
+        };
+        let Some(sum) = self.summaries[fi] else {
+            // The function has not returned (yet).
+            return;
+        };
+        let mut after = st.clone();
+        after.args_touch_stack();
+        if !(st.sure && sum.sure) {
+            after.make_unsure();
+        }
+        after.suspect |= !sum.clean;
+        after.clobber_args();
+        // The callee may have refined copies of the caller's ranges.
+        after.forget_ranges(None);
+        let r0 = match sum.r0.init {
+            Init::Set => match sum.r0.k {
+                K::Const(c) => Val::konst(c),
+                K::Range { hlo, hhi, .. } => Val::bounded(hlo, hhi, slot, true).with_lossy(true),
+                K::Ptr { kinds, .. } if kinds & STACK == 0 => Val::ptr(kinds, None),
+                _ => Val::bounded(0, u64::MAX, slot, true).with_lossy(true),
+            },
+            Init::Maybe => Val {
+                init: Init::Maybe,
+                ..Val::opaque(true, false).with_lossy(true)
+            },
+            Init::Unset => Val::UNSET,
+        };
+        after.regs[0] = r0;
+        if r0.is_set() {
+            after.clobbered &= !1;
+            after.unset_sure &= !1;
+        } else {
+            after.clobbered |= 1;
+            if after.sure && sum.r0_unset_sure {
+                after.unset_sure |= 1;
+            } else {
+                after.unset_sure &= !1;
+            }
+        }
+        self.edge(fall, after);
+    }
+}
+
+/// The state, leaving a cheap placeholder (for its last use).
+fn take(st: &mut State) -> State {
+    std::mem::replace(
+        st,
+        State {
+            regs: [Val::UNSET; 11],
+            sure: false,
+            suspect: false,
+            unset_sure: 0,
+            clobbered: 0,
+            spills: Vec::new(),
+            stack: None,
+        },
+    )
+}
+
+/// An ALU operation's result. `a` is `None` for `mov`. A mask or shift of a
+/// range is a new value, grouped by `site`.
+fn alu(op: u8, wide: bool, signed_div: bool, a: Option<Val>, b: Val, site: u32) -> Val {
+    // Besides ranges the kernel tracks known bits (`lsh r0, 4` clears the
+    // low four), which only sums, right shifts and low masks keep in step
+    // with the bounds here.
+    let low_mask = op == AND
+        && b.konst_of()
+            .is_some_and(|c| (c & U32).wrapping_add(1).is_power_of_two());
+    let bits = a.is_some() && !matches!(op, ADD | SUB | RSH) && !low_mask;
+    // The kernel links `r2 = r1 + 5` to `r1`'s copies (by the difference):
+    // what it learns of one it learns of the other.
+    let delta = matches!(op, ADD | SUB) && b.konst_of().is_some() && a.is_some_and(Val::linked_any);
+    let vague = a.is_some_and(Val::vague) || b.vague() || bits || signed_div || delta;
+    let v = alu_value(op, wide, signed_div, a, b, site);
+    if matches!(v.k, K::Const(_) | K::Ptr { .. }) {
+        v
+    } else {
+        v.with_lossy(vague)
+    }
+}
+
+fn alu_value(op: u8, wide: bool, signed_div: bool, a: Option<Val>, b: Val, site: u32) -> Val {
+    let Some(a) = a else {
+        // mov
+        if wide {
+            return b;
+        }
+        return match b.k {
+            K::Const(c) => Val::konst(c & U32),
+            K::Range { hhi, .. } if hhi <= U32 => b,
+            _ => Val::fresh(site, U32),
+        };
+    };
+    let linked = matches!(op, ADD | SUB) && b.konst_of().is_some() && a.linked_any();
+    let full = if wide { u64::MAX } else { U32 };
+    if signed_div {
+        return Val::fresh(site, full);
+    }
+    if let (K::Const(x), K::Const(y)) = (a.k, b.k)
+        && let Some(r) = alu_const(op, wide, x, y)
+    {
+        return Val::konst(r);
+    }
+    if wide && (op == ADD || op == SUB) {
+        match (a.k, b.k) {
+            (K::Ptr { kinds, off }, K::Const(c)) => {
+                let c = c as i64;
+                let off = off.and_then(|o| {
+                    let o = i64::from(o);
+                    let r = if op == ADD {
+                        o.checked_add(c)
+                    } else {
+                        o.checked_sub(c)
+                    };
+                    r.and_then(|r| i32::try_from(r).ok())
+                });
+                return Val::ptr(kinds, off);
+            }
+            (K::Ptr { .. }, K::Ptr { .. }) => return Val::opaque(false, true),
+            (K::Ptr { kinds, .. }, _) => return Val::ptr(kinds, None),
+            (_, K::Ptr { kinds, .. }) if op == ADD => return Val::ptr(kinds, None),
+            _ => {}
+        }
+    }
+    let bounds = a
+        .hull()
+        .zip(b.hull())
+        .and_then(|(x, y)| hull_arith(op, wide, x, y));
+    let mut v = match bounds {
+        Some((lo, hi)) => Val::bounded(lo, hi, site, linked),
+        // A 32-bit result is zero-extended.
+        None if !wide => Val::bounded(0, U32, site, linked),
+        None if a.stack_any() || b.stack_any() => Val::opaque(linked, true),
+        None => Val::bounded(0, u64::MAX, site, linked),
+    };
+    // Masks and shifts of a range: every value of the image is possible.
+    if let (
+        K::Range {
+            ulo,
+            uhi,
+            ptr: false,
+            ..
+        },
+        K::Const(c),
+        K::Range { hlo, hhi, .. },
+    ) = (a.k, b.k, v.k)
+        && ulo <= uhi
+    {
+        let c = if wide { c } else { c & U32 };
+        let image = match op {
+            AND if c <= U32 && (c + 1).is_power_of_two() => {
+                let m = c as u32;
+                if uhi <= m {
+                    Some((ulo, uhi))
+                } else if uhi - ulo >= m {
+                    Some((0, m))
+                } else {
+                    None
+                }
+            }
+            RSH if c < 32 => Some((ulo >> c, uhi >> c)),
+            _ => None,
+        };
+        if let Some((ulo, uhi)) = image
+            && hlo <= u64::from(ulo)
+            && u64::from(uhi) <= hhi
+        {
+            v.k = K::Range {
+                ulo,
+                uhi,
+                hlo,
+                hhi,
+                site,
+                ptr: false,
+            };
+        }
+    }
+    v
+}
+
+/// Bounds of `x op y` for `x` in `a` and `y` in `b`, as the kernel's range
+/// tracking finds them (or tighter); `None` if unbounded.
+fn hull_arith(op: u8, wide: bool, a: (u64, u64), b: (u64, u64)) -> Option<(u64, u64)> {
+    let max: u128 = if wide {
+        u128::from(u64::MAX)
+    } else {
+        u128::from(U32)
+    };
+    // A 32-bit operation sees the low halves.
+    let low = |(l, h): (u64, u64)| {
+        if wide || (l >> 32 == h >> 32) {
+            (
+                u128::from(if wide { l } else { l & U32 }),
+                u128::from(if wide { h } else { h & U32 }),
+            )
+        } else {
+            (0, u128::from(U32))
+        }
+    };
+    let ((al, ah), (bl, bh)) = (low(a), low(b));
+    let bits = if wide { 64 } else { 32 };
+    let ones = |x: u128| {
+        if x == 0 {
+            0
+        } else {
+            (1u128 << (128 - x.leading_zeros())) - 1
+        }
+    };
+    let r = match op {
+        ADD => (al + bl, ah + bh),
+        SUB if al >= bh => (al - bh, ah - bl),
+        MUL => (al * bl, ah * bh),
+        AND => (0, ah.min(bh)),
+        OR => (al.max(bl), ones(ah.max(bh))),
+        XOR => (0, ones(ah.max(bh))),
+        LSH if bl == bh && bh < bits => (al << bh, ah << bh),
+        RSH if bh < bits => (al >> bh, ah >> bl),
+        // x / y <= x, and x / 0 is 0; x % y <= x, and x % 0 is x.
+        0x30 | 0x90 => (0, ah),
+        _ => return None,
+    };
+    (r.1 <= max).then_some((r.0 as u64, r.1 as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EQ64: Cmp = Cmp {
+        op: JEQ,
+        wide: true,
+    };
+
+    #[test]
+    fn constants() {
+        assert_eq!(alu_const(ADD, true, 1, u64::MAX), Some(0));
+        assert_eq!(alu_const(ADD, false, 0xffff_ffff, 1), Some(0));
+        assert_eq!(alu_const(ARSH, false, 0x8000_0000, 4), Some(0xf800_0000));
+        assert_eq!(alu_const(ARSH, true, 1 << 63, 63), Some(u64::MAX));
+        assert_eq!(alu_const(LSH, true, 1, 64), None);
+        assert_eq!(alu_const(LSH, false, 1, 32), None);
+        assert_eq!(alu_const(0x30, true, 6, 3), None, "division is not tracked");
+        assert_eq!(imm_operand(-1, true), u64::MAX);
+        assert_eq!(imm_operand(-1, false), 0xffff_ffff);
+        assert_eq!(imm_operand(0xffff_ffff, true), u64::MAX);
+    }
+
+    #[test]
+    fn comparisons() {
+        let c = |op, wide| Cmp { op, wide };
+        assert_eq!(cond(c(JSGT, true), 1, u64::MAX), Some(true));
+        assert_eq!(cond(c(JGT, true), 1, u64::MAX), Some(false));
+        assert_eq!(cond(c(JEQ, false), 0x1_0000_0005, 5), Some(true));
+        assert_eq!(cond(c(JSLT, false), 0xffff_ffff, 0), Some(true));
+        assert_eq!(cond(c(JSET, true), 6, 1), Some(false));
+        assert_eq!(cond(c(0xe0, true), 6, 1), None);
+        for op in [JEQ, JNE, JGT, JGE, JLT, JLE, JSGT, JSGE, JSLT, JSLE] {
+            for (a, b) in [(3u64, 5u64), (5, 3), (4, 4), (u64::MAX, 0)] {
+                let n = negate(op).unwrap();
+                assert_eq!(cond(c(op, true), a, b), cond(c(n, true), a, b).map(|x| !x));
+                assert_eq!(cond(c(op, true), a, b), cond(c(flip(op), true), b, a));
+            }
+        }
+    }
+
+    #[test]
+    fn existence_over_intervals() {
+        let c = |op| Cmp { op, wide: true };
+        assert_eq!(exists(c(JGT), (0, 255), (255, 255), true), Some(false));
+        assert_eq!(exists(c(JGT), (0, 255), (254, 254), true), Some(true));
+        assert_eq!(exists(c(JEQ), (0, 255), (7, 7), false), Some(true));
+        assert_eq!(exists(c(JEQ), (7, 7), (7, 7), false), Some(false));
+        assert_eq!(exists(c(JSLT), (0, 0xffff_ffff), (0, 0), true), Some(false));
+        let w32 = Cmp {
+            op: JSLT,
+            wide: false,
+        };
+        assert_eq!(exists(w32, (0, 0xffff_ffff), (0, 0), true), Some(true));
+        assert_eq!(exists(w32, (0, 0x7fff_ffff), (0, 0), true), Some(false));
+        assert_eq!(exists(c(JNE), (3, 9), (1, 1), false), Some(false));
+        assert_eq!(exists(c(JGT), (0, 9), (5, 20), true), Some(true));
+        assert_eq!(exists(c(JGT), (0, 9), (9, 20), true), Some(false));
+    }
+
+    #[test]
+    fn existence_matches_enumeration() {
+        // The witnesses decide every comparison but `jset` exactly: check
+        // against every value of small intervals, near zero and around the
+        // 32-bit sign boundary.
+        for base in [0u64, 0x7fff_fff8, 0xffff_fff8] {
+            let vals: Vec<u64> = (0..=16).map(|d| base + d).collect();
+            for op in [JEQ, JNE, JGT, JGE, JLT, JLE, JSGT, JSGE, JSLT, JSLE] {
+                for wide in [true, false] {
+                    let cmp = Cmp { op, wide };
+                    for &xl in &vals {
+                        for &xh in vals.iter().filter(|&&h| h >= xl) {
+                            for &c in vals.iter().chain(&[0, u64::MAX, 1 << 63]) {
+                                for want in [false, true] {
+                                    let any = (xl..=xh).any(|x| cond(cmp, x, c) == Some(want));
+                                    assert_eq!(
+                                        exists(cmp, (xl, xh), (c, c), want),
+                                        Some(any),
+                                        "{op:#x} {wide} [{xl:#x}, {xh:#x}] {c:#x} {want}"
+                                    );
+                                    let any = (xl..=xh).any(|y| cond(cmp, c, y) == Some(want));
+                                    assert_eq!(exists(cmp, (c, c), (xl, xh), want), Some(any));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn jset_existence_is_exact() {
+        for lo in 0u64..40 {
+            for hi in lo..40 {
+                for c in 0u64..40 {
+                    for want in [false, true] {
+                        let brute = (lo..=hi).any(|x| (x & c != 0) == want);
+                        assert_eq!(
+                            jset_exists((lo, hi), c, want),
+                            brute,
+                            "[{lo}, {hi}] & {c} {want}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(!jset_exists((0, u64::MAX), 0, true));
+        assert!(jset_exists((0, u64::MAX), 1 << 63, true));
+        assert!(!jset_exists((u64::MAX, u64::MAX), 1, false));
+        assert!(jset_exists((1 << 63, u64::MAX), 1 << 62, false));
+    }
+
+    #[test]
+    fn refining_intervals() {
+        let c = |op, wide| Cmp { op, wide };
+        assert_eq!(
+            refine_interval(0, 255, c(JGT, true), 100, true, false),
+            Some((101, 255))
+        );
+        assert_eq!(
+            refine_interval(0, 255, c(JGT, true), 100, false, false),
+            Some((0, 100))
+        );
+        assert_eq!(
+            refine_interval(0, 255, c(JGT, true), 255, true, false),
+            None
+        );
+        assert_eq!(
+            refine_interval(0, 255, EQ64, 17, true, false),
+            Some((17, 17))
+        );
+        assert_eq!(
+            refine_interval(0, 255, EQ64, 17, false, false),
+            Some((18, 255))
+        );
+        assert_eq!(
+            refine_interval(0, 255, EQ64, 0, false, false),
+            Some((1, 255))
+        );
+        assert_eq!(refine_interval(0, 255, EQ64, 300, true, false), None);
+        assert_eq!(refine_interval(0, 255, c(JSET, true), 1, true, false), None);
+        // Signed 32-bit: 0x80000000.. are negative.
+        assert_eq!(
+            refine_interval(0, U32, c(JSLT, false), 0, true, false),
+            Some((0x8000_0000, U32))
+        );
+        assert_eq!(
+            refine_interval(0, U32, c(JSGE, false), 0, true, false),
+            Some((0, 0x7fff_ffff))
+        );
+        // Signed 64-bit: every value below 2^32 is non-negative.
+        assert_eq!(refine_interval(0, U32, c(JSLT, true), 0, true, false), None);
+        assert_eq!(
+            refine_interval(0, U32, c(JSGT, true), u64::MAX, true, false),
+            Some((0, U32))
+        );
+        // Every refinement keeps only values for which the comparison holds.
+        for op in [JEQ, JNE, JGT, JGE, JLT, JLE, JSGT, JSGE, JSLT, JSLE] {
+            for wide in [true, false] {
+                for (lo, hi) in [
+                    (0u64, 255u64),
+                    (0x7fff_fff0, 0x8000_0010),
+                    (0, U32),
+                    (0, u64::MAX),
+                    (5, 1 << 63),
+                ] {
+                    for cst in [0u64, 5, 0x7fff_ffff, 0x8000_0000, u64::MAX] {
+                        for taken in [false, true] {
+                            let cmp = c(op, wide);
+                            if let Some((a, b)) = refine_interval(lo, hi, cmp, cst, taken, false) {
+                                assert!(lo <= a && a <= b && b <= hi);
+                                for x in [a, b, a + (b - a) / 2] {
+                                    assert_eq!(cond(cmp, x, cst), Some(taken), "{op:#x} {x}");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hull_refinement() {
+        let c = |op, wide| Cmp { op, wide };
+        // `!= 5` leaves [0, 255] around a hole: the hull keeps it all.
+        assert_eq!(
+            refine_interval(0, 255, EQ64, 5, false, true),
+            Some((0, 255))
+        );
+        assert_eq!(
+            refine_interval(0, 255, EQ64, 0, false, true),
+            Some((1, 255))
+        );
+        // Both signed halves.
+        assert_eq!(
+            refine_interval(
+                0x7fff_fff0,
+                0x8000_0010,
+                c(JSGT, false),
+                0x8000_0005,
+                true,
+                true
+            ),
+            Some((0x7fff_fff0, 0x8000_0010))
+        );
+        assert_eq!(
+            refine_interval(0x7fff_fff0, 0x8000_0010, c(JSGT, false), 0, true, true),
+            Some((0x7fff_fff0, 0x7fff_ffff))
+        );
+    }
+
+    #[test]
+    fn joins() {
+        let r = |lo, hi| Val::range(lo, hi, 7, false);
+        let hull = |v: Val| v.hull();
+        let under = |v: Val| v.under().map(|u| (u.0, u.1));
+        assert_eq!(join_val(Val::konst(1), Val::konst(1)), Val::konst(1));
+        // Constants from two paths: the kernel knows each, so both bound it.
+        let j = join_val(Val::konst(1), Val::konst(7));
+        assert_eq!((hull(j), under(j)), (Some((1, 7)), None));
+        assert_eq!(
+            hull(join_val(Val::konst(1), Val::konst(1 << 40))),
+            Some((1, 1 << 40))
+        );
+        assert_eq!(join_val(Val::UNSET, Val::konst(2)).init, Init::Maybe);
+        assert_eq!(join_val(Val::UNSET, Val::UNSET), Val::UNSET);
+        // One range group: what cannot be ruled out on both, bounds of either.
+        let j = join_val(r(0, 10), r(5, 20));
+        assert_eq!((hull(j), under(j)), (Some((0, 20)), Some((5, 10))));
+        let j = join_val(r(0, 10), Val::konst(3));
+        assert_eq!((hull(j), under(j)), (Some((0, 10)), Some((3, 3))));
+        // Two groups: merged (into the lesser), nothing surely possible.
+        let j = join_val(r(0, 10), Val::range(0, 10, 8, false));
+        assert_eq!((hull(j), under(j)), (Some((0, 10)), None));
+        assert!(matches!(j.k, K::Range { site: 7, .. }));
+        // A range lost in a join may still be a copy to the kernel.
+        assert!(join_val(r(0, 10), Val::ptr(OTHER, None)).linked);
+        let sp = Val::ptr(STACK, Some(-8));
+        assert_eq!(
+            join_val(sp, Val::ptr(STACK, Some(-16))).k,
+            Val::ptr(STACK, None).k
+        );
+        let mixed = join_val(sp, Val::konst(0));
+        assert!(mixed.stack && mixed.k == K::None);
+    }
+
+    #[test]
+    fn arithmetic() {
+        let fp = Val::ptr(STACK, Some(0));
+        let k = Val::konst;
+        assert_eq!(
+            alu(ADD, true, false, Some(fp), k((-8i64) as u64), 9),
+            Val::ptr(STACK, Some(-8))
+        );
+        assert_eq!(
+            alu(SUB, true, false, Some(fp), k(16), 9),
+            Val::ptr(STACK, Some(-16))
+        );
+        assert_eq!(
+            alu(ADD, true, false, Some(fp), Val::UNKNOWN, 9),
+            Val::ptr(STACK, None)
+        );
+        assert_eq!(alu(MOV, false, false, None, k(u64::MAX), 9), k(0xffff_ffff));
+        let r = Val::range(0, 255, 3, false);
+        let f = alu(AND, true, false, Some(r), k(0xf), 9);
+        assert_eq!(
+            (f.hull(), f.under().map(|u| (u.0, u.1))),
+            (Some((0, 15)), Some((0, 15)))
+        );
+        let f = alu(RSH, true, false, Some(r), k(4), 9);
+        assert_eq!(f.under().map(|u| (u.0, u.1)), Some((0, 15)));
+        // Sums are bounded (the kernel tracks them) but linked to r.
+        let f = alu(ADD, true, false, Some(r), k(10), 9);
+        assert_eq!(
+            (f.hull(), f.under(), f.linked),
+            (Some((10, 265)), None, true)
+        );
+        // A 32-bit result is zero-extended.
+        assert_eq!(
+            alu(ADD, false, false, Some(Val::UNKNOWN), k(1), 9).hull(),
+            Some((0, U32))
+        );
+        // A new value, of its own group.
+        let f = alu(ADD, true, false, Some(Val::UNKNOWN), k(1), 9);
+        assert_eq!(f.hull(), Some((0, u64::MAX)));
+        assert!(matches!(f.k, K::Range { site: 9, .. }));
+        assert_eq!(hull_arith(SUB, true, (0, 5), (1, 1)), None);
+        assert_eq!(hull_arith(SUB, false, (0, 5), (1, 1)), None);
+        assert_eq!(hull_arith(OR, true, (4, 5), (1, 2)), Some((4, 7)));
+        assert_eq!(hull_arith(LSH, true, (1, 3), (4, 4)), Some((16, 48)));
+        assert_eq!(hull_arith(MUL, true, (2, 3), (4, 5)), Some((8, 15)));
+    }
+
+    #[test]
+    fn joins_merge_groups() {
+        let mut a = State::entry_main(false);
+        let mut b = State::entry_main(false);
+        // r2 and r3 are copies in group 5 on one path; on the other r2 is
+        // of group 6 and r4 a copy of it.
+        a.regs[2] = Val::range(0, 9, 5, false);
+        a.regs[3] = Val::range(0, 9, 5, false);
+        b.regs[2] = Val::range(0, 9, 6, false);
+        b.regs[3] = Val::range(0, 9, 5, false);
+        b.regs[4] = Val::range(0, 9, 6, false);
+        a.regs[4] = Val::range(0, 9, 6, false);
+        assert!(a.join(&b, false));
+        for r in 2..=4 {
+            assert!(matches!(a.regs[r].k, K::Range { site: 5, .. }), "{r}");
+        }
+        // Refining r2 now refines r3 and r4 too.
+        a.refine(
+            2,
+            Cmp {
+                op: JGT,
+                wide: true,
+            },
+            4,
+            false,
+        );
+        for r in 2..=4 {
+            assert_eq!(a.regs[r].hull(), Some((0, 4)), "{r}");
+        }
+        assert!(!a.join(&a.clone(), false));
+    }
+
+    #[test]
+    fn spills_and_fills() {
+        let mut st = State::entry_main(false);
+        st.spill(-8, 8, Some(Val::konst(3)));
+        assert_eq!(st.fill(-8, 8), Some(Val::konst(3)));
+        assert_eq!(st.fill(-8, 4), None);
+        st.spill(-16, 8, Some(Val::konst(0)));
+        assert_eq!(st.fill(-12, 4), Some(Val::konst(0)));
+        // An overlapping write replaces what was there.
+        st.spill(-12, 4, None);
+        assert_eq!(st.fill(-16, 8), None);
+        assert_eq!(st.fill(-8, 8), Some(Val::konst(3)));
+        st.spill(-4, 4, Some(Val::konst(0x1_0000_0007)));
+        assert_eq!(st.fill(-4, 4), Some(Val::konst(7)));
+        st.stack_havoc();
+        assert!(st.spills.is_empty());
+    }
 }
