@@ -33,6 +33,8 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 
+use bpf_sys as k;
+
 use crate::Insn;
 use crate::disasm::{Decoded, decode};
 use crate::encode::{Encoded, Field, Placed, Slot};
@@ -42,44 +44,52 @@ use crate::isa::{Form, Shape, isa};
 /// "No index".
 const NONE: u32 = u32::MAX;
 
-// Opcode parts (linux/bpf.h).
-const CLASS_JMP: u8 = 0x05;
-const CLASS_JMP32: u8 = 0x06;
-const OP_JA: u8 = 0x00;
-const OP_CALL: u8 = 0x80;
-const OP_EXIT: u8 = 0x90;
-const SRC_X: u8 = 0x08;
-const LDDW: u8 = 0x18;
+// Opcode parts, from linux/bpf.h through bpf-sys.
+const CLASS_JMP: u8 = k::BPF_JMP as u8;
+const CLASS_JMP32: u8 = k::BPF_JMP32 as u8;
+const OP_JA: u8 = k::BPF_JA as u8;
+const OP_CALL: u8 = k::BPF_CALL as u8;
+const OP_EXIT: u8 = k::BPF_EXIT as u8;
+const SRC_X: u8 = k::BPF_X as u8;
+/// The operation bits of an ALU or jump opcode (`BPF_OP`).
+const OP_MASK: u8 = 0xf0;
+const LDDW: u8 = (k::BPF_LD | k::BPF_IMM | k::BPF_DW) as u8;
 /// The codes the kernel accepts as the last instruction of a function:
 /// `exit`, `ja`, `ja32`.
-const ENDS_FUNCTION: [u8; 3] = [0x95, 0x05, 0x06];
-const PSEUDO_CALL: i64 = 1;
-const PSEUDO_FUNC: i64 = 4;
+const ENDS_FUNCTION: [u8; 3] = [
+    (k::BPF_JMP | k::BPF_EXIT) as u8,
+    (k::BPF_JMP | k::BPF_JA) as u8,
+    (k::BPF_JMP32 | k::BPF_JA) as u8,
+];
+const PSEUDO_CALL: i64 = k::BPF_PSEUDO_CALL as i64;
+const PSEUDO_FUNC: i64 = k::BPF_PSEUDO_FUNC as i64;
 
 // ALU operations.
-const ADD: u8 = 0x00;
-const SUB: u8 = 0x10;
-const MUL: u8 = 0x20;
-const OR: u8 = 0x40;
-const AND: u8 = 0x50;
-const LSH: u8 = 0x60;
-const RSH: u8 = 0x70;
-const XOR: u8 = 0xa0;
-const MOV: u8 = 0xb0;
-const ARSH: u8 = 0xc0;
+const ADD: u8 = k::BPF_ADD as u8;
+const SUB: u8 = k::BPF_SUB as u8;
+const MUL: u8 = k::BPF_MUL as u8;
+const OR: u8 = k::BPF_OR as u8;
+const AND: u8 = k::BPF_AND as u8;
+const LSH: u8 = k::BPF_LSH as u8;
+const RSH: u8 = k::BPF_RSH as u8;
+const XOR: u8 = k::BPF_XOR as u8;
+const MOV: u8 = k::BPF_MOV as u8;
+const ARSH: u8 = k::BPF_ARSH as u8;
+const DIV: u8 = k::BPF_DIV as u8;
+const MOD: u8 = k::BPF_MOD as u8;
 
 // Jump operations.
-const JEQ: u8 = 0x10;
-const JGT: u8 = 0x20;
-const JGE: u8 = 0x30;
-const JSET: u8 = 0x40;
-const JNE: u8 = 0x50;
-const JSGT: u8 = 0x60;
-const JSGE: u8 = 0x70;
-const JLT: u8 = 0xa0;
-const JLE: u8 = 0xb0;
-const JSLT: u8 = 0xc0;
-const JSLE: u8 = 0xd0;
+const JEQ: u8 = k::BPF_JEQ as u8;
+const JGT: u8 = k::BPF_JGT as u8;
+const JGE: u8 = k::BPF_JGE as u8;
+const JSET: u8 = k::BPF_JSET as u8;
+const JNE: u8 = k::BPF_JNE as u8;
+const JSGT: u8 = k::BPF_JSGT as u8;
+const JSGE: u8 = k::BPF_JSGE as u8;
+const JLT: u8 = k::BPF_JLT as u8;
+const JLE: u8 = k::BPF_JLE as u8;
+const JSLT: u8 = k::BPF_JSLT as u8;
+const JSLE: u8 = k::BPF_JSLE as u8;
 
 /// Pointer kinds, as bits.
 const CTX: u8 = 1;
@@ -199,7 +209,7 @@ fn flow_of(s: &Slot, t: usize) -> Flow {
     if class != CLASS_JMP && class != CLASS_JMP32 {
         return Flow::Next;
     }
-    match code & 0xf0 {
+    match code & OP_MASK {
         OP_EXIT => Flow::Exit,
         OP_CALL => match s.src.lit() {
             Some(PSEUDO_CALL) => imm.map_or(Flow::Opaque, |i| Flow::CallLocal(t + i + 1)),
@@ -308,24 +318,13 @@ enum Sem {
     Havoc,
 }
 
-fn access_size(op: &str, wide: bool) -> u8 {
-    match op {
-        "u8" | "s8" => 1,
-        "u16" | "s16" => 2,
-        "u32" | "s32" => 4,
-        "u64" => 8,
-        _ if wide => 8,
-        _ => 4,
-    }
-}
-
 fn sem_of(f: &Form, dst: u8, src: u8, off: Option<i64>, imm: Option<i64>, hi: Option<i64>) -> Sem {
     if dst > 10 || src > 10 {
         return Sem::Havoc;
     }
     match f.shape {
         Shape::AluK | Shape::AluX => Sem::Alu {
-            op: f.code & 0xf0,
+            op: f.code & OP_MASK,
             wide: f.wide,
             signed_div: f.off != 0,
             dst,
@@ -352,24 +351,24 @@ fn sem_of(f: &Form, dst: u8, src: u8, off: Option<i64>, imm: Option<i64>, hi: Op
             },
         },
         Shape::LdAbs => Sem::Packet {
-            size: access_size(f.op, false),
+            size: f.access_size() as u8,
             index: None,
         },
         Shape::LdInd => Sem::Packet {
-            size: access_size(f.op, false),
+            size: f.access_size() as u8,
             index: Some(src),
         },
         Shape::Load => Sem::Load {
             dst,
             base: src,
             off,
-            size: access_size(f.op, f.wide),
+            size: f.access_size() as u8,
             signed: f.op.starts_with('s'),
         },
         Shape::StoreImm => Sem::Store {
             base: dst,
             off,
-            size: access_size(f.op, f.wide),
+            size: f.access_size() as u8,
             src: None,
             imm,
         },
@@ -391,14 +390,14 @@ fn sem_of(f: &Form, dst: u8, src: u8, off: Option<i64>, imm: Option<i64>, hi: Op
         Shape::StoreReg => Sem::Store {
             base: dst,
             off,
-            size: access_size(f.op, f.wide),
+            size: f.access_size() as u8,
             src: Some(src),
             imm: None,
         },
         Shape::Ja if f.name == "may_goto" => Sem::MayGoto,
         Shape::Ja | Shape::Ja32 => Sem::Ja,
         Shape::JmpK | Shape::JmpX => Sem::Jmp {
-            op: f.code & 0xf0,
+            op: f.code & OP_MASK,
             wide: f.wide,
             dst,
             src: if f.shape == Shape::JmpK {
@@ -760,7 +759,8 @@ impl<'a, S> Prog<'a, S> {
         if self.unpriv {
             for x in &self.ins {
                 let slot = &self.slots[x.slot as usize];
-                let kfunc = lit_u8(slot.code) == Some(0x85) && slot.src.lit() == Some(2);
+                let kfunc = lit_u8(slot.code) == Some((k::BPF_JMP | k::BPF_CALL) as u8)
+                    && slot.src.lit() == Some(i64::from(k::BPF_PSEUDO_KFUNC_CALL));
                 let needs_cap = kfunc || matches!(x.flow, Flow::CallLocal(_) | Flow::Func(_));
                 if needs_cap {
                     d.push(
@@ -2941,7 +2941,7 @@ fn hull_arith(op: u8, wide: bool, a: (u64, u64), b: (u64, u64)) -> Option<(u64, 
         LSH if bl == bh && bh < bits => (al << bh, ah << bh),
         RSH if bh < bits => (al >> bh, ah >> bl),
         // x / y <= x, and x / 0 is 0; x % y <= x, and x % 0 is x.
-        0x30 | 0x90 => (0, ah),
+        DIV | MOD => (0, ah),
         _ => return None,
     };
     (r.1 <= max).then_some((r.0 as u64, r.1 as u64))
