@@ -21,6 +21,7 @@
 //! // Keep IPv4 packets: on a packet socket the data starts at the Ethernet
 //! // header, whose ethertype is at offset 12.
 //! const IPV4: bpf_loader::Program = bpf_prog! {
+//!     mov64 r6, r1;       // legacy packet loads take the context from r6
 //!     ldabsh 12;
 //!     jne r0, 0x0800, drop;
 //!     mov64 r0, -1;
