@@ -1,0 +1,800 @@
+//! The abstract values of the data flow: per register whether it is set,
+//! constants, pointers, and the bounds the kernel surely knows (to prune
+//! branches) or cannot rule out (to promise it walks them); the stack and
+//! the state at a program point, with their joins.
+
+use super::*;
+
+//
+// Two kinds of knowledge serve two purposes. To *prune* a branch edge is
+// always safe (it can only hide errors), so pruning uses an
+// over-approximation of what the kernel knows, as tight as can be argued:
+// constants, the bounds of loads and 32-bit results, stack spills. To
+// *promise* that the kernel walks an edge needs the opposite: values it
+// cannot rule out, an under-approximation.
+
+/// Whether a register is set: on no path, some paths, or every path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Init {
+    Unset,
+    Maybe,
+    Set,
+}
+
+/// No range group.
+pub(super) const NO_SITE: u32 = u32::MAX;
+
+/// What is known of a set register's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum K {
+    None,
+    /// The same value on every path.
+    Const(u64),
+    /// A scalar. On every path the kernel knows it lies in `[hlo, hhi]`,
+    /// and it cannot rule out any value of `[ulo, uhi]` (none when `ulo >
+    /// uhi`): a packet or context load, refined by the branches taken. `site` groups the registers the kernel may treat as
+    /// copies of one another and refine together. With `ptr` it may instead
+    /// be a pointer read from the context.
+    Range {
+        ulo: u32,
+        uhi: u32,
+        hlo: u64,
+        hhi: u64,
+        site: u32,
+        ptr: bool,
+    },
+    /// A pointer: `CTX`, `STACK`, `OTHER` bits; `off` from the start of the
+    /// context or from r10.
+    Ptr {
+        kinds: u8,
+        off: Option<i32>,
+    },
+}
+
+/// A register's (or a spilled stack slot's) abstract value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Val {
+    pub(super) init: Init,
+    pub(super) k: K,
+    /// May be a copy of some `Range` value the kernel refines together.
+    pub(super) linked: bool,
+    /// May be a pointer to the stack.
+    pub(super) stack: bool,
+    /// The kernel may know more of it than `k` says: paths that knew
+    /// different things were joined, or it comes from a pointer, a helper
+    /// with a known result range, or memory the kernel may track.
+    pub(super) lossy: bool,
+}
+
+pub(super) const U32: u64 = u32::MAX as u64;
+
+impl Val {
+    pub(super) const UNSET: Val = Val {
+        init: Init::Unset,
+        k: K::None,
+        linked: false,
+        stack: false,
+        lossy: false,
+    };
+    pub(super) const UNKNOWN: Val = Val {
+        init: Init::Set,
+        k: K::None,
+        linked: false,
+        stack: false,
+        lossy: false,
+    };
+
+    pub(super) fn konst(c: u64) -> Val {
+        Val {
+            k: K::Const(c),
+            ..Val::UNKNOWN
+        }
+    }
+
+    pub(super) fn ptr(kinds: u8, off: Option<i32>) -> Val {
+        Val {
+            k: K::Ptr {
+                kinds,
+                off: if kinds == STACK || kinds == CTX {
+                    off
+                } else {
+                    None
+                },
+            },
+            ..Val::UNKNOWN
+        }
+    }
+
+    pub(super) fn opaque(linked: bool, stack: bool) -> Val {
+        Val {
+            linked,
+            stack,
+            ..Val::UNKNOWN
+        }
+    }
+
+    /// A value the kernel cannot narrow below `[lo, hi]`, nor above.
+    pub(super) fn range(lo: u32, hi: u32, site: u32, ptr: bool) -> Val {
+        Val {
+            k: K::Range {
+                ulo: lo,
+                uhi: hi,
+                hlo: u64::from(lo),
+                hhi: u64::from(hi),
+                site,
+                ptr,
+            },
+            ..Val::UNKNOWN
+        }
+    }
+
+    /// A value the kernel knows is in `[lo, hi]` (and no more), in range
+    /// group `site`.
+    pub(super) fn bounded(lo: u64, hi: u64, site: u32, linked: bool) -> Val {
+        if lo > hi || (site == NO_SITE && lo == 0 && hi == u64::MAX) {
+            return Val::opaque(linked, false);
+        }
+        Val {
+            k: K::Range {
+                ulo: 1,
+                uhi: 0,
+                hlo: lo,
+                hhi: hi,
+                site,
+                ptr: false,
+            },
+            linked,
+            ..Val::UNKNOWN
+        }
+    }
+
+    /// A new scalar of at most `max`, made by the instruction at `site`.
+    pub(super) fn fresh(site: u32, max: u64) -> Val {
+        Val::bounded(0, max, site, false)
+    }
+
+    pub(super) fn is_set(self) -> bool {
+        self.init == Init::Set
+    }
+
+    pub(super) fn linked_any(self) -> bool {
+        self.linked || matches!(self.k, K::Range { site, .. } if site != NO_SITE)
+    }
+
+    pub(super) fn stack_any(self) -> bool {
+        self.stack || matches!(self.k, K::Ptr { kinds, .. } if kinds & STACK != 0)
+    }
+
+    pub(super) fn konst_of(self) -> Option<u64> {
+        match self.k {
+            K::Const(c) if self.is_set() => Some(c),
+            _ => None,
+        }
+    }
+
+    pub(super) fn ctx_off(self) -> Option<Option<i64>> {
+        match self.k {
+            K::Ptr { kinds: CTX, off } if self.is_set() => Some(off.map(i64::from)),
+            _ => None,
+        }
+    }
+
+    pub(super) fn stack_off(self) -> Option<i64> {
+        match self.k {
+            K::Ptr {
+                kinds: STACK,
+                off: Some(o),
+            } if self.is_set() => Some(i64::from(o)),
+            _ => None,
+        }
+    }
+
+    /// Values the kernel surely cannot rule out, and "maybe a pointer".
+    pub(super) fn under(self) -> Option<(u64, u64, bool)> {
+        if !self.is_set() {
+            return None;
+        }
+        match self.k {
+            K::Const(c) => Some((c, c, false)),
+            K::Range { ulo, uhi, ptr, .. } if ulo <= uhi => {
+                Some((u64::from(ulo), u64::from(uhi), ptr))
+            }
+            _ => None,
+        }
+    }
+
+    /// Bounds the kernel surely knows.
+    pub(super) fn hull(self) -> Option<(u64, u64)> {
+        if !self.is_set() {
+            return None;
+        }
+        match self.k {
+            K::Const(c) => Some((c, c)),
+            K::Range { hlo, hhi, .. } => Some((hlo, hhi)),
+            _ => None,
+        }
+    }
+
+    /// The one value the kernel knows this is.
+    pub(super) fn single(self) -> Option<u64> {
+        self.hull().filter(|h| h.0 == h.1).map(|h| h.0)
+    }
+
+    /// A context or stack pointer: the kernel decides no comparison with it.
+    pub(super) fn undecided_ptr(self) -> bool {
+        self.is_set() && matches!(self.k, K::Ptr { kinds, .. } if kinds & OTHER == 0)
+    }
+
+    /// The same value with nothing known of it.
+    pub(super) fn strip(self) -> Val {
+        Val {
+            init: self.init,
+            k: K::None,
+            linked: self.linked_any(),
+            stack: self.stack_any(),
+            lossy: true,
+        }
+    }
+
+    /// The kernel may decide a comparison with it that this analysis
+    /// cannot: it knows more, or the value may be a pointer.
+    pub(super) fn vague(self) -> bool {
+        self.lossy || matches!(self.k, K::Ptr { .. } | K::Range { ptr: true, .. })
+    }
+
+    pub(super) fn with_lossy(self, lossy: bool) -> Val {
+        Val {
+            lossy: self.lossy || lossy,
+            ..self
+        }
+    }
+
+    /// The value as stored in (or loaded from) `size` bytes.
+    pub(super) fn sized(self, size: u8) -> Val {
+        if size >= 8 {
+            return self;
+        }
+        let max = (1u64 << (8 * u32::from(size))) - 1;
+        match self.k {
+            K::Const(c) => Val::konst(c & max),
+            K::Range { hhi, .. } if hhi <= max => self,
+            _ => Val::bounded(0, max, NO_SITE, self.linked_any()),
+        }
+    }
+
+    /// Drops the values the kernel surely cannot rule out.
+    pub(super) fn forget_under(&mut self) {
+        if let K::Range { ulo, uhi, .. } = &mut self.k {
+            *ulo = 1;
+            *uhi = 0;
+        }
+    }
+}
+
+pub(super) fn join_k(a: K, b: K) -> K {
+    let empty = |lo: u32, hi: u32| if lo > hi { (1, 0) } else { (lo, hi) };
+    match (a, b) {
+        _ if a == b => a,
+        (K::Const(x), K::Const(y)) => K::Range {
+            ulo: 1,
+            uhi: 0,
+            hlo: x.min(y),
+            hhi: x.max(y),
+            site: NO_SITE,
+            ptr: false,
+        },
+        (
+            K::Const(c),
+            K::Range {
+                ulo,
+                uhi,
+                hlo,
+                hhi,
+                site,
+                ptr,
+            },
+        )
+        | (
+            K::Range {
+                ulo,
+                uhi,
+                hlo,
+                hhi,
+                site,
+                ptr,
+            },
+            K::Const(c),
+        ) => {
+            let (ulo, uhi) = match u32::try_from(c) {
+                Ok(c) if ulo <= c && c <= uhi => (c, c),
+                _ => (1, 0),
+            };
+            K::Range {
+                ulo,
+                uhi,
+                hlo: hlo.min(c),
+                hhi: hhi.max(c),
+                site,
+                ptr,
+            }
+        }
+        (
+            K::Range {
+                ulo: ul1,
+                uhi: uh1,
+                hlo: hl1,
+                hhi: hh1,
+                site: s1,
+                ptr: p1,
+            },
+            K::Range {
+                ulo: ul2,
+                uhi: uh2,
+                hlo: hl2,
+                hhi: hh2,
+                site: s2,
+                ptr: p2,
+            },
+        ) => {
+            let (ulo, uhi) = if s1 == s2 {
+                empty(ul1.max(ul2), uh1.min(uh2))
+            } else {
+                (1, 0)
+            };
+            K::Range {
+                ulo,
+                uhi,
+                hlo: hl1.min(hl2),
+                hhi: hh1.max(hh2),
+                // Different groups on the two paths: `State::join` merges them.
+                site: s1.min(s2),
+                ptr: p1 || p2,
+            }
+        }
+        (K::Ptr { kinds: k1, off: o1 }, K::Ptr { kinds: k2, off: o2 }) => {
+            let kinds = k1 | k2;
+            K::Ptr {
+                kinds,
+                off: if (kinds == STACK || kinds == CTX) && o1 == o2 {
+                    o1
+                } else {
+                    None
+                },
+            }
+        }
+        _ => K::None,
+    }
+}
+
+pub(super) fn join_val(a: Val, b: Val) -> Val {
+    if a == b {
+        return a;
+    }
+    let init = match (a.init, b.init) {
+        (Init::Unset, Init::Unset) => Init::Unset,
+        (Init::Set, Init::Set) => Init::Set,
+        _ => Init::Maybe,
+    };
+    let k = if init == Init::Set {
+        join_k(a.k, b.k)
+    } else {
+        K::None
+    };
+    let mut v = Val {
+        init,
+        k,
+        linked: a.linked || b.linked,
+        stack: a.stack || b.stack,
+        // Each path knew its own value; the join knows less.
+        lossy: a.lossy || b.lossy || a.k != b.k,
+    };
+    for x in [a, b] {
+        if let K::Range { site, .. } = x.k
+            && site != NO_SITE
+            && !matches!(k, K::Range { .. })
+        {
+            v.linked = true;
+        }
+        if x.stack_any() && !matches!(k, K::Ptr { kinds, .. } if kinds & STACK != 0) {
+            v.stack = true;
+        }
+    }
+    v
+}
+
+/// Stack bytes `[r10 - 512, r10)`, one bit each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Stack {
+    /// Written on some path.
+    pub(super) written: [u64; 8],
+    /// Unwritten on some path the kernel surely walks.
+    pub(super) unwritten_sure: [u64; 8],
+}
+
+impl Stack {
+    pub(super) fn fresh(sure: bool) -> Stack {
+        Stack {
+            written: [0; 8],
+            unwritten_sure: if sure { [!0; 8] } else { [0; 8] },
+        }
+    }
+
+    pub(super) fn write(&mut self, a: usize, b: usize) {
+        for i in a..b.min(512) {
+            self.written[i / 64] |= 1 << (i % 64);
+            self.unwritten_sure[i / 64] &= !(1 << (i % 64));
+        }
+    }
+
+    pub(super) fn havoc(&mut self) {
+        self.written = [!0; 8];
+        self.unwritten_sure = [0; 8];
+    }
+
+    /// (some byte never written, some byte unwritten on a sure path).
+    pub(super) fn status(&self, a: usize, b: usize) -> (bool, bool) {
+        let mut never = false;
+        let mut sure = false;
+        for i in a..b.min(512) {
+            never |= self.written[i / 64] & (1 << (i % 64)) == 0;
+            sure |= self.unwritten_sure[i / 64] & (1 << (i % 64)) != 0;
+        }
+        (never, sure)
+    }
+}
+
+/// Range groups merged by a join: each to the least of its class.
+#[derive(Default)]
+pub(super) struct Groups(pub(super) Vec<(u32, u32)>);
+
+impl Groups {
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(super) fn find(&self, mut x: u32) -> u32 {
+        // Parents are smaller, so this ends.
+        while let Some(&(_, p)) = self.0.iter().find(|e| e.0 == x) {
+            x = p;
+        }
+        x
+    }
+
+    pub(super) fn union(&mut self, a: u32, b: u32) {
+        if a == NO_SITE || b == NO_SITE {
+            return;
+        }
+        let (a, b) = (self.find(a), self.find(b));
+        if a != b {
+            self.0.push((a.max(b), a.min(b)));
+        }
+    }
+}
+
+/// Byte indexes of `size` bytes at `r10 + off`, if inside the stack.
+pub(super) fn stack_bytes(off: i64, size: u8) -> Option<(usize, usize)> {
+    let end = off.checked_add(i64::from(size))?;
+    if off < -512 || end > 0 || size == 0 {
+        return None;
+    }
+    Some(((off + 512) as usize, (end + 512) as usize))
+}
+
+/// A value stored at `[r10 + off]`, `size` bytes, that a load of the same
+/// bytes gets back (the kernel tracks spilled registers and constants).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Spill {
+    pub(super) off: i32,
+    pub(super) size: u8,
+    pub(super) val: Val,
+}
+
+/// The abstract state before an instruction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct State {
+    pub(super) regs: [Val; 11],
+    /// Some path the kernel surely walks reaches here.
+    pub(super) sure: bool,
+    /// Some path here went through a branch the kernel may decide with
+    /// knowledge this analysis lacks: what no path sets is reported only
+    /// if a sure path reaches it.
+    pub(super) suspect: bool,
+    /// Registers unset on some path the kernel surely walks.
+    pub(super) unset_sure: u16,
+    /// Registers unset by a call (r1–r5) or returned unset by a function
+    /// (r0) on some path.
+    pub(super) clobbered: u16,
+    /// Stack slots holding known values on every path, by offset.
+    pub(super) spills: Vec<Spill>,
+    /// Only under `#![unprivileged]`.
+    pub(super) stack: Option<Box<Stack>>,
+}
+
+impl State {
+    pub(super) fn entry_main(unpriv: bool) -> State {
+        let mut regs = [Val::UNSET; 11];
+        regs[1] = Val::ptr(CTX, Some(0));
+        regs[10] = Val::ptr(STACK, Some(0));
+        State {
+            regs,
+            sure: true,
+            suspect: false,
+            unset_sure: 0x3fd, // r0, r2-r9
+            clobbered: 0,
+            spills: Vec::new(),
+            stack: unpriv.then(|| Box::new(Stack::fresh(true))),
+        }
+    }
+
+    /// A function's entry, with its arguments in r1-r5.
+    pub(super) fn entry_func(caller: &State, sure: bool, args: [Val; 5]) -> State {
+        let mut regs = [Val::UNSET; 11];
+        for (r, a) in regs[1..=5].iter_mut().zip(args) {
+            *r = match a.k {
+                // The caller's stack is not the callee's.
+                K::Ptr { kinds, .. } if kinds & STACK != 0 => Val::opaque(a.linked, true),
+                _ if a.is_set() => a,
+                _ => Val::opaque(true, true),
+            };
+        }
+        regs[10] = Val::ptr(STACK, Some(0));
+        State {
+            regs,
+            sure,
+            // Entered only from suspect paths, it may never run.
+            suspect: caller.suspect,
+            unset_sure: if sure { 0x3c1 } else { 0 }, // r0, r6-r9
+            clobbered: 0,
+            spills: Vec::new(),
+            stack: caller.stack.is_some().then(|| Box::new(Stack::fresh(sure))),
+        }
+    }
+
+    pub(super) fn reg(&self, r: u8) -> Val {
+        self.regs
+            .get(usize::from(r))
+            .copied()
+            .unwrap_or(Val::UNKNOWN)
+    }
+
+    pub(super) fn write(&mut self, r: u8, v: Val) {
+        if r < 10 {
+            self.regs[usize::from(r)] = v;
+            self.unset_sure &= !(1 << r);
+            self.clobbered &= !(1 << r);
+        }
+    }
+
+    /// r1-r5 after a call.
+    pub(super) fn clobber_args(&mut self) {
+        for r in 1..=5u8 {
+            self.regs[usize::from(r)] = Val::UNSET;
+            self.clobbered |= 1 << r;
+            if self.sure {
+                self.unset_sure |= 1 << r;
+            } else {
+                self.unset_sure &= !(1 << r);
+            }
+        }
+    }
+
+    pub(super) fn make_unsure(&mut self) {
+        self.sure = false;
+        self.unset_sure = 0;
+        if let Some(s) = self.stack.as_mut() {
+            s.unwritten_sure = [0; 8];
+        }
+    }
+
+    /// Every value the kernel may refine as a copy of range group `site`.
+    pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut Val> {
+        self.regs
+            .iter_mut()
+            .chain(self.spills.iter_mut().map(|s| &mut s.val))
+    }
+
+    /// Forgets what the kernel surely cannot rule out of range group `site`
+    /// (or of all), which it may have refined in a way not followed here.
+    pub(super) fn forget_ranges(&mut self, site: Option<u32>) {
+        for v in self.values_mut() {
+            if let K::Range { site: s, .. } = v.k
+                && site.is_none_or(|x| x == s)
+            {
+                v.forget_under();
+                v.lossy = true;
+            }
+        }
+    }
+
+    /// Refines register `r` (and the copies the kernel refines with it) by
+    /// a comparison with `c` going the way `taken` says.
+    pub(super) fn refine(&mut self, r: u8, cmp: Cmp, c: u64, taken: bool) {
+        let Some(&Val {
+            k: K::Range { site, .. },
+            ..
+        }) = self.regs.get(usize::from(r))
+        else {
+            return;
+        };
+        let narrow = |v: &mut Val| {
+            if let K::Range {
+                ulo, uhi, hlo, hhi, ..
+            } = &mut v.k
+            {
+                if *ulo <= *uhi {
+                    let u = refine_interval(u64::from(*ulo), u64::from(*uhi), cmp, c, taken, false);
+                    (*ulo, *uhi) = u
+                        .and_then(|(a, b)| Some((u32::try_from(a).ok()?, u32::try_from(b).ok()?)))
+                        .unwrap_or((1, 0));
+                }
+                if !cmp.wide && *hhi > U32 {
+                    // The kernel learns of the low half: not representable.
+                    v.lossy = true;
+                } else if let Some(h) = refine_interval(*hlo, *hhi, cmp, c, taken, true) {
+                    (*hlo, *hhi) = h;
+                }
+            }
+        };
+        if site == NO_SITE {
+            narrow(&mut self.regs[usize::from(r)]);
+            return;
+        }
+        for v in self.values_mut() {
+            if matches!(v.k, K::Range { site: s, .. } if s == site) {
+                narrow(v);
+            }
+        }
+    }
+
+    /// A store of `size` bytes at `[r10 + at]`.
+    pub(super) fn spill(&mut self, at: i64, size: u8, val: Option<Val>) {
+        let end = at + i64::from(size);
+        self.spills
+            .retain(|s| i64::from(s.off) + i64::from(s.size) <= at || i64::from(s.off) >= end);
+        if let (Some(val), Ok(off)) = (val, i32::try_from(at)) {
+            let pos = self.spills.partition_point(|s| s.off < off);
+            self.spills.insert(
+                pos,
+                Spill {
+                    off,
+                    size,
+                    val: val.sized(size),
+                },
+            );
+        }
+    }
+
+    /// What a load of `size` bytes at `[r10 + at]` gets, if known.
+    pub(super) fn fill(&self, at: i64, size: u8) -> Option<Val> {
+        let end = at + i64::from(size);
+        self.spills.iter().find_map(|s| {
+            let (a, b) = (i64::from(s.off), i64::from(s.off) + i64::from(s.size));
+            if a == at && s.size == size {
+                Some(s.val)
+            } else if a <= at && end <= b && s.val.konst_of() == Some(0) {
+                Some(Val::konst(0))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// A helper or function may write the stack through pointer arguments.
+    pub(super) fn args_touch_stack(&mut self) {
+        let mut args = [Val::UNSET; 5];
+        args.copy_from_slice(&self.regs[1..=5]);
+        for v in args {
+            if v.init == Init::Unset {
+                continue;
+            }
+            if let Some(o) = v.stack_off() {
+                self.spills
+                    .retain(|s| i64::from(s.off) + i64::from(s.size) <= o);
+                if let (Some(stack), Some((a, _))) = (self.stack.as_mut(), stack_bytes(o, 1)) {
+                    stack.write(a, 512);
+                }
+            } else if v.stack_any() {
+                self.stack_havoc();
+                return;
+            }
+        }
+    }
+
+    /// A write to the stack at an unknown place.
+    pub(super) fn stack_havoc(&mut self) {
+        self.spills.clear();
+        if let Some(s) = self.stack.as_mut() {
+            s.havoc();
+        }
+    }
+
+    /// Joins `o` into `self`; whether anything changed.
+    pub(super) fn join(&mut self, o: &State, widen: bool) -> bool {
+        let before = (self.regs, self.spills.clone());
+        // Range groups that meet in one register are merged: refining what
+        // is a copy on one path only is safe (it can only prune more).
+        let mut merge = Groups::default();
+        let pairs = self.regs.iter().zip(&o.regs).map(|(a, b)| (a.k, b.k));
+        let spill_pairs = self.spills.iter().filter_map(|s| {
+            let t = o
+                .spills
+                .iter()
+                .find(|t| t.off == s.off && t.size == s.size)?;
+            Some((s.val.k, t.val.k))
+        });
+        for (a, b) in pairs.chain(spill_pairs) {
+            if let (K::Range { site: x, .. }, K::Range { site: y, .. }) = (a, b) {
+                merge.union(x, y);
+            }
+        }
+        let widen_val = |a: Val, b: Val| {
+            let j = join_val(a, b);
+            if !widen || j == a {
+                return j;
+            }
+            match j.k {
+                K::Range { site, ptr, .. } if site != NO_SITE => Val {
+                    k: K::Range {
+                        ulo: 1,
+                        uhi: 0,
+                        hlo: 0,
+                        hhi: u64::MAX,
+                        site,
+                        ptr,
+                    },
+                    lossy: true,
+                    ..j
+                },
+                K::None => j,
+                _ => j.strip(),
+            }
+        };
+        for (a, &b) in self.regs.iter_mut().zip(&o.regs) {
+            *a = widen_val(*a, b);
+        }
+        if self.spills != o.spills {
+            self.spills = self
+                .spills
+                .iter()
+                .filter_map(|s| {
+                    let t = o
+                        .spills
+                        .iter()
+                        .find(|t| t.off == s.off && t.size == s.size)?;
+                    Some(Spill {
+                        val: widen_val(s.val, t.val),
+                        ..*s
+                    })
+                })
+                .collect();
+        }
+        if !merge.is_empty() {
+            for v in self.values_mut() {
+                if let K::Range { site, .. } = &mut v.k {
+                    *site = merge.find(*site);
+                }
+            }
+        }
+        let mut changed = before.0 != self.regs || before.1 != self.spills;
+        let sure = self.sure || o.sure;
+        let suspect = self.suspect || o.suspect;
+        let unset_sure = self.unset_sure | o.unset_sure;
+        let clobbered = self.clobbered | o.clobbered;
+        changed |= sure != self.sure
+            || suspect != self.suspect
+            || unset_sure != self.unset_sure
+            || clobbered != self.clobbered;
+        self.sure = sure;
+        self.suspect = suspect;
+        self.unset_sure = unset_sure;
+        self.clobbered = clobbered;
+        if let (Some(a), Some(b)) = (self.stack.as_mut(), o.stack.as_ref()) {
+            let words = a.written.iter_mut().zip(&b.written);
+            for (x, &y) in words.chain(a.unwritten_sure.iter_mut().zip(&b.unwritten_sure)) {
+                changed |= *x | y != *x;
+                *x |= y;
+            }
+        }
+        changed
+    }
+}
