@@ -1,0 +1,983 @@
+//! The data flow, as the kernel's `do_check` walks it: a forward analysis
+//! over the reachable instructions of each function, with states kept at
+//! join points, branch edges pruned or promised by what the kernel knows,
+//! and the register, `exit` and stack errors it proves.
+
+use super::*;
+
+/// What a function's exits return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Summary {
+    pub(super) r0: Val,
+    /// Some exit is reached on a path the kernel surely walks.
+    pub(super) sure: bool,
+    /// Some exit is reached on a path that is not suspect.
+    pub(super) clean: bool,
+    pub(super) r0_unset_sure: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Why {
+    Plain,
+    /// r6 at `ldabs`/`ldind`.
+    Ctx,
+}
+
+pub(super) struct Walk<'p, 'a, S> {
+    pub(super) p: &'p Prog<'a, S>,
+    /// First instruction of each block, and `ins.len()` at the end.
+    pub(super) block_first: Vec<u32>,
+    /// Per instruction: its block.
+    pub(super) block_of: Vec<u32>,
+    /// Whether the block keeps its entry state: a join point, a function
+    /// entry or a call. A block with one way in is walked straight from
+    /// its predecessor instead.
+    pub(super) stored: Vec<bool>,
+    pub(super) states: Vec<Option<Box<State>>>,
+    /// Blocks with one way in, to walk next.
+    pub(super) pending: Vec<(u32, State)>,
+    pub(super) visits: Vec<u32>,
+    pub(super) queue: BinaryHeap<Reverse<u32>>,
+    pub(super) queued: Vec<bool>,
+    pub(super) summaries: Vec<Option<Summary>>,
+    /// Per function: how often its summary changed.
+    pub(super) summary_changes: Vec<u32>,
+    /// Per function: the blocks ending in a `call local` to it.
+    pub(super) callers: Vec<Vec<u32>>,
+    pub(super) collect: bool,
+    /// Instructions the fixed point may still walk (a guard: it converges
+    /// long before).
+    pub(super) budget: u64,
+    pub(super) diag: Diag,
+}
+
+impl<'p, 'a, S> Walk<'p, 'a, S> {
+    pub(super) fn new(p: &'p Prog<'a, S>, diag: Diag) -> Self {
+        let m = p.ins.len();
+        let mut leader = vec![false; m];
+        leader[0] = true;
+        for f in &p.funcs {
+            if let Some(i) = p.ins_at(i64::from(f.start)) {
+                leader[i as usize] = true;
+            }
+        }
+        for (i, x) in p.ins.iter().enumerate() {
+            if let Flow::Jump(t) | Flow::Cond(t) | Flow::CallLocal(t) | Flow::Func(t) = x.flow
+                && let Some(j) = p.ins_at(t)
+            {
+                leader[j as usize] = true;
+            }
+            if !matches!(x.flow, Flow::Next | Flow::Call) && i + 1 < m {
+                leader[i + 1] = true;
+            }
+        }
+        let mut block_first = Vec::new();
+        let mut block_of = Vec::with_capacity(m);
+        for (i, &l) in leader.iter().enumerate() {
+            if l {
+                block_first.push(i as u32);
+            }
+            block_of.push(block_first.len() as u32 - 1);
+        }
+        let blocks = block_first.len();
+        block_first.push(m as u32);
+        let mut callers = vec![Vec::new(); p.funcs.len()];
+        let mut preds = vec![0u32; blocks];
+        let mut stored = vec![false; blocks];
+        stored[0] = true;
+        preds[0] += 1;
+        for (i, x) in p.ins.iter().enumerate() {
+            let b = block_of[i] as usize;
+            if let Flow::CallLocal(t) = x.flow {
+                stored[b] = true;
+                if let Ok(fi) = p.funcs.binary_search_by_key(&t, |f| i64::from(f.start)) {
+                    callers[fi].push(b as u32);
+                }
+            }
+            if block_first[b + 1] as usize != i + 1 {
+                continue;
+            }
+            let fall = p.ins_at(p.fall_slot(i));
+            let (one, two) = match x.flow {
+                Flow::Next | Flow::Call => (fall, None),
+                Flow::Jump(t) => (p.ins_at(t), None),
+                Flow::Cond(t) | Flow::CallLocal(t) | Flow::Func(t) => (fall, p.ins_at(t)),
+                Flow::Exit | Flow::Opaque => (None, None),
+            };
+            for j in [one, two].into_iter().flatten() {
+                preds[block_of[j as usize] as usize] += 1;
+            }
+        }
+        for f in &p.funcs {
+            if let Some(i) = p.ins_at(i64::from(f.start)) {
+                stored[block_of[i as usize] as usize] = true;
+            }
+        }
+        for (st, &n) in stored.iter_mut().zip(&preds) {
+            *st |= n != 1;
+        }
+        Walk {
+            p,
+            block_first,
+            block_of,
+            stored,
+            states: vec![None; blocks],
+            pending: Vec::new(),
+            visits: vec![0; blocks],
+            queue: BinaryHeap::new(),
+            queued: vec![false; blocks],
+            summaries: vec![None; p.funcs.len()],
+            summary_changes: vec![0; p.funcs.len()],
+            callers,
+            collect: false,
+            budget: 64 * m as u64 + 1_000_000,
+            diag,
+        }
+    }
+
+    pub(super) fn run(mut self) -> Diag {
+        let structural = self.diag.errs.len();
+        self.edge(0, State::entry_main(self.p.unpriv));
+        loop {
+            if self.budget == 0 {
+                // Not converged: promise nothing about registers.
+                self.diag.errs.truncate(structural);
+                return self.diag;
+            }
+            if let Some((b, st)) = self.pending.pop() {
+                self.block(b as usize, st);
+            } else if let Some(Reverse(b)) = self.queue.pop() {
+                let b = b as usize;
+                self.queued[b] = false;
+                if let Some(st) = self.states[b].as_deref().cloned() {
+                    self.block(b, st);
+                }
+            } else {
+                break;
+            }
+        }
+        // Once more, reporting, each block from its final entry state.
+        self.collect = true;
+        for b in 0..self.states.len() {
+            if let Some(st) = self.states[b].take() {
+                self.block(b, *st);
+                while let Some((b, st)) = self.pending.pop() {
+                    self.block(b as usize, st);
+                }
+            }
+        }
+        self.diag
+    }
+
+    pub(super) fn enqueue(&mut self, b: usize) {
+        if !self.queued[b] {
+            self.queued[b] = true;
+            self.queue.push(Reverse(b as u32));
+        }
+    }
+
+    /// Flows `st` into the block starting at `slot`.
+    pub(super) fn edge(&mut self, slot: i64, st: State) {
+        let Some(i) = self.p.ins_at(slot) else {
+            return;
+        };
+        let b = self.block_of[i as usize] as usize;
+        if self.block_first[b] != i {
+            return;
+        }
+        if !self.stored[b] {
+            self.pending.push((b as u32, st));
+            return;
+        }
+        if self.collect {
+            return;
+        }
+        match &mut self.states[b] {
+            None => {
+                self.states[b] = Some(Box::new(st));
+                self.enqueue(b);
+            }
+            Some(old) => {
+                self.visits[b] += 1;
+                if old.join(&st, self.visits[b] > WIDEN_AFTER) {
+                    self.enqueue(b);
+                }
+            }
+        }
+    }
+
+    pub(super) fn block(&mut self, b: usize, mut st: State) {
+        let first = self.block_first[b] as usize;
+        let end = self.block_first[b + 1] as usize;
+        self.budget = self.budget.saturating_sub((end - first) as u64);
+        for i in first..end {
+            if !self.step(i, &mut st, i + 1 == end) {
+                return;
+            }
+        }
+    }
+
+    pub(super) fn report(&mut self, i: usize, key: u32, msg: String) {
+        if self.collect {
+            let stmt = self.p.ins[i].stmt;
+            self.diag.push(stmt, key, msg);
+        }
+    }
+
+    /// Reads register `r`, reporting it if unset; the value read counts as
+    /// set (a path where it was not is refused there), so what is computed
+    /// from it is not reported again.
+    pub(super) fn read(&mut self, i: usize, st: &State, r: u8, why: Why) -> Val {
+        let v = st.reg(r);
+        if v.is_set() || r > 10 {
+            return v;
+        }
+        let bit = 1u16 << r;
+        let must = v.init == Init::Unset;
+        if (must && !st.suspect) || st.unset_sure & bit != 0 {
+            let text = self.p.text(self.p.ins[i].stmt);
+            let what = if must {
+                "which no path has written"
+            } else {
+                "which is not written on every path reaching it"
+            };
+            let clobbered = st.clobbered & bit != 0;
+            let msg = if why == Why::Ctx && r == 6 {
+                format!(
+                    "`{text}` reads r6, {what}: legacy packet loads need the context in r6: \
+                     start with `mov r6, r1`"
+                )
+            } else if clobbered && (1..=5).contains(&r) {
+                format!(
+                    "`{text}` reads r{r}, {what}: `call`, `ldabs*` and `ldind*` clobber r1–r5 \
+                     (r0 holds the result); keep values that must survive a call in r6–r9"
+                )
+            } else if clobbered && r == 0 {
+                format!(
+                    "`{text}` reads r0, {what}: the function called with `call local` returns \
+                     without setting r0"
+                )
+            } else {
+                format!(
+                    "`{text}` reads r{r}, {what}; at entry only r1 (context) and r10 (frame \
+                     pointer) are set, and calls clobber r1–r5"
+                )
+            };
+            self.report(i, u32::from(r), msg);
+        }
+        Val {
+            init: Init::Set,
+            lossy: v.lossy || v.init == Init::Maybe,
+            ..v.strip()
+        }
+    }
+
+    /// A read of `size` bytes at `base + off`.
+    pub(super) fn stack_read(
+        &mut self,
+        i: usize,
+        st: &State,
+        base: Val,
+        off: Option<i64>,
+        size: u8,
+    ) {
+        let (Some(o), Some(f)) = (base.stack_off(), off) else {
+            return;
+        };
+        let Some(at) = o.checked_add(f) else { return };
+        let Some((a, b)) = stack_bytes(at, size) else {
+            return;
+        };
+        let Some(stack) = st.stack.as_ref() else {
+            return;
+        };
+        let (never, sure) = stack.status(a, b);
+        let never = never && !st.suspect;
+        if never || sure {
+            let text = self.p.text(self.p.ins[i].stmt);
+            let what = if never {
+                "which no path has written"
+            } else {
+                "which is not written on every path"
+            };
+            self.report(
+                i,
+                KEY_STACK,
+                format!(
+                    "`{text}` reads stack [r10 - {}], {what}; unprivileged loaders may not read \
+                     uninitialised stack (write it first)",
+                    -at
+                ),
+            );
+        }
+    }
+
+    /// A write of `size` bytes at `base + off` (of `val`, if known).
+    pub(super) fn stack_write(
+        st: &mut State,
+        base: Val,
+        off: Option<i64>,
+        size: u8,
+        val: Option<Val>,
+    ) {
+        match (base.stack_off(), off) {
+            (Some(o), Some(f)) => {
+                let Some(at) = o.checked_add(f) else { return };
+                if let Some((a, b)) = stack_bytes(at, size) {
+                    if let Some(stack) = st.stack.as_mut() {
+                        stack.write(a, b);
+                    }
+                    st.spill(at, size, val);
+                }
+            }
+            _ if base.stack_any() => st.stack_havoc(),
+            _ => {}
+        }
+    }
+
+    /// One instruction; whether the block goes on.
+    pub(super) fn step(&mut self, i: usize, st: &mut State, last: bool) -> bool {
+        let p = self.p;
+        let x = p.ins[i];
+        match x.sem {
+            Sem::Alu {
+                op,
+                wide,
+                signed_div,
+                dst,
+                src,
+            } => {
+                let a = if op == MOV {
+                    None
+                } else {
+                    Some(self.read(i, st, dst, Why::Plain))
+                };
+                let b = match src {
+                    Src::Reg(r) => self.read(i, st, r, Why::Plain),
+                    Src::Imm(Some(imm)) => Val::konst(imm_operand(imm, wide)),
+                    Src::Imm(None) => Val::UNKNOWN,
+                };
+                st.write(dst, alu(op, wide, signed_div, a, b, x.slot));
+            }
+            Sem::MovSx {
+                wide,
+                bits,
+                dst,
+                src,
+            } => {
+                let v = self.read(i, st, src, Why::Plain);
+                let r = match v.konst_of() {
+                    Some(c) if matches!(bits, 8 | 16 | 32) => {
+                        let sh = 64 - u32::from(bits);
+                        let s = (((c << sh) as i64) >> sh) as u64;
+                        Val::konst(if wide { s } else { u64::from(s as u32) })
+                    }
+                    // It may be a copy (when no sign is extended).
+                    _ => Val::bounded(0, if wide { u64::MAX } else { U32 }, x.slot, true)
+                        .with_lossy(true),
+                };
+                st.write(dst, r);
+            }
+            Sem::Unary { dst } => {
+                let v = self.read(i, st, dst, Why::Plain);
+                st.write(dst, Val::fresh(x.slot, u64::MAX).with_lossy(v.vague()));
+            }
+            Sem::Cast { dst, src } => {
+                let v = self.read(i, st, src, Why::Plain);
+                st.write(dst, Val::fresh(x.slot, u64::MAX).with_lossy(v.vague()));
+            }
+            Sem::Lddw { dst, pseudo, value } => {
+                let v = match pseudo {
+                    0 => value.map_or(Val::fresh(x.slot, u64::MAX), Val::konst),
+                    1 | 2 | 4 | 5 | 6 => Val::ptr(OTHER, None),
+                    _ => Val::fresh(x.slot, u64::MAX),
+                };
+                st.write(dst, v);
+            }
+            Sem::Packet { size, index } => {
+                self.read(i, st, 6, Why::Ctx);
+                if let Some(r) = index {
+                    self.read(i, st, r, Why::Plain);
+                }
+                st.clobber_args();
+                let hi = match size {
+                    1 => 0xff,
+                    2 => 0xffff,
+                    _ => u32::MAX,
+                };
+                st.write(0, Val::range(0, hi, x.slot, false));
+            }
+            Sem::Load {
+                dst,
+                base,
+                off,
+                size,
+                signed,
+            } => {
+                let b = self.read(i, st, base, Why::Plain);
+                self.stack_read(i, st, b, off, size);
+                let max = if size >= 8 {
+                    u64::MAX
+                } else {
+                    (1 << (8 * u32::from(size))) - 1
+                };
+                let at = b.stack_off().zip(off).and_then(|(o, f)| o.checked_add(f));
+                let v = if let Some(base_off) = b.ctx_off() {
+                    let at = base_off.zip(off).and_then(|(a, f)| a.checked_add(f));
+                    let hi = match (size, signed) {
+                        (1, false) => 0xff,
+                        (2, false) => 0xffff,
+                        (1, true) => 0x7f,
+                        (2, true) => 0x7fff,
+                        (_, true) => 0x7fff_ffff,
+                        _ => u32::MAX,
+                    };
+                    Val::range(0, hi, x.slot, !signed && p.ctx_pointer(at, size))
+                } else if let Some(v) = at.and_then(|at| st.fill(at, size)) {
+                    match (signed, v.konst_of()) {
+                        (false, _) => v,
+                        (true, Some(c)) => {
+                            let sh = 64 - 8 * u32::from(size);
+                            Val::konst((((c << sh) as i64) >> sh) as u64)
+                        }
+                        (true, None) => Val::fresh(x.slot, u64::MAX).with_lossy(true),
+                    }
+                } else if b.stack_any() {
+                    // Maybe a spilled register (known to the kernel), maybe a
+                    // copy of a range.
+                    let v = if signed || size >= 8 {
+                        Val::opaque(true, size >= 8)
+                    } else {
+                        Val::bounded(0, max, x.slot, true)
+                    };
+                    v.with_lossy(true)
+                } else {
+                    // A read-only map's value is a constant to the kernel.
+                    let v = Val::fresh(x.slot, if signed { u64::MAX } else { max });
+                    v.with_lossy(matches!(b.k, K::Ptr { .. }))
+                };
+                st.write(dst, v);
+            }
+            Sem::Store {
+                base,
+                off,
+                size,
+                src,
+                imm,
+            } => {
+                let b = self.read(i, st, base, Why::Plain);
+                let v = match src {
+                    Some(r) => Some(self.read(i, st, r, Why::Plain)),
+                    None => imm.map(|c| Val::konst(imm_operand(c, true))),
+                };
+                Self::stack_write(st, b, off, size, v);
+            }
+            Sem::Atomic {
+                base,
+                off,
+                size,
+                src,
+                kind,
+            } => {
+                let b = self.read(i, st, base, Why::Plain);
+                self.read(i, st, src, Why::Plain);
+                if kind == Atomic::Cmpxchg {
+                    self.read(i, st, 0, Why::Plain);
+                }
+                self.stack_read(i, st, b, off, size);
+                Self::stack_write(st, b, off, size, None);
+                let loaded = if size < 8 {
+                    Val::bounded(0, U32, x.slot, b.stack_any())
+                } else if b.stack_any() {
+                    Val::opaque(true, true)
+                } else {
+                    Val::fresh(x.slot, u64::MAX)
+                }
+                .with_lossy(b.stack_any() || matches!(b.k, K::Ptr { .. }));
+                match kind {
+                    Atomic::Fetch | Atomic::Xchg => st.write(src, loaded),
+                    Atomic::Cmpxchg => st.write(0, loaded),
+                    Atomic::Plain => {}
+                }
+            }
+            Sem::Call { .. } | Sem::Kfunc => {
+                st.args_touch_stack();
+                if x.sem == Sem::Kfunc {
+                    // `bpf_throw` does not return: the kernel may stop here.
+                    st.make_unsure();
+                }
+                st.clobber_args();
+                // The kernel knows the range of some helpers' results and
+                // the type of kfuncs'.
+                let known = match x.sem {
+                    Sem::Call { id: Some(id) } => u32::try_from(id)
+                        .ok()
+                        .and_then(bpf_sys::helper_name)
+                        .is_some_and(|n| RANGED_HELPERS.contains(&n)),
+                    _ => true,
+                };
+                st.write(0, Val::fresh(x.slot, u64::MAX).with_lossy(known));
+            }
+            Sem::Havoc => {
+                for r in 0..10 {
+                    st.write(r, Val::opaque(true, true));
+                }
+                st.stack_havoc();
+            }
+            Sem::Jmp { .. } | Sem::MayGoto | Sem::Ja | Sem::CallLocal | Sem::Exit => {}
+        }
+
+        let fall = p.fall_slot(i);
+        match x.flow {
+            Flow::Next | Flow::Call => {
+                if last {
+                    self.edge(fall, take(st));
+                }
+                !last
+            }
+            Flow::Opaque => false,
+            Flow::Exit => {
+                if x.sem == Sem::Exit {
+                    self.exit(i, st);
+                }
+                false
+            }
+            Flow::Jump(t) => {
+                self.edge(t, take(st));
+                false
+            }
+            Flow::Cond(t) => {
+                if let Sem::Jmp { op, wide, dst, src } = x.sem {
+                    self.branch(i, st, Cmp { op, wide }, dst, src, (fall, t));
+                } else {
+                    self.edge(fall, st.clone());
+                    self.edge(t, take(st));
+                }
+                false
+            }
+            Flow::CallLocal(t) => {
+                self.call_local(st, x.slot, t, fall);
+                false
+            }
+            Flow::Func(t) => {
+                // A callback: run only if passed to a helper, so never sure.
+                let args = [Val::opaque(false, true); 5];
+                let entry = State::entry_func(st, false, args);
+                self.edge(fall, take(st));
+                self.edge(t, entry);
+                false
+            }
+        }
+    }
+
+    pub(super) fn branch(
+        &mut self,
+        i: usize,
+        st: &mut State,
+        cmp: Cmp,
+        dst: u8,
+        src: Src,
+        (fall, target): (i64, i64),
+    ) {
+        let d_pre = st.reg(dst);
+        let d = self.read(i, st, dst, Why::Plain);
+        let (s_pre, s) = match src {
+            Src::Reg(r) => {
+                let pre = st.reg(r);
+                (Some(pre), Opnd::Reg(self.read(i, st, r, Why::Plain)))
+            }
+            Src::Imm(Some(imm)) => (None, Opnd::Imm(imm_operand(imm, cmp.wide))),
+            Src::Imm(None) => (None, Opnd::Unknown),
+        };
+        // `jeq r2, r2`: one value, not two.
+        let same = matches!(src, Src::Reg(r) if r == dst) && d.konst_of().is_none();
+        let loose = |pre: Val, v: Val| pre.init != Init::Set || v.linked;
+        let loose =
+            loose(d_pre, d) || matches!((s_pre, s), (Some(pre), Opnd::Reg(v)) if loose(pre, v));
+        for taken in [false, true] {
+            let v = if same {
+                verdict_same(cmp, taken)
+            } else {
+                verdict(cmp, d, s, taken, self.p.ctx == Ctx::Other)
+            };
+            if v == Verdict::Skips {
+                continue;
+            }
+            let mut next = st.clone();
+            if loose {
+                // Maybe a copy of any range: the kernel may refine them all.
+                next.forget_ranges(None);
+            } else {
+                let exact = cmp.op != JSET && !same;
+                if let K::Range { site, .. } = d.k {
+                    match s.val().and_then(Val::single) {
+                        Some(c) if exact => next.refine(dst, cmp, c, taken),
+                        _ => next.forget_ranges(Some(site)),
+                    }
+                }
+                if let (Src::Reg(r), Opnd::Reg(sv)) = (src, s)
+                    && let K::Range { site, .. } = sv.k
+                {
+                    match d.single() {
+                        Some(c) if exact => {
+                            let flipped = Cmp {
+                                op: flip(cmp.op),
+                                ..cmp
+                            };
+                            next.refine(r, flipped, c, taken);
+                        }
+                        _ => next.forget_ranges(Some(site)),
+                    }
+                }
+            }
+            if v == Verdict::Unsure {
+                next.make_unsure();
+                if d.vague() || s.val().is_none_or(Val::vague) || same {
+                    next.suspect = true;
+                }
+            }
+            self.edge(if taken { target } else { fall }, next);
+        }
+    }
+
+    pub(super) fn exit(&mut self, i: usize, st: &State) {
+        let p = self.p;
+        let x = p.ins[i];
+        let f = p.func_of(x.slot);
+        let r0 = st.regs[0];
+        let text = p.text(x.stmt);
+        // The kernel surely gets here (if it gets this far at all).
+        let reached = !st.suspect || st.sure;
+        if f != 0 && p.funcs[f].called {
+            // Returns to the caller, which gets r0 as it is.
+            if self.collect {
+                if reached && r0.is_set() && matches!(r0.k, K::Ptr { kinds: STACK, .. }) {
+                    self.report(
+                        i,
+                        KEY_LEAK,
+                        format!(
+                            "`{text}` returns a pointer to its own stack in r0: the kernel refuses \
+                             it, that stack is gone once the function returns"
+                        ),
+                    );
+                }
+                return;
+            }
+            let new = Summary {
+                r0,
+                sure: st.sure,
+                clean: !st.suspect,
+                r0_unset_sure: st.unset_sure & 1 != 0,
+            };
+            let merged = match self.summaries[f] {
+                None => new,
+                Some(old) => {
+                    let mut r0 = join_val(old.r0, new.r0);
+                    // A value returned around a loop through the caller.
+                    if r0 != old.r0 && self.summary_changes[f] > WIDEN_AFTER {
+                        r0 = r0.strip();
+                    }
+                    Summary {
+                        r0,
+                        sure: old.sure || new.sure,
+                        clean: old.clean || new.clean,
+                        r0_unset_sure: old.r0_unset_sure || new.r0_unset_sure,
+                    }
+                }
+            };
+            if self.summaries[f] != Some(merged) {
+                self.summaries[f] = Some(merged);
+                self.summary_changes[f] += 1;
+                let callers = std::mem::take(&mut self.callers[f]);
+                for &b in &callers {
+                    if self.states[b as usize].is_some() {
+                        self.enqueue(b as usize);
+                    }
+                }
+                self.callers[f] = callers;
+            }
+            return;
+        }
+        if !self.collect {
+            return;
+        }
+        let main = f == 0;
+        let sure_unset = st.unset_sure & 1 != 0;
+        let unset = (r0.init == Init::Unset && (reached || sure_unset))
+            || (main && r0.init == Init::Maybe && sure_unset);
+        if unset {
+            let hint = if st.clobbered & 1 != 0 {
+                " (the function called with `call local` returns without setting r0)"
+            } else {
+                ""
+            };
+            self.report(
+                i,
+                KEY_EXIT,
+                format!(
+                    "`{text}` with r0 unset on some path{hint}: set the return value first, e.g. \
+                     `mov r0, 0`"
+                ),
+            );
+        } else if main
+            && reached
+            && p.unpriv
+            && r0.is_set()
+            && let K::Ptr { kinds, .. } = r0.k
+        {
+            let what = match kinds {
+                CTX => "the context pointer",
+                STACK => "a stack address",
+                _ => "a kernel address",
+            };
+            self.report(
+                i,
+                KEY_LEAK,
+                format!(
+                    "`{text}` returns {what} in r0 to user space: unprivileged programs may not \
+                     leak kernel addresses; return a number"
+                ),
+            );
+        }
+    }
+
+    pub(super) fn call_local(&mut self, st: &State, slot: u32, target: i64, fall: i64) {
+        let p = self.p;
+        let mut args = [Val::UNSET; 5];
+        args.copy_from_slice(&st.regs[1..=5]);
+        self.edge(target, State::entry_func(st, st.sure, args));
+        let Ok(fi) = p
+            .funcs
+            .binary_search_by_key(&target, |f| i64::from(f.start))
+        else {
+            return;
+        };
+        let Some(sum) = self.summaries[fi] else {
+            // The function has not returned (yet).
+            return;
+        };
+        let mut after = st.clone();
+        after.args_touch_stack();
+        if !(st.sure && sum.sure) {
+            after.make_unsure();
+        }
+        after.suspect |= !sum.clean;
+        after.clobber_args();
+        // The callee may have refined copies of the caller's ranges.
+        after.forget_ranges(None);
+        let r0 = match sum.r0.init {
+            Init::Set => match sum.r0.k {
+                K::Const(c) => Val::konst(c),
+                K::Range { hlo, hhi, .. } => Val::bounded(hlo, hhi, slot, true).with_lossy(true),
+                K::Ptr { kinds, .. } if kinds & STACK == 0 => Val::ptr(kinds, None),
+                _ => Val::bounded(0, u64::MAX, slot, true).with_lossy(true),
+            },
+            Init::Maybe => Val {
+                init: Init::Maybe,
+                ..Val::opaque(true, false).with_lossy(true)
+            },
+            Init::Unset => Val::UNSET,
+        };
+        after.regs[0] = r0;
+        if r0.is_set() {
+            after.clobbered &= !1;
+            after.unset_sure &= !1;
+        } else {
+            after.clobbered |= 1;
+            if after.sure && sum.r0_unset_sure {
+                after.unset_sure |= 1;
+            } else {
+                after.unset_sure &= !1;
+            }
+        }
+        self.edge(fall, after);
+    }
+}
+
+/// The state, leaving a cheap placeholder (for its last use).
+pub(super) fn take(st: &mut State) -> State {
+    std::mem::replace(
+        st,
+        State {
+            regs: [Val::UNSET; 11],
+            sure: false,
+            suspect: false,
+            unset_sure: 0,
+            clobbered: 0,
+            spills: Vec::new(),
+            stack: None,
+        },
+    )
+}
+
+/// An ALU operation's result. `a` is `None` for `mov`. A mask or shift of a
+/// range is a new value, grouped by `site`.
+pub(super) fn alu(op: u8, wide: bool, signed_div: bool, a: Option<Val>, b: Val, site: u32) -> Val {
+    // Besides ranges the kernel tracks known bits (`lsh r0, 4` clears the
+    // low four), which only sums, right shifts and low masks keep in step
+    // with the bounds here.
+    let low_mask = op == AND
+        && b.konst_of()
+            .is_some_and(|c| (c & U32).wrapping_add(1).is_power_of_two());
+    let bits = a.is_some() && !matches!(op, ADD | SUB | RSH) && !low_mask;
+    // The kernel links `r2 = r1 + 5` to `r1`'s copies (by the difference):
+    // what it learns of one it learns of the other.
+    let delta = matches!(op, ADD | SUB) && b.konst_of().is_some() && a.is_some_and(Val::linked_any);
+    let vague = a.is_some_and(Val::vague) || b.vague() || bits || signed_div || delta;
+    let v = alu_value(op, wide, signed_div, a, b, site);
+    if matches!(v.k, K::Const(_) | K::Ptr { .. }) {
+        v
+    } else {
+        v.with_lossy(vague)
+    }
+}
+
+pub(super) fn alu_value(
+    op: u8,
+    wide: bool,
+    signed_div: bool,
+    a: Option<Val>,
+    b: Val,
+    site: u32,
+) -> Val {
+    let Some(a) = a else {
+        // mov
+        if wide {
+            return b;
+        }
+        return match b.k {
+            K::Const(c) => Val::konst(c & U32),
+            K::Range { hhi, .. } if hhi <= U32 => b,
+            _ => Val::fresh(site, U32),
+        };
+    };
+    let linked = matches!(op, ADD | SUB) && b.konst_of().is_some() && a.linked_any();
+    let full = if wide { u64::MAX } else { U32 };
+    if signed_div {
+        return Val::fresh(site, full);
+    }
+    if let (K::Const(x), K::Const(y)) = (a.k, b.k)
+        && let Some(r) = alu_const(op, wide, x, y)
+    {
+        return Val::konst(r);
+    }
+    if wide && (op == ADD || op == SUB) {
+        match (a.k, b.k) {
+            (K::Ptr { kinds, off }, K::Const(c)) => {
+                let c = c as i64;
+                let off = off.and_then(|o| {
+                    let o = i64::from(o);
+                    let r = if op == ADD {
+                        o.checked_add(c)
+                    } else {
+                        o.checked_sub(c)
+                    };
+                    r.and_then(|r| i32::try_from(r).ok())
+                });
+                return Val::ptr(kinds, off);
+            }
+            (K::Ptr { .. }, K::Ptr { .. }) => return Val::opaque(false, true),
+            (K::Ptr { kinds, .. }, _) => return Val::ptr(kinds, None),
+            (_, K::Ptr { kinds, .. }) if op == ADD => return Val::ptr(kinds, None),
+            _ => {}
+        }
+    }
+    let bounds = a
+        .hull()
+        .zip(b.hull())
+        .and_then(|(x, y)| hull_arith(op, wide, x, y));
+    let mut v = match bounds {
+        Some((lo, hi)) => Val::bounded(lo, hi, site, linked),
+        // A 32-bit result is zero-extended.
+        None if !wide => Val::bounded(0, U32, site, linked),
+        None if a.stack_any() || b.stack_any() => Val::opaque(linked, true),
+        None => Val::bounded(0, u64::MAX, site, linked),
+    };
+    // Masks and shifts of a range: every value of the image is possible.
+    if let (
+        K::Range {
+            ulo,
+            uhi,
+            ptr: false,
+            ..
+        },
+        K::Const(c),
+        K::Range { hlo, hhi, .. },
+    ) = (a.k, b.k, v.k)
+        && ulo <= uhi
+    {
+        let c = if wide { c } else { c & U32 };
+        let image = match op {
+            AND if c <= U32 && (c + 1).is_power_of_two() => {
+                let m = c as u32;
+                if uhi <= m {
+                    Some((ulo, uhi))
+                } else if uhi - ulo >= m {
+                    Some((0, m))
+                } else {
+                    None
+                }
+            }
+            RSH if c < 32 => Some((ulo >> c, uhi >> c)),
+            _ => None,
+        };
+        if let Some((ulo, uhi)) = image
+            && hlo <= u64::from(ulo)
+            && u64::from(uhi) <= hhi
+        {
+            v.k = K::Range {
+                ulo,
+                uhi,
+                hlo,
+                hhi,
+                site,
+                ptr: false,
+            };
+        }
+    }
+    v
+}
+
+/// Bounds of `x op y` for `x` in `a` and `y` in `b`, as the kernel's range
+/// tracking finds them (or tighter); `None` if unbounded.
+pub(super) fn hull_arith(op: u8, wide: bool, a: (u64, u64), b: (u64, u64)) -> Option<(u64, u64)> {
+    let max: u128 = if wide {
+        u128::from(u64::MAX)
+    } else {
+        u128::from(U32)
+    };
+    // A 32-bit operation sees the low halves.
+    let low = |(l, h): (u64, u64)| {
+        if wide || (l >> 32 == h >> 32) {
+            (
+                u128::from(if wide { l } else { l & U32 }),
+                u128::from(if wide { h } else { h & U32 }),
+            )
+        } else {
+            (0, u128::from(U32))
+        }
+    };
+    let ((al, ah), (bl, bh)) = (low(a), low(b));
+    let bits = if wide { 64 } else { 32 };
+    let ones = |x: u128| {
+        if x == 0 {
+            0
+        } else {
+            (1u128 << (128 - x.leading_zeros())) - 1
+        }
+    };
+    let r = match op {
+        ADD => (al + bl, ah + bh),
+        SUB if al >= bh => (al - bh, ah - bl),
+        MUL => (al * bl, ah * bh),
+        AND => (0, ah.min(bh)),
+        OR => (al.max(bl), ones(ah.max(bh))),
+        XOR => (0, ones(ah.max(bh))),
+        LSH if bl == bh && bh < bits => (al << bh, ah << bh),
+        RSH if bh < bits => (al >> bh, ah >> bl),
+        // x / y <= x, and x / 0 is 0; x % y <= x, and x % 0 is x.
+        DIV | MOD => (0, ah),
+        _ => return None,
+    };
+    (r.1 <= max).then_some((r.0 as u64, r.1 as u64))
+}
