@@ -106,6 +106,41 @@ impl Insn {
     }
 }
 
+impl Insn {
+    /// `N` instructions from their little-endian encoding, 8 bytes each
+    /// (`regs` = `src << 4 | dst`), in any target's layout. `bpf_prog!`
+    /// emits one byte string rather than one constructor call per slot,
+    /// which rustc checks much faster.
+    ///
+    /// ```
+    /// const P: [bpf_asm::Insn; 2] =
+    ///     bpf_asm::Insn::array_from_le(b"\xb7\0\0\0\xff\xff\xff\xff\x95\0\0\0\0\0\0\0");
+    /// assert_eq!(P[0], bpf_asm::Insn::new(0xb7, 0, 0, 0, -1));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `bytes` holds fewer than `8 * N` bytes (at compile time when used
+    /// in a constant).
+    pub const fn array_from_le<const N: usize>(bytes: &[u8]) -> [Insn; N] {
+        let mut out = [Insn::new(0, 0, 0, 0, 0); N];
+        let mut i = 0;
+        while i < N {
+            let b = i * 8;
+            let regs = bytes[b + 1];
+            out[i] = Insn::new(
+                bytes[b],
+                regs & 0xf,
+                regs >> 4,
+                i16::from_le_bytes([bytes[b + 2], bytes[b + 3]]),
+                i32::from_le_bytes([bytes[b + 4], bytes[b + 5], bytes[b + 6], bytes[b + 7]]),
+            );
+            i += 1;
+        }
+        out
+    }
+}
+
 impl fmt::Debug for Insn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

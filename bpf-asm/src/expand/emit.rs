@@ -56,19 +56,42 @@ fn compile_errors(mut errors: Vec<Error<Span>>) -> TokenStream {
 }
 
 fn program(encoded: &Encoded<Span>, flat: &Flat) -> TokenStream {
+    // Known slots go into one little-endian byte string; slots with a
+    // `{ expr }` field are then overwritten by a constructor call.
+    let n = encoded.slots.len();
+    let mut bytes = Vec::with_capacity(n * 8);
+    let mut patches = Vec::new();
     let mut exprs = ExprItems::default();
-    let insns: Vec<TokenStream> = encoded
-        .slots
-        .iter()
-        .map(|s| {
-            let code = exprs.field(s.code, encoded, flat, Ty::U8);
-            let dst = exprs.field(s.dst, encoded, flat, Ty::U8);
-            let src = exprs.field(s.src, encoded, flat, Ty::U8);
-            let off = exprs.field(s.off, encoded, flat, Ty::I16);
-            let imm = exprs.field(s.imm, encoded, flat, Ty::I32);
-            quote!(::bpf_loader::Insn::new(#code, #dst, #src, #off, #imm))
+    for (i, s) in encoded.slots.iter().enumerate() {
+        match s.insn() {
+            Some(insn) => {
+                let (off, imm) = (insn.off().to_le_bytes(), insn.imm().to_le_bytes());
+                bytes.extend_from_slice(&[insn.code(), insn.src() << 4 | insn.dst()]);
+                bytes.extend_from_slice(&off);
+                bytes.extend_from_slice(&imm);
+            }
+            None => {
+                bytes.extend_from_slice(&[0; 8]);
+                let code = exprs.field(s.code, encoded, flat, Ty::U8);
+                let dst = exprs.field(s.dst, encoded, flat, Ty::U8);
+                let src = exprs.field(s.src, encoded, flat, Ty::U8);
+                let off = exprs.field(s.off, encoded, flat, Ty::I16);
+                let imm = exprs.field(s.imm, encoded, flat, Ty::I32);
+                patches
+                    .push(quote!(a[#i] = ::bpf_loader::Insn::new(#code, #dst, #src, #off, #imm);));
+            }
+        }
+    }
+    let bytes = Literal::byte_string(&bytes);
+    let insns = if patches.is_empty() {
+        quote!(&::bpf_loader::Insn::array_from_le::<#n>(#bytes))
+    } else {
+        quote!(&{
+            let mut a = ::bpf_loader::Insn::array_from_le::<#n>(#bytes);
+            #(#patches)*
+            a
         })
-        .collect();
+    };
     let relocs = encoded
         .relocs
         .iter()
@@ -82,7 +105,7 @@ fn program(encoded: &Encoded<Span>, flat: &Flat) -> TokenStream {
     quote! {
         {
             #(#items)*
-            const INSNS: &[::bpf_loader::Insn] = &[#(#insns),*];
+            const INSNS: &[::bpf_loader::Insn] = #insns;
             const RELOCS: &[::bpf_loader::MapReloc] = &[#(#relocs),*];
             const SOURCE: &[::bpf_loader::SourceLine] = &[#(#source),*];
             ::bpf_loader::Program::from_static_typed(#prog_type, INSNS, RELOCS, SOURCE)
@@ -200,12 +223,20 @@ mod tests {
     #[test]
     fn expands_the_seed_program() {
         let out = expand(quote!(mov64 r0, -1; exit)).to_string();
+        let bytes =
+            r#"array_from_le :: < 2usize > (b"\xB7\0\0\0\xFF\xFF\xFF\xFF\x95\0\0\0\0\0\0\0")"#;
+        assert!(out.contains(bytes), "{out}");
+        assert!(!out.contains("Insn :: new"), "{out}");
+        assert!(out.contains("SourceLine :: new (0usize"), "{out}");
+    }
+
+    #[test]
+    fn slots_with_expressions_are_patched() {
+        let out = expand(quote!(mov64 r0, { K }; exit)).to_string();
         assert!(
-            out.contains("Insn :: new (183u8 , 0u8 , 0u8 , 0i16 , - 1i32)"),
+            out.contains("a [0usize] = :: bpf_loader :: Insn :: new (183u8"),
             "{out}"
         );
-        assert!(out.contains("Insn :: new (149u8"), "{out}");
-        assert!(out.contains("SourceLine :: new (0usize"), "{out}");
     }
 
     #[test]
