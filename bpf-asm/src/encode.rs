@@ -222,10 +222,7 @@ impl<'a, S: Copy> Encoder<'a, S> {
             while let Some(l) = labels.next_if(|l| l.stmt <= self.next_stmt) {
                 self.ctx.define(l.name, l.span, self.slots.len());
             }
-            let ops = parsed
-                .ops
-                .get(s.ops.start as usize..s.ops.end as usize)
-                .unwrap_or_default();
+            let ops = s.operands(&parsed.ops);
             self.statement(s, ops);
         }
         // Labels after the last statement so far name the next one.

@@ -160,11 +160,11 @@ pub struct Parsed<'a, S> {
     pub ops: Vec<Operand<'a, S>>,
 }
 
-impl<'a, S> Parsed<'a, S> {
-    /// The operands of `stmt`.
-    pub fn ops(&self, stmt: &Stmt<'a, S>) -> &[Operand<'a, S>] {
-        self.ops
-            .get(stmt.ops.start as usize..stmt.ops.end as usize)
+impl<'a, S> Stmt<'a, S> {
+    /// This statement's operands within `all`, the program's
+    /// [`Parsed::ops`].
+    pub fn operands<'p>(&self, all: &'p [Operand<'a, S>]) -> &'p [Operand<'a, S>] {
+        all.get(self.ops.start as usize..self.ops.end as usize)
             .unwrap_or_default()
     }
 }
@@ -201,14 +201,6 @@ pub struct Parsing<'a, S> {
 }
 
 impl<'a, S: Copy> Parsing<'a, S> {
-    /// An empty parse with room for about `stmts` statements.
-    pub fn with_capacity(end_span: S, stmts: usize) -> Self {
-        let mut p = Self::new(end_span);
-        p.out.stmts.reserve(stmts);
-        p.out.ops.reserve(stmts * 3);
-        p
-    }
-
     /// An empty parse; `end_span` locates errors at the end of the input.
     pub fn new(end_span: S) -> Self {
         Parsing {
