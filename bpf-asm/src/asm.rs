@@ -3,12 +3,11 @@
 
 use std::fmt;
 
-use crate::encode::{Encoded, Encoder, Slot};
-use crate::error::Error;
-use crate::flow;
-use crate::parse::Parsing;
+use crate::diag::Diagnostics;
+use crate::encode::{Encoded, Slot};
+use crate::pipeline::{self, Assembled, Checks, Tokens};
 use crate::program::{MapReloc, Program, SourceLine};
-use crate::token::{Columns, Lexer, Pos};
+use crate::token::{Columns, Lexer, Pos, Tok};
 
 /// One assembly error with its 1-based line and column.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,51 +79,64 @@ impl Assembler {
 
     /// Assembles `src`, returning every error found.
     pub fn assemble(&self, src: &str) -> Result<Program, AsmErrors> {
-        // One statement at a time: lexed, parsed, and encoded at once, so
-        // only the encoded program grows with the input.
-        let mut lexer = Lexer::new(src);
-        let mut parsing = Parsing::new(Pos::default()).with_source(src);
-        let mut encoder = Encoder::new();
-        encoder.reserve(src.len() / 16);
-        let mut chunk = Vec::with_capacity(16);
-        while lexer.next_statement(&mut chunk) {
-            parsing.feed(&chunk);
-            encoder.feed(parsing.parsed_mut());
+        let checks = Checks {
+            flow: self.flow_checks,
+        };
+        let Assembled { encoded, diag } = pipeline::assemble(&mut Text::new(src), checks);
+        if diag.is_clean() {
+            return Ok(program(encoded));
         }
-        let end = lexer.end();
-        let mut errors: Vec<Error<Pos>> = std::mem::take(&mut lexer.errors)
-            .into_iter()
-            .map(|(pos, msg)| Error::new(pos, msg))
-            .collect();
-        let (mut rest, parse_errors) = parsing.finish();
-        encoder.feed(&mut rest);
-        errors.extend(parse_errors.into_iter().map(|mut e| {
-            // Errors "at the end of the input" get the real end position.
-            if e.span == Pos::default() {
-                e.span = end;
-            }
-            e
-        }));
-        let (encoded, encode_errors) = encoder.finish();
-        errors.extend(encode_errors);
-        if errors.is_empty() && self.flow_checks {
-            errors.extend(flow::check(&encoded));
+        let columns = Columns::new(src);
+        let errors = diag.into_sorted(|e| (e.span.line, e.span.col));
+        Err(AsmErrors(
+            errors
+                .into_iter()
+                .map(|e| AsmError {
+                    line: e.span.line,
+                    col: columns.char_column(e.span),
+                    message: e.message,
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// Text input: the lexer, one statement at a time.
+struct Text<'a> {
+    src: &'a str,
+    lexer: Lexer<'a>,
+}
+
+impl<'a> Text<'a> {
+    fn new(src: &'a str) -> Self {
+        Text {
+            src,
+            lexer: Lexer::new(src),
         }
-        if !errors.is_empty() {
-            errors.sort_by_key(|e| (e.span.line, e.span.col));
-            let columns = Columns::new(src);
-            return Err(AsmErrors(
-                errors
-                    .into_iter()
-                    .map(|e| AsmError {
-                        line: e.span.line,
-                        col: columns.char_column(e.span),
-                        message: e.message,
-                    })
-                    .collect(),
-            ));
+    }
+}
+
+impl<'a> Tokens<'a, Pos> for Text<'a> {
+    fn next_statements(&mut self, out: &mut Vec<Tok<'a, Pos>>) -> bool {
+        self.lexer.next_statement(out)
+    }
+
+    fn end(&mut self) -> Pos {
+        self.lexer.end()
+    }
+
+    fn source(&self) -> Option<&'a str> {
+        Some(self.src)
+    }
+
+    fn finish(&mut self, diag: &mut Diagnostics<Pos>) {
+        for (pos, e) in self.lexer.errors.drain(..) {
+            diag.push(pos, e.to_string());
         }
-        Ok(program(encoded))
+    }
+
+    fn size_hint(&self) -> usize {
+        self.src.len() / 16
     }
 }
 

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
 use crate::Insn;
-use crate::isa::{Form, ImmRule, Shape, isa};
+use crate::isa::{Fld, Form, Opnd, Pseudo, PseudoArg, isa};
+use crate::rules;
 
 /// One decoded instruction: its form (if valid) and the slots it spans.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,27 +56,21 @@ pub fn decode(slots: &[Insn]) -> Option<Decoded<'static>> {
         if !fixed_fields_match(f, &insn) {
             continue;
         }
-        if f.shape == Shape::Lddw {
-            let Some(&next) = slots.get(1) else {
-                return Some(raw);
-            };
-            let next_ok = next.code() == 0 && next.dst() == 0 && next.src() == 0 && next.off() == 0;
-            let next_free = matches!(f.pseudo, "" | "map_value" | "map_idx_value");
-            let fd_ok = !matches!(f.pseudo, "map_fd" | "map_value") || insn.imm() >= 0;
-            if !next_ok || !fd_ok || (!next_free && next.imm() != 0) || insn.dst() > 9 {
-                return Some(raw);
+        let next = if f.slots() == 2 {
+            match slots.get(1) {
+                Some(n) if n.code() == 0 && n.dst() == 0 && n.src() == 0 && n.off() == 0 => {
+                    Some(*n)
+                }
+                _ => return Some(raw),
             }
-            return Some(Decoded {
-                form: Some(f),
-                insn,
-                next: Some(next),
-            });
-        }
-        return Some(if assembler_accepts(f, &insn) {
+        } else {
+            None
+        };
+        return Some(if rules::accepts(f, &insn, next.as_ref()) {
             Decoded {
                 form: Some(f),
                 insn,
-                next: None,
+                next,
             }
         } else {
             raw
@@ -84,79 +79,24 @@ pub fn decode(slots: &[Insn]) -> Option<Decoded<'static>> {
     Some(raw)
 }
 
-/// Whether the fields the form fixes hold the form's values.
+/// Whether the fields no operand fills hold the form's values (and the
+/// register fields name registers).
 fn fixed_fields_match(f: &Form, i: &Insn) -> bool {
-    let (d, s, o, m) = (i.dst(), i.src(), i.off(), i.imm());
-    let regs_ok = d <= 10 && s <= 10;
-    regs_ok
-        && match f.shape {
-            Shape::AluK => s == 0 && o == f.off,
-            Shape::AluX | Shape::MovSx => m == 0 && o == f.off,
-            Shape::Unary => s == 0 && o == 0 && m == f.imm,
-            Shape::AddrSpaceCast => o == f.off,
-            Shape::Lddw => s == f.src && o == 0,
-            Shape::LdAbs => d == 0 && s == 0 && o == 0,
-            Shape::LdInd => d == 0 && o == 0,
-            Shape::Load | Shape::StoreReg => m == f.imm,
-            Shape::StoreImm => s == 0,
-            Shape::Ja => d == 0 && s == f.src && m == 0,
-            Shape::Ja32 => d == 0 && s == 0 && o == 0,
-            Shape::JmpK => s == 0,
-            Shape::JmpX => m == 0,
-            Shape::Call | Shape::CallLocal | Shape::CallKfunc => d == 0 && s == f.src && o == 0,
-            Shape::Exit => d == 0 && s == 0 && o == 0 && m == 0,
-            Shape::Raw => false,
-        }
-}
-
-/// The per-instruction rules the assembler enforces beyond the encoding.
-fn assembler_accepts(f: &Form, i: &Insn) -> bool {
-    let writes_r10 = match f.shape {
-        Shape::AluK
-        | Shape::AluX
-        | Shape::MovSx
-        | Shape::Unary
-        | Shape::AddrSpaceCast
-        | Shape::Load => i.dst() == 10,
-        Shape::StoreReg => f.writes_src() && i.src() == 10,
-        _ => false,
-    };
-    if writes_r10 {
-        return false;
-    }
-    let imm = i64::from(i.imm());
-    let imm_ok = match (f.shape, f.rule) {
-        (Shape::AluK, ImmRule::Shift(max)) => (0..=i64::from(max)).contains(&imm),
-        (Shape::AluK, ImmRule::Divisor(_)) => imm != 0,
-        (Shape::AddrSpaceCast, _) => true,
-        (Shape::Call, _) => u32::try_from(imm)
-            .ok()
-            .and_then(bpf_sys::helper_name)
-            .is_some(),
-        _ => true,
-    };
-    let base = match f.shape {
-        Shape::Load => Some(i.src()),
-        Shape::StoreImm | Shape::StoreReg => Some(i.dst()),
-        _ => None,
-    };
-    let stack_ok = base != Some(10) || {
-        let size = f.access_size();
-        let o = i64::from(i.off());
-        o >= -512 && o + size <= 0 && o % size == 0
-    };
-    imm_ok && stack_ok
+    let fixed = |fld: Fld, have: i64, want: i64| f.fills(fld) || have == want;
+    i.dst() <= 10
+        && i.src() <= 10
+        && fixed(Fld::Dst, i64::from(i.dst()), 0)
+        && fixed(Fld::Src, i64::from(i.src()), i64::from(f.src))
+        && fixed(Fld::Off, i64::from(i.off()), i64::from(f.off))
+        && fixed(Fld::Imm, i64::from(i.imm()), i64::from(f.imm))
 }
 
 /// Where a control-transfer instruction goes: slot offset relative to the
 /// next slot.
 fn branch_offset(d: &Decoded<'_>) -> Option<i64> {
-    let f = d.form?;
-    match f.shape {
-        Shape::Ja | Shape::JmpK | Shape::JmpX => Some(i64::from(d.insn.off())),
-        Shape::Ja32 | Shape::CallLocal => Some(i64::from(d.insn.imm())),
-        Shape::Lddw if f.pseudo == "func" => Some(i64::from(d.insn.imm())),
-        _ => None,
+    match d.form?.target_field()? {
+        Fld::Off => Some(i64::from(d.insn.off())),
+        _ => Some(i64::from(d.insn.imm())),
     }
 }
 
@@ -342,166 +282,139 @@ fn write_insn(
     target: Option<&str>,
     syntax: Syntax,
 ) -> fmt::Result {
-    let i = &d.insn;
-    let Some(f) = d.form else {
-        return match syntax {
-            Syntax::Mnemonic => write!(
-                out,
-                "raw {:#04x}, {}, {}, {}, {}",
-                i.code(),
-                i.dst(),
-                i.src(),
-                i.off(),
-                i.imm()
-            ),
-            Syntax::PseudoC => write!(out, ".8byte {:#018x}", u64::from_le_bytes(i.to_bytes())),
-        };
-    };
-    let tgt = |off: i64| target.map_or_else(|| rel(off), str::to_owned);
-    let (dst, src, off, imm) = (i.dst(), i.src(), i.off(), i.imm());
+    let f = d.form.unwrap_or_else(|| isa().raw());
     match syntax {
-        Syntax::Mnemonic => match f.shape {
-            Shape::AluK => write!(out, "{} r{dst}, {imm}", f.name),
-            Shape::AluX | Shape::MovSx => write!(out, "{} r{dst}, r{src}", f.name),
-            Shape::Unary => write!(out, "{} r{dst}", f.name),
-            Shape::AddrSpaceCast => write!(
-                out,
-                "{} r{dst}, r{src}, {}, {}",
-                f.name,
-                (imm as u32) >> 16,
-                imm as u32 & 0xffff
-            ),
-            Shape::Lddw => {
-                let next = d.next.map_or(0, |n| n.imm());
-                match f.pseudo {
-                    "" => write!(out, "lddw r{dst}, {}", num64(d.imm64())),
-                    "map_value" | "map_idx_value" => {
-                        write!(out, "lddw r{dst}, {}({imm}, {next})", f.pseudo)
-                    }
-                    "func" => write!(out, "lddw r{dst}, func({})", tgt(i64::from(imm))),
-                    p => write!(out, "lddw r{dst}, {p}({imm})"),
-                }
+        Syntax::Mnemonic => write_mnemonic(out, f, d, target),
+        Syntax::PseudoC => write_pseudo_c(out, f, d, target),
+    }
+}
+
+/// The mnemonic and each operand from the field its row names.
+fn write_mnemonic(
+    out: &mut String,
+    f: &Form,
+    d: &Decoded<'_>,
+    target: Option<&str>,
+) -> fmt::Result {
+    let i = &d.insn;
+    let tgt = |off: i64| target.map_or_else(|| rel(off), str::to_owned);
+    let field = |fld: Fld| match fld {
+        Fld::Off => i64::from(i.off()),
+        _ => i64::from(i.imm()),
+    };
+    out.push_str(f.name);
+    for (n, o) in f.operands.iter().enumerate() {
+        out.push_str(if n == 0 { " " } else { ", " });
+        match *o {
+            Opnd::Dst => write!(out, "r{}", i.dst())?,
+            Opnd::Src => write!(out, "r{}", i.src())?,
+            Opnd::Imm => write!(out, "{}", i.imm())?,
+            Opnd::Mem(base) => {
+                let reg = if base == Fld::Dst { i.dst() } else { i.src() };
+                out.push_str(&mem(reg, i.off()));
             }
-            Shape::LdAbs => write!(out, "{} {imm}", f.name),
-            Shape::LdInd => write!(out, "{} r{src}, {imm}", f.name),
-            Shape::Load => write!(out, "{} r{dst}, {}", f.name, mem(src, off)),
-            Shape::StoreImm => write!(out, "{} {}, {imm}", f.name, mem(dst, off)),
-            Shape::StoreReg => write!(out, "{} {}, r{src}", f.name, mem(dst, off)),
-            Shape::Ja => write!(out, "{} {}", f.name, tgt(i64::from(off))),
-            Shape::Ja32 | Shape::CallLocal => write!(out, "{} {}", f.name, tgt(i64::from(imm))),
-            Shape::JmpK => write!(out, "{} r{dst}, {imm}, {}", f.name, tgt(i64::from(off))),
-            Shape::JmpX => write!(out, "{} r{dst}, r{src}, {}", f.name, tgt(i64::from(off))),
-            Shape::Call => match u32::try_from(imm).ok().and_then(bpf_sys::helper_name) {
-                Some(name) => write!(out, "call {name}"),
-                None => write!(out, "call {imm}"),
+            Opnd::Target(fld) => out.push_str(&tgt(field(fld))),
+            Opnd::Helper => match u32::try_from(i.imm()).ok().and_then(bpf_sys::helper_name) {
+                Some(name) => out.push_str(name),
+                None => write!(out, "{}", i.imm())?,
             },
-            Shape::CallKfunc => write!(out, "call kfunc {imm}"),
-            Shape::Exit => out.write_str("exit"),
-            Shape::Raw => Ok(()),
-        },
-        Syntax::PseudoC => {
-            let r = |n: u8| {
-                if f.wide {
-                    format!("r{n}")
-                } else {
-                    format!("w{n}")
-                }
-            };
-            match f.shape {
-                Shape::AluK => write!(out, "{} {} {imm}", r(dst), f.op),
-                Shape::AluX => write!(out, "{} {} {}", r(dst), f.op, r(src)),
-                Shape::MovSx => write!(out, "{} = (s{}){}", r(dst), off, r(src)),
-                Shape::Unary if f.op == "-" => write!(out, "{} = -{}", r(dst), r(dst)),
-                Shape::Unary => write!(out, "r{dst} = {} r{dst}", f.op),
-                Shape::AddrSpaceCast => write!(
-                    out,
-                    "r{dst} = addr_space_cast(r{src}, {}, {})",
-                    (imm as u32) >> 16,
-                    imm as u32 & 0xffff
-                ),
-                Shape::Lddw => {
+            Opnd::Imm64 => match f.pseudo() {
+                None => out.push_str(&num64(d.imm64())),
+                Some(p) => {
                     let next = d.next.map_or(0, |n| n.imm());
-                    match f.pseudo {
-                        "" => write!(out, "r{dst} = {} ll", d.imm64()),
-                        "func" if target.is_some() => {
-                            write!(out, "r{dst} = func({}) ll", tgt(i64::from(imm)))
+                    write!(out, "{}(", p.keyword())?;
+                    for (k, a) in p.args().iter().enumerate() {
+                        if k > 0 {
+                            out.push_str(", ");
                         }
-                        _ if next == 0 => write!(out, "ld_pseudo r{dst}, {}, {imm}", f.src),
-                        p => write!(out, "r{dst} = {p}({imm}, {next}) ll"),
+                        match a {
+                            PseudoArg::Num(true, _) => write!(out, "{next}")?,
+                            PseudoArg::Target => out.push_str(&tgt(i64::from(i.imm()))),
+                            _ => write!(out, "{}", i.imm())?,
+                        }
                     }
+                    out.push(')');
                 }
-                Shape::LdAbs => write!(out, "r0 = *({} *)skb[{imm}]", f.op),
-                Shape::LdInd if imm == 0 => write!(out, "r0 = *({} *)skb[r{src}]", f.op),
-                Shape::LdInd => write!(out, "r0 = *({} *)skb[r{src} + {imm}]", f.op),
-                Shape::Load if f.imm != 0 => write!(
-                    out,
-                    "{} = load_acquire(({} *)({}))",
-                    r(dst),
-                    f.op,
-                    cmem(src, off)
-                ),
-                Shape::Load => {
-                    let reg = if f.op.starts_with('s') || f.wide {
-                        format!("r{dst}")
-                    } else {
-                        format!("w{dst}")
-                    };
-                    write!(out, "{reg} = *({} *)({})", f.op, cmem(src, off))
-                }
-                Shape::StoreImm => write!(out, "*({} *)({}) = {imm}", f.op, cmem(dst, off)),
-                Shape::StoreReg => {
-                    let m = cmem(dst, off);
-                    let ty = if f.wide { "u64" } else { "u32" };
-                    match f.name.rsplit(' ').next().unwrap_or("") {
-                        _ if f.imm == bpf_sys::BPF_STORE_REL as i32 => {
-                            write!(out, "store_release(({} *)({m}), {})", f.op, r(src))
-                        }
-                        _ if !f.name.starts_with("lock") => {
-                            write!(out, "*({} *)({m}) = {}", f.op, r(src))
-                        }
-                        n if n.starts_with("cmpxchg") => {
-                            let suffix = if f.wide { "_64" } else { "32_32" };
-                            write!(out, "{} = cmpxchg{suffix}({m}, {}, {})", r(0), r(0), r(src))
-                        }
-                        n if n.starts_with("xchg") => {
-                            let suffix = if f.wide { "_64" } else { "32_32" };
-                            write!(out, "{} = xchg{suffix}({m}, {})", r(src), r(src))
-                        }
-                        _ if f.name.contains("fetch") => {
-                            write!(out, "{} = {}(({ty} *)({m}), {})", r(src), f.op, r(src))
-                        }
-                        _ => write!(out, "lock *({ty} *)({m}) {} {}", f.op, r(src)),
-                    }
-                }
-                Shape::Ja if f.name == "may_goto" => {
-                    write!(out, "may_goto {}", tgt(i64::from(off)))
-                }
-                Shape::Ja => write!(out, "goto {}", tgt(i64::from(off))),
-                Shape::Ja32 => write!(out, "gotol {}", tgt(i64::from(imm))),
-                Shape::JmpK => write!(
-                    out,
-                    "if {} {} {imm} goto {}",
-                    r(dst),
-                    f.op,
-                    tgt(i64::from(off))
-                ),
-                Shape::JmpX => write!(
-                    out,
-                    "if {} {} {} goto {}",
-                    r(dst),
-                    f.op,
-                    r(src),
-                    tgt(i64::from(off))
-                ),
-                Shape::Call => write!(out, "call {imm}"),
-                Shape::CallLocal => match target {
-                    Some(t) => write!(out, "call {t}"),
-                    None => write!(out, "call pc{}", rel(i64::from(imm))),
-                },
-                Shape::CallKfunc => write!(out, "call kfunc({imm})"),
-                Shape::Exit => out.write_str("exit"),
-                Shape::Raw => Ok(()),
-            }
+            },
+            Opnd::AsDst => write!(out, "{}", (i.imm() as u32) >> 16)?,
+            Opnd::AsSrc => write!(out, "{}", i.imm() as u32 & 0xffff)?,
+            Opnd::Raw(Fld::Code) => write!(out, "{:#04x}", i.code())?,
+            Opnd::Raw(Fld::Dst) => write!(out, "{}", i.dst())?,
+            Opnd::Raw(Fld::Src) => write!(out, "{}", i.src())?,
+            Opnd::Raw(Fld::Off) => write!(out, "{}", i.off())?,
+            Opnd::Raw(Fld::Imm) => write!(out, "{}", i.imm())?,
         }
     }
+    Ok(())
+}
+
+/// The row's pseudo-C template with its placeholders filled in:
+/// registers (`{d}`/`{s}` by the form's width, `{rd}`/`{wd}`/`{rs}`/`{ws}`
+/// fixed), fields (`{imm}`, `{off}`, `{imm64}`), memory (`{md}`, `{ms}`:
+/// `rN + off`), `{op}` and `{ty}`, the target `{tgt}`, and a few that
+/// depend on the values (`{pseudo}`, `{skb}`, `{call}`, `{as}`, `{bytes}`).
+fn write_pseudo_c(
+    out: &mut String,
+    f: &Form,
+    d: &Decoded<'_>,
+    target: Option<&str>,
+) -> fmt::Result {
+    let i = &d.insn;
+    let (dst, src, off, imm) = (i.dst(), i.src(), i.off(), i.imm());
+    let tgt = |off: i64| target.map_or_else(|| rel(off), str::to_owned);
+    let w = if f.wide { 'r' } else { 'w' };
+    let mut rest = f.c;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        let key = &rest[open + 1..open + close];
+        rest = &rest[open + close + 1..];
+        match key {
+            "d" => write!(out, "{w}{dst}")?,
+            "s" => write!(out, "{w}{src}")?,
+            "rd" => write!(out, "r{dst}")?,
+            "wd" => write!(out, "w{dst}")?,
+            "rs" => write!(out, "r{src}")?,
+            "ws" => write!(out, "w{src}")?,
+            "imm" => write!(out, "{imm}")?,
+            "off" => write!(out, "{off}")?,
+            "imm64" => write!(out, "{}", d.imm64())?,
+            "op" => out.push_str(f.c_op),
+            "ty" => out.push_str(if f.wide { "u64" } else { "u32" }),
+            "md" => out.push_str(&cmem(dst, off)),
+            "ms" => out.push_str(&cmem(src, off)),
+            "tgt" => {
+                let field = f.target_field().unwrap_or(Fld::Off);
+                out.push_str(&tgt(if field == Fld::Off {
+                    i64::from(off)
+                } else {
+                    i64::from(imm)
+                }));
+            }
+            "skb" if imm == 0 => write!(out, "r{src}")?,
+            "skb" => write!(out, "r{src} + {imm}")?,
+            "call" => match target {
+                Some(t) => write!(out, "call {t}")?,
+                None => write!(out, "call pc{}", rel(i64::from(imm)))?,
+            },
+            "as" => write!(out, "{}, {}", (imm as u32) >> 16, imm as u32 & 0xffff)?,
+            "bytes" => write!(out, "{:#018x}", u64::from_le_bytes(i.to_bytes()))?,
+            "pseudo" => {
+                let next = d.next.map_or(0, |n| n.imm());
+                let p = f.pseudo().map_or("", |p| p.keyword());
+                if f.pseudo() == Some(Pseudo::Func) && target.is_some() {
+                    write!(out, "r{dst} = func({}) ll", tgt(i64::from(imm)))?;
+                } else if next == 0 {
+                    write!(out, "ld_pseudo r{dst}, {}, {imm}", f.src)?;
+                } else {
+                    write!(out, "r{dst} = {p}({imm}, {next}) ll")?;
+                }
+            }
+            other => write!(out, "{{{other}}}")?,
+        }
+    }
+    out.push_str(rest);
+    Ok(())
 }

@@ -7,22 +7,24 @@
 
 use std::collections::HashMap;
 
-use crate::error::{Error, did_you_mean, nearest};
-use crate::isa::{Form, ImmRule, Shape, isa};
+use crate::diag::Diagnostics;
+use crate::error::{did_you_mean, nearest};
+use crate::isa::{AluOp, Fld, Form, Op, Opnd, PseudoArg, Role, isa};
 use crate::parse::{Attr, Operand, Parsed, Stmt, Value};
+use crate::rules::{self, Range, StackFault};
 
 /// The most instructions the kernel loads (`BPF_COMPLEXITY_LIMIT_INSNS`).
-pub const MAX_INSNS: usize = 1_000_000;
+pub(crate) const MAX_INSNS: usize = 1_000_000;
 
 /// Program-wide options, from the inner attributes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Options {
+pub(crate) struct Options {
     /// `#![cpu = vN]`: the highest ISA level allowed (1 to 4); `None`: no limit.
-    pub cpu: Option<u8>,
+    pub(crate) cpu: Option<u8>,
     /// `#![prog_type = NAME]`: the `bpf_prog_type` value.
-    pub prog_type: u32,
+    pub(crate) prog_type: u32,
     /// `#![unprivileged]`: apply the unprivileged loader's rules too.
-    pub unprivileged: bool,
+    pub(crate) unprivileged: bool,
 }
 
 impl Default for Options {
@@ -37,7 +39,7 @@ impl Default for Options {
 
 /// Which part of a checked expression value a field takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Part {
+pub(crate) enum Part {
     /// The value itself (truncated to the field's width after the check).
     Whole,
     /// The low 32 bits (first `lddw` slot).
@@ -48,7 +50,7 @@ pub enum Part {
 
 /// An instruction field: 16 bytes, so a program's slots stay compact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Field {
+pub(crate) enum Field {
     /// Known now.
     Lit(i64),
     /// A `{ expr }` the macro evaluates and checks at compile time: an index
@@ -58,26 +60,26 @@ pub enum Field {
 
 /// A field whose value is a `{ expr }`, and the range it must satisfy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ExprField {
+pub(crate) struct ExprField {
     /// The front end's expression index.
-    pub id: u32,
+    pub(crate) id: u32,
     /// Negate the expression's value.
-    pub neg: bool,
+    pub(crate) neg: bool,
     /// Smallest accepted value.
-    pub min: i128,
+    pub(crate) min: i128,
     /// Largest accepted value.
-    pub max: i128,
+    pub(crate) max: i128,
     /// Zero is refused (a divisor).
-    pub nonzero: bool,
+    pub(crate) nonzero: bool,
     /// What the value is, for the assertion message.
-    pub what: &'static str,
+    pub(crate) what: &'static str,
     /// Which part the field takes.
-    pub part: Part,
+    pub(crate) part: Part,
 }
 
 impl Field {
     /// The value, if known now.
-    pub fn lit(self) -> Option<i64> {
+    pub(crate) fn lit(self) -> Option<i64> {
         match self {
             Field::Lit(v) => Some(v),
             Field::Expr(_) => None,
@@ -87,20 +89,42 @@ impl Field {
 
 /// One encoded slot; fields may still hold expressions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Slot {
+pub(crate) struct Slot {
     /// Opcode.
-    pub code: Field,
+    pub(crate) code: Field,
     /// Destination register.
-    pub dst: Field,
+    pub(crate) dst: Field,
     /// Source register.
-    pub src: Field,
+    pub(crate) src: Field,
     /// Offset.
-    pub off: Field,
+    pub(crate) off: Field,
     /// Immediate.
-    pub imm: Field,
+    pub(crate) imm: Field,
 }
 
 impl Slot {
+    /// The field `f`.
+    pub(crate) fn field_mut(&mut self, f: Fld) -> &mut Field {
+        match f {
+            Fld::Code => &mut self.code,
+            Fld::Dst => &mut self.dst,
+            Fld::Src => &mut self.src,
+            Fld::Off => &mut self.off,
+            Fld::Imm => &mut self.imm,
+        }
+    }
+
+    /// The field `f`.
+    pub(crate) fn field(&self, f: Fld) -> Field {
+        match f {
+            Fld::Code => self.code,
+            Fld::Dst => self.dst,
+            Fld::Src => self.src,
+            Fld::Off => self.off,
+            Fld::Imm => self.imm,
+        }
+    }
+
     fn new(code: u8, dst: u8, src: u8, off: Field, imm: Field) -> Slot {
         Slot {
             code: Field::Lit(i64::from(code)),
@@ -112,7 +136,7 @@ impl Slot {
     }
 
     /// The instruction, if every field is known.
-    pub fn insn(&self) -> Option<crate::Insn> {
+    pub(crate) fn insn(&self) -> Option<crate::Insn> {
         Some(crate::Insn::new(
             self.code.lit()? as u8,
             self.dst.lit()? as u8,
@@ -125,40 +149,33 @@ impl Slot {
 
 /// A statement's place in the output.
 #[derive(Clone, Debug)]
-pub struct Placed<S> {
+pub(crate) struct Placed<S> {
     /// First slot.
-    pub slot: usize,
+    pub(crate) slot: usize,
     /// The form it encoded to (index into the ISA table), if it did.
-    pub form: Option<usize>,
+    pub(crate) form: Option<usize>,
     /// Span of the mnemonic.
-    pub span: S,
+    pub(crate) span: S,
     /// Source line.
-    pub line: u32,
+    pub(crate) line: u32,
     /// Normalised text.
-    pub text: String,
+    pub(crate) text: String,
 }
 
 /// The encoder's output.
 #[derive(Clone, Debug)]
-pub struct Encoded<S> {
+pub(crate) struct Encoded<S> {
     /// Every slot, in order.
-    pub slots: Vec<Slot>,
+    pub(crate) slots: Vec<Slot>,
     /// One entry per statement.
-    pub stmts: Vec<Placed<S>>,
+    pub(crate) stmts: Vec<Placed<S>>,
     /// `(slot, map name)` for `map_fd(NAME)` / `map_value(NAME, off)`.
-    pub relocs: Vec<(usize, String)>,
+    pub(crate) relocs: Vec<(usize, String)>,
     /// The `{ expr }` fields, indexed by [`Field::Expr`].
-    pub exprs: Vec<ExprField>,
+    #[cfg_attr(not(feature = "macro"), allow(dead_code))]
+    pub(crate) exprs: Vec<ExprField>,
     /// The options in force.
-    pub options: Options,
-}
-
-/// Resolves options, labels and forms, and encodes every statement,
-/// collecting all errors.
-pub fn encode<S: Copy>(mut parsed: Parsed<'_, S>) -> (Encoded<S>, Vec<Error<S>>) {
-    let mut enc = Encoder::new();
-    enc.feed(&mut parsed);
-    enc.finish()
+    pub(crate) options: Options,
 }
 
 /// The encoder, fed parsed statements in batches (the runtime assembler
@@ -167,8 +184,8 @@ pub fn encode<S: Copy>(mut parsed: Parsed<'_, S>) -> (Encoded<S>, Vec<Error<S>>)
 /// [`finish`](Self::finish), once every label and the program's length are
 /// known.
 #[derive(Debug)]
-pub struct Encoder<'a, S> {
-    ctx: Ctx<'a, S>,
+pub(crate) struct Encoder<'a, S> {
+    state: State<'a, S>,
     slots: Vec<Slot>,
     stmts: Vec<Placed<S>>,
     /// Statements encoded so far (labels name statements by this count).
@@ -177,69 +194,74 @@ pub struct Encoder<'a, S> {
     over_limit: Option<S>,
 }
 
-impl<'a, S: Copy> Default for Encoder<'a, S> {
-    fn default() -> Self {
-        Self::new()
-    }
+/// What the encoder remembers between statements.
+#[derive(Debug)]
+struct State<'a, S> {
+    /// Label name to slot.
+    labels: HashMap<&'a str, usize>,
+    /// Second slots of `lddw`s, ascending.
+    lddw_second: Vec<usize>,
+    fixups: Vec<Fixup<'a, S>>,
+    options: Options,
+    relocs: Vec<(usize, String)>,
+    exprs: Vec<ExprField>,
 }
 
 impl<'a, S: Copy> Encoder<'a, S> {
-    /// An encoder with nothing encoded.
-    pub fn new() -> Self {
+    /// An encoder with nothing encoded, with room for about `n` statements.
+    pub(crate) fn with_capacity(n: usize) -> Self {
         Encoder {
-            ctx: Ctx {
+            state: State {
                 labels: HashMap::new(),
                 lddw_second: Vec::new(),
                 fixups: Vec::new(),
                 options: Options::default(),
-                errors: Vec::new(),
                 relocs: Vec::new(),
                 exprs: Vec::new(),
             },
-            slots: Vec::new(),
-            stmts: Vec::new(),
+            slots: Vec::with_capacity(n),
+            stmts: Vec::with_capacity(n),
             next_stmt: 0,
             over_limit: None,
         }
     }
 
-    /// Reserves room for about `n` more statements.
-    pub fn reserve(&mut self, n: usize) {
-        self.slots.reserve(n);
-        self.stmts.reserve(n);
-    }
-
     /// Encodes what `parsed` holds and empties it (keeping its buffers).
-    pub fn feed(&mut self, parsed: &mut Parsed<'a, S>) {
+    pub(crate) fn feed(&mut self, parsed: &mut Parsed<'a, S>, diag: &mut Diagnostics<S>) {
         if !parsed.attrs.is_empty() {
-            let mut errors = std::mem::take(&mut self.ctx.errors);
-            self.ctx.options = options(&parsed.attrs, &mut errors);
-            self.ctx.errors = errors;
+            self.state.options = options(&parsed.attrs, diag);
             parsed.attrs.clear();
         }
         let mut labels = parsed.labels.drain(..).peekable();
         for s in parsed.stmts.drain(..) {
             while let Some(l) = labels.next_if(|l| l.stmt <= self.next_stmt) {
-                self.ctx.define(l.name, l.span, self.slots.len());
+                self.state.define(l.name, l.span, self.slots.len(), diag);
             }
             let ops = s.operands(&parsed.ops);
-            self.statement(s, ops);
+            self.statement(s, ops, diag);
         }
         // Labels after the last statement so far name the next one.
         for l in labels {
-            self.ctx.define(l.name, l.span, self.slots.len());
+            self.state.define(l.name, l.span, self.slots.len(), diag);
         }
         parsed.ops.clear();
     }
 
-    fn statement(&mut self, s: Stmt<'a, S>, ops: &[Operand<'a, S>]) {
+    fn statement(&mut self, s: Stmt<'a, S>, ops: &[Operand<'a, S>], diag: &mut Diagnostics<S>) {
         let slot = self.slots.len();
-        let len = if s.mnem == "lddw" { 2 } else { 1 };
+        let mut e = Emit {
+            state: &mut self.state,
+            diag,
+        };
+        let form = e.statement(&s, ops, slot, &mut self.slots);
+        // Keep slot numbering stable after an error (an unknown mnemonic
+        // takes one slot, `lddw` two).
+        let len = form.map_or(if s.mnem == "lddw" { 2 } else { 1 }, |fi| {
+            isa().forms[fi].slots()
+        });
         if len == 2 {
-            self.ctx.lddw_second.push(slot + 1);
+            self.state.lddw_second.push(slot + 1);
         }
-        let form = self.ctx.statement(&s, ops, slot, &mut self.slots);
-        // Keep slot numbering stable after an error.
         self.slots
             .resize(slot + len, Slot::new(0, 0, 0, Field::Lit(0), Field::Lit(0)));
         if slot + len > MAX_INSNS && self.over_limit.is_none() {
@@ -255,48 +277,35 @@ impl<'a, S: Copy> Encoder<'a, S> {
         });
     }
 
-    /// Resolves the jump targets and returns the program and every error.
-    pub fn finish(mut self) -> (Encoded<S>, Vec<Error<S>>) {
+    /// Resolves the jump targets and returns the program.
+    pub(crate) fn finish(mut self, diag: &mut Diagnostics<S>) -> Encoded<S> {
         let total = self.slots.len();
-        let fixups = std::mem::take(&mut self.ctx.fixups);
-        let mut names: Vec<&str> = self.ctx.labels.keys().copied().collect();
+        let fixups = std::mem::take(&mut self.state.fixups);
+        let mut names: Vec<&str> = self.state.labels.keys().copied().collect();
         names.sort_unstable();
         for f in fixups {
-            if let Some(v) = self.ctx.resolve(&f, total, &names) {
-                let field = &mut self.slots[f.slot];
-                match f.field {
-                    TargetField::Off => field.off = Field::Lit(v),
-                    TargetField::Imm => field.imm = Field::Lit(v),
-                }
+            if let Some(v) = self.state.resolve(&f, total, &names, diag) {
+                let slot = &mut self.slots[f.slot];
+                *slot.field_mut(f.field) = Field::Lit(v);
             }
         }
         if let Some(span) = self.over_limit {
-            self.ctx.errors.push(Error::new(
+            diag.push(
                 span,
                 format!(
                     "the program has {total} instructions; the kernel loads at most {MAX_INSNS}"
                 ),
-            ));
+            );
         }
-        let ctx = self.ctx;
-        (
-            Encoded {
-                slots: self.slots,
-                stmts: self.stmts,
-                relocs: ctx.relocs,
-                exprs: ctx.exprs,
-                options: ctx.options,
-            },
-            ctx.errors,
-        )
+        let state = self.state;
+        Encoded {
+            slots: self.slots,
+            stmts: self.stmts,
+            relocs: state.relocs,
+            exprs: state.exprs,
+            options: state.options,
+        }
     }
-}
-
-/// Which field a jump target fills.
-#[derive(Clone, Copy, Debug)]
-enum TargetField {
-    Off,
-    Imm,
 }
 
 /// A jump or call target, resolved when the program is complete.
@@ -304,7 +313,7 @@ enum TargetField {
 struct Fixup<'a, S> {
     /// The instruction's first slot.
     slot: usize,
-    field: TargetField,
+    field: Fld,
     /// The label, or the written relative offset.
     target: Result<&'a str, i128>,
     span: S,
@@ -313,149 +322,176 @@ struct Fixup<'a, S> {
     hint: &'static str,
 }
 
-fn options<S: Copy>(attrs: &[Attr<'_, S>], errors: &mut Vec<Error<S>>) -> Options {
+fn options<S: Copy>(attrs: &[Attr<'_, S>], diag: &mut Diagnostics<S>) -> Options {
     let mut o = Options::default();
     for a in attrs {
         match (a.key, a.value) {
             ("cpu", Some((v, span))) => match v {
                 "v1" | "v2" | "v3" | "v4" => o.cpu = v[1..].parse().ok(),
-                _ => errors.push(Error::new(
+                _ => diag.push(
                     span,
                     format!("unknown cpu `{v}`: expected v1, v2, v3 or v4"),
-                )),
+                ),
             },
             ("prog_type", Some((v, span))) => match bpf_sys::prog_type(v) {
                 Some(t) => o.prog_type = t,
                 None => {
                     let near = nearest(v, bpf_sys::PROG_TYPES.iter().map(|p| p.0), 3);
-                    errors.push(Error::new(
+                    diag.push(
                         span,
                         format!(
                             "unknown program type `{v}`: expected a `bpf_prog_type` name without \
                              the `BPF_PROG_TYPE_` prefix, in lower case{}",
                             did_you_mean(&near)
                         ),
-                    ));
+                    );
                 }
             },
             ("unprivileged", None) => o.unprivileged = true,
-            ("cpu" | "prog_type", None) => errors.push(Error::new(
+            ("cpu" | "prog_type", None) => diag.push(
                 a.span,
                 format!("`#![{}]` needs a value: `#![{} = ...]`", a.key, a.key),
-            )),
+            ),
             ("unprivileged", Some((_, span))) => {
-                errors.push(Error::new(span, "`#![unprivileged]` takes no value"))
+                diag.push(span, "`#![unprivileged]` takes no value")
             }
             (key, _) => {
                 let near = nearest(key, ["cpu", "prog_type", "unprivileged"], 3);
-                errors.push(Error::new(
+                diag.push(
                     a.span,
                     format!(
                         "unknown attribute `{key}`: expected `cpu = vN`, `prog_type = NAME` or \
                          `unprivileged`{}",
                         did_you_mean(&near)
                     ),
-                ));
+                );
             }
         }
     }
     o
 }
 
-#[derive(Debug)]
-struct Ctx<'a, S> {
-    /// Label name to slot.
-    labels: HashMap<&'a str, usize>,
-    /// Second slots of `lddw`s, ascending.
-    lddw_second: Vec<usize>,
-    fixups: Vec<Fixup<'a, S>>,
-    options: Options,
-    errors: Vec<Error<S>>,
-    relocs: Vec<(usize, String)>,
-    exprs: Vec<ExprField>,
-}
-
-/// The operand list a shape takes, for "expected one of" messages.
-pub fn signature(form: &Form) -> String {
-    let ops = match form.shape {
-        Shape::AluK => "dst, imm",
-        Shape::AluX | Shape::MovSx => "dst, src",
-        Shape::Unary => "dst",
-        Shape::AddrSpaceCast => "dst, src, dst_as, src_as",
-        Shape::Lddw => match form.pseudo {
-            "" => "dst, imm64",
-            "map_fd" => "dst, map_fd(NAME or fd)",
-            "map_value" => "dst, map_value(NAME or fd, off)",
-            "btf_id" => "dst, btf_id(id)",
-            "func" => "dst, func(target)",
-            "map_idx" => "dst, map_idx(index)",
-            _ => "dst, map_idx_value(index, off)",
-        },
-        Shape::LdAbs => "imm",
-        Shape::LdInd => "src, imm",
-        Shape::Load => "dst, [src + off]",
-        Shape::StoreImm => "[dst + off], imm",
-        Shape::StoreReg => "[dst + off], src",
-        Shape::Ja | Shape::Ja32 | Shape::CallLocal => "target",
-        Shape::JmpK => "dst, imm, target",
-        Shape::JmpX => "dst, src, target",
-        Shape::Call => "helper_name | helper_id",
-        Shape::CallKfunc => "btf_id",
-        Shape::Exit => "",
-        Shape::Raw => "code, dst, src, off, imm",
-    };
-    if ops.is_empty() {
-        form.name.to_owned()
-    } else {
-        format!("{} {ops}", form.name)
+/// The operand list a form takes, for "expected one of" messages.
+pub(crate) fn signature(form: &Form) -> String {
+    let mut s = form.name.to_owned();
+    for (i, o) in form.operands.iter().enumerate() {
+        s.push_str(if i == 0 { " " } else { ", " });
+        match (o, form.pseudo()) {
+            (Opnd::Imm64, Some(p)) => s.push_str(p.signature()),
+            _ => s.push_str(o.placeholder()),
+        }
     }
+    s
 }
 
-/// Whether the operands' kinds fit the shape (values are checked later).
-fn fits<S>(form: &Form, ops: &[Operand<'_, S>]) -> bool {
+/// Whether a written operand has the kind a form's operand takes (values
+/// are checked when encoding).
+fn fits<S>(form: &Form, want: Opnd, op: &Operand<'_, S>) -> bool {
     use Operand::*;
-    let target = |o: &Operand<'_, S>| matches!(o, Num { .. } | Name(..));
-    let num_or_reg = |o: &Operand<'_, S>| matches!(o, Num { .. } | Reg(..));
-    match (form.shape, ops) {
-        (Shape::AluK, [Reg(..), Num { .. }]) => true,
-        (Shape::AluX | Shape::MovSx, [Reg(..), Reg(..)]) => true,
-        (Shape::Unary, [Reg(..)]) => true,
-        (Shape::AddrSpaceCast, [Reg(..), Reg(..), Num { .. }, Num { .. }]) => true,
-        (Shape::Lddw, [Reg(..), Num { .. }]) => form.pseudo.is_empty(),
-        (Shape::Lddw, [Reg(..), Call { name, .. }]) => *name == form.pseudo,
-        (Shape::LdAbs, [Num { .. }]) => true,
-        (Shape::LdInd, [Reg(..), Num { .. }]) => true,
-        (Shape::Load, [Reg(..), Mem { .. }]) => true,
-        (Shape::StoreImm, [Mem { .. }, Num { .. }]) => true,
-        (Shape::StoreReg, [Mem { .. }, Reg(..)]) => true,
-        (Shape::Ja | Shape::Ja32 | Shape::CallLocal, [t]) => target(t),
-        (Shape::JmpK, [Reg(..), Num { .. }, t]) => target(t),
-        (Shape::JmpX, [Reg(..), Reg(..), t]) => target(t),
-        (Shape::Call, [Num { .. } | Name(..)]) => true,
-        (Shape::CallKfunc, [Num { .. }]) => true,
-        (Shape::Exit, []) => true,
-        (Shape::Raw, [a, b, c, Num { .. }, Num { .. }]) => {
-            num_or_reg(a) && num_or_reg(b) && num_or_reg(c)
+    match want {
+        Opnd::Dst | Opnd::Src => matches!(op, Reg(..)),
+        Opnd::Imm | Opnd::AsDst | Opnd::AsSrc | Opnd::Raw(Fld::Off | Fld::Imm) => {
+            matches!(op, Num { .. })
         }
-        _ => false,
+        Opnd::Raw(_) => matches!(op, Num { .. } | Reg(..)),
+        Opnd::Mem(_) => matches!(op, Mem { .. }),
+        Opnd::Target(_) | Opnd::Helper => matches!(op, Num { .. } | Name(..)),
+        Opnd::Imm64 => match (form.pseudo(), op) {
+            (None, Num { .. }) => true,
+            (Some(p), Call { name, .. }) => *name == p.keyword(),
+            _ => false,
+        },
     }
 }
 
-const I16: (i128, i128) = (i16::MIN as i128, i16::MAX as i128);
-const I32: (i128, i128) = (i32::MIN as i128, i32::MAX as i128);
-const B32: (i128, i128) = (i32::MIN as i128, u32::MAX as i128);
+fn fits_all<S>(form: &Form, ops: &[Operand<'_, S>]) -> bool {
+    form.operands.len() == ops.len()
+        && form
+            .operands
+            .iter()
+            .zip(ops)
+            .all(|(&want, op)| fits(form, want, op))
+}
 
-impl<'a, S: Copy> Ctx<'a, S> {
-    fn define(&mut self, name: &'a str, span: S, slot: usize) {
+impl<'a, S: Copy> State<'a, S> {
+    fn define(&mut self, name: &'a str, span: S, slot: usize, diag: &mut Diagnostics<S>) {
         if self.labels.insert(name, slot).is_some() {
-            self.err(span, format!("label `{name}` is defined more than once"));
+            diag.push(span, format!("label `{name}` is defined more than once"));
         }
     }
 
+    /// The offset of a recorded target from the next slot, or an error.
+    fn resolve(
+        &self,
+        f: &Fixup<'a, S>,
+        total: usize,
+        names: &[&str],
+        diag: &mut Diagnostics<S>,
+    ) -> Option<i64> {
+        let (dest, is_label) = match f.target {
+            Ok(name) => match self.labels.get(name) {
+                Some(&d) => (d as i128, true),
+                None => {
+                    let near = nearest(name, names.iter().copied(), 3);
+                    diag.push(
+                        f.span,
+                        format!("undefined label `{name}`{}", did_you_mean(&near)),
+                    );
+                    return None;
+                }
+            },
+            Err(n) => (f.slot as i128 + n + 1, false),
+        };
+        let off = dest - f.slot as i128 - 1;
+        if dest < 0 || dest >= total as i128 {
+            let what = if is_label {
+                "is at the end of the program, so jumping there leaves it".to_owned()
+            } else {
+                format!(
+                    "is slot {dest}, outside the program (slots 0 to {})",
+                    total.saturating_sub(1)
+                )
+            };
+            diag.push(f.span, format!("this target {what}"));
+            return None;
+        }
+        if self.lddw_second.binary_search(&(dest as usize)).is_ok() {
+            diag.push(
+                f.span,
+                format!("this target is slot {dest}, the second half of an `lddw`: jump to the `lddw` itself"),
+            );
+            return None;
+        }
+        let (min, max) = f.range;
+        if off < min || off > max {
+            let bits = if max == rules::I16.1 {
+                "16 bits (-32768 to 32767)"
+            } else {
+                "32 bits"
+            };
+            diag.push(
+                f.span,
+                format!("jump offset {off} does not fit in {bits}{}", f.hint),
+            );
+            return None;
+        }
+        Some(off as i64)
+    }
+}
+
+/// One statement's encoding: the encoder's state and the sink.
+struct Emit<'e, 'a, S> {
+    state: &'e mut State<'a, S>,
+    diag: &'e mut Diagnostics<S>,
+}
+
+impl<'a, S: Copy> Emit<'_, 'a, S> {
     fn err(&mut self, span: S, msg: impl Into<String>) {
-        self.errors.push(Error::new(span, msg));
+        self.diag.push(span, msg);
     }
 
+    /// Matches the statement to a form and encodes it into `out`; the
+    /// form's index, if one matched.
     fn statement(
         &mut self,
         s: &Stmt<'a, S>,
@@ -476,7 +512,7 @@ impl<'a, S: Copy> Ctx<'a, S> {
             self.err(s.span, format!("unknown instruction `{}`{hint}", s.mnem));
             return None;
         };
-        let Some(&fi) = candidates.iter().find(|&&i| fits(&isa.forms[i], ops)) else {
+        let Some(&fi) = candidates.iter().find(|&&i| fits_all(&isa.forms[i], ops)) else {
             let forms: Vec<String> = candidates
                 .iter()
                 .map(|&i| format!("`{}`", signature(&isa.forms[i])))
@@ -498,7 +534,7 @@ impl<'a, S: Copy> Ctx<'a, S> {
             return None;
         };
         let form = &isa.forms[fi];
-        if let Some(cpu) = self.options.cpu
+        if let Some(cpu) = self.state.options.cpu
             && form.cpu > cpu
         {
             self.err(
@@ -509,168 +545,95 @@ impl<'a, S: Copy> Ctx<'a, S> {
                 ),
             );
         }
-        let before = self.errors.len();
-        let (first, second) = self.encode_form(form, s, ops, slot);
-        if self.errors.len() == before {
+        let before = self.diag.checkpoint();
+        let (first, second) = self.encode_form(form, ops, slot);
+        if self.diag.clean_since(before) {
             out.push(first);
             out.extend(second);
         }
         Some(fi)
     }
 
-    /// The instruction's slot, and its second slot for `lddw`.
+    /// The instruction's slot, and its second slot for `lddw`: the form's
+    /// fixed fields, then each operand into the field its row names.
     fn encode_form(
         &mut self,
         f: &Form,
-        s: &Stmt<'a, S>,
         ops: &[Operand<'a, S>],
         slot: usize,
     ) -> (Slot, Option<Slot>) {
-        use Operand::*;
-        let lit = |v: i64| Field::Lit(v);
         let z = Field::Lit(0);
-        let imm_of = |f: &Form| Field::Lit(i64::from(f.imm));
-        let off_of = |f: &Form| Field::Lit(i64::from(f.off));
-        let one = |sl: Slot| (sl, None);
-        match (f.shape, ops) {
-            (Shape::AluK, [Reg(d, ds), Num { value, span, .. }]) => {
-                self.writes(*d, *ds);
-                let imm = self.imm(f, *value, *span);
-                one(Slot::new(f.code, *d, 0, off_of(f), imm))
-            }
-            (Shape::AluX | Shape::MovSx, [Reg(d, ds), Reg(r, _)]) => {
-                self.writes(*d, *ds);
-                one(Slot::new(f.code, *d, *r, off_of(f), z))
-            }
-            (Shape::Unary, [Reg(d, ds)]) => {
-                self.writes(*d, *ds);
-                one(Slot::new(f.code, *d, 0, z, imm_of(f)))
-            }
-            (
-                Shape::AddrSpaceCast,
-                [
-                    Reg(d, ds),
-                    Reg(r, _),
-                    Num {
-                        value: a, span: sa, ..
-                    },
-                    Num {
-                        value: b, span: sb, ..
-                    },
-                ],
-            ) => {
-                self.writes(*d, *ds);
-                let a = self.value(*a, *sa, (0, 0xffff), "an address space (0 to 65535)", false);
-                let b = self.value(*b, *sb, (0, 0xffff), "an address space (0 to 65535)", false);
-                let imm = match (a, b) {
-                    (Field::Lit(a), Field::Lit(b)) => lit((a << 16 | b) as i32 as i64),
-                    _ => {
-                        self.err(*sa, "`addr_space_cast` takes literal address spaces");
-                        z
+        let mut first = Slot::new(
+            f.code,
+            0,
+            f.src,
+            Field::Lit(i64::from(f.off)),
+            Field::Lit(i64::from(f.imm)),
+        );
+        let mut second = (f.slots() == 2).then(|| Slot::new(0, 0, 0, z, z));
+        let mut spaces: Option<(Field, S)> = None;
+        for (&want, op) in f.operands.iter().zip(ops) {
+            match (want, op) {
+                (Opnd::Dst | Opnd::Src, Operand::Reg(r, span)) => {
+                    let role = if want == Opnd::Dst {
+                        Role::Dst
+                    } else {
+                        Role::Src
+                    };
+                    if f.writes.contains(&role) {
+                        self.writes(*r, *span);
                     }
-                };
-                one(Slot::new(f.code, *d, *r, off_of(f), imm))
-            }
-            (Shape::Lddw, [Reg(d, ds), op]) => {
-                self.writes(*d, *ds);
-                let (lo, hi) = self.lddw_operand(f, op, slot);
-                (
-                    Slot::new(f.code, *d, f.src, z, lo),
-                    Some(Slot::new(0, 0, 0, z, hi)),
-                )
-            }
-            (Shape::LdAbs, [Num { value, span, .. }]) => {
-                let imm = self.value(*value, *span, B32, "a packet offset (32 bits)", false);
-                one(Slot::new(f.code, 0, 0, z, imm))
-            }
-            (Shape::LdInd, [Reg(r, _), Num { value, span, .. }]) => {
-                let imm = self.value(*value, *span, B32, "a packet offset (32 bits)", false);
-                one(Slot::new(f.code, 0, *r, z, imm))
-            }
-            (Shape::Load, [Reg(d, ds), m @ Mem { reg, .. }]) => {
-                self.writes(*d, *ds);
-                let off = self.mem(f, m);
-                one(Slot::new(f.code, *d, *reg, off, imm_of(f)))
-            }
-            (Shape::StoreImm, [m @ Mem { reg, .. }, Num { value, span, .. }]) => {
-                let off = self.mem(f, m);
-                let imm = self.imm(f, *value, *span);
-                one(Slot::new(f.code, *reg, 0, off, imm))
-            }
-            (Shape::StoreReg, [m @ Mem { reg, .. }, Reg(r, rs)]) => {
-                let off = self.mem(f, m);
-                if f.writes_src() {
-                    self.writes(*r, *rs);
+                    *first.field_mut(if want == Opnd::Dst {
+                        Fld::Dst
+                    } else {
+                        Fld::Src
+                    }) = Field::Lit(i64::from(*r));
                 }
-                one(Slot::new(f.code, *reg, *r, off, imm_of(f)))
-            }
-            (Shape::Ja, [t]) => {
-                let off = self.target(t, slot, TargetField::Off, I16, s);
-                one(Slot::new(f.code, 0, f.src, lit(off), z))
-            }
-            (Shape::Ja32, [t]) => {
-                let imm = self.target(t, slot, TargetField::Imm, I32, s);
-                one(Slot::new(f.code, 0, 0, z, lit(imm)))
-            }
-            (Shape::JmpK, [Reg(d, _), Num { value, span, .. }, t]) => {
-                let imm = self.imm(f, *value, *span);
-                let off = self.target(t, slot, TargetField::Off, I16, s);
-                one(Slot::new(f.code, *d, 0, lit(off), imm))
-            }
-            (Shape::JmpX, [Reg(d, _), Reg(r, _), t]) => {
-                let off = self.target(t, slot, TargetField::Off, I16, s);
-                one(Slot::new(f.code, *d, *r, lit(off), z))
-            }
-            (Shape::Call, [op]) => {
-                let imm = self.helper(op);
-                one(Slot::new(f.code, 0, f.src, z, imm))
-            }
-            (Shape::CallLocal, [t]) => {
-                let imm = self.target(t, slot, TargetField::Imm, I32, s);
-                one(Slot::new(f.code, 0, f.src, z, lit(imm)))
-            }
-            (Shape::CallKfunc, [Num { value, span, .. }]) => {
-                let imm = self.value(*value, *span, B32, "a BTF id (32 bits)", false);
-                one(Slot::new(f.code, 0, f.src, z, imm))
-            }
-            (Shape::Exit, []) => one(Slot::new(f.code, 0, 0, z, z)),
-            (
-                Shape::Raw,
-                [
-                    c,
-                    d,
-                    r,
-                    Num {
-                        value: o, span: os, ..
-                    },
-                    Num {
-                        value: i, span: is, ..
-                    },
-                ],
-            ) => {
-                let code = self.raw_field(c, (0, 255), "an opcode (0 to 255)");
-                let dst = self.raw_field(d, (0, 15), "a register number (0 to 15)");
-                let src = self.raw_field(r, (0, 15), "a register number (0 to 15)");
-                let off = self.value(*o, *os, I16, "a 16-bit offset", false);
-                let imm = self.value(*i, *is, B32, "a 32-bit immediate", false);
-                one(Slot {
-                    code,
-                    dst,
-                    src,
-                    off,
-                    imm,
-                })
-            }
-            _ => {
-                self.err(s.span, "internal error: form matched but did not encode");
-                one(Slot::new(0, 0, 0, z, z))
+                (Opnd::Imm, Operand::Num { value, span, .. }) => {
+                    first.imm = self.imm(f, *value, *span);
+                }
+                (Opnd::Mem(base), m @ Operand::Mem { reg, .. }) => {
+                    *first.field_mut(base) = Field::Lit(i64::from(*reg));
+                    first.off = self.mem(f, m);
+                }
+                (Opnd::Target(field), t) => {
+                    let v = self.target(t, slot, field, rules::target(field), target_hint(f));
+                    *first.field_mut(field) = Field::Lit(v);
+                }
+                (Opnd::Helper, op) => first.imm = self.helper(op),
+                (Opnd::Imm64, op) => {
+                    let (lo, hi) = self.lddw_operand(f, op, slot);
+                    first.imm = lo;
+                    if let Some(second) = &mut second {
+                        second.imm = hi;
+                    }
+                }
+                (Opnd::AsDst | Opnd::AsSrc, Operand::Num { value, span, .. }) => {
+                    let v = self.value(*value, *span, rules::ADDR_SPACE);
+                    match (want, spaces, v) {
+                        (Opnd::AsDst, _, _) => spaces = Some((v, *span)),
+                        (_, Some((Field::Lit(a), _)), Field::Lit(b)) => {
+                            first.imm = Field::Lit(i64::from((a << 16 | b) as i32));
+                        }
+                        (_, Some((_, at)), _) => {
+                            self.err(at, "`addr_space_cast` takes literal address spaces");
+                        }
+                        _ => {}
+                    }
+                }
+                (Opnd::Raw(field), op) => {
+                    *first.field_mut(field) = self.raw_field(op, rules::raw(field));
+                }
+                // `fits_all` matched every operand's kind.
+                _ => {}
             }
         }
+        (first, second)
     }
 
     fn expr(&mut self, e: ExprField) -> Field {
-        let i = u32::try_from(self.exprs.len()).unwrap_or(u32::MAX);
-        self.exprs.push(e);
+        let i = u32::try_from(self.state.exprs.len()).unwrap_or(u32::MAX);
+        self.state.exprs.push(e);
         Field::Expr(i)
     }
 
@@ -684,81 +647,56 @@ impl<'a, S: Copy> Ctx<'a, S> {
         }
     }
 
-    fn raw_field(&mut self, op: &Operand<'a, S>, range: (i128, i128), what: &'static str) -> Field {
+    fn raw_field(&mut self, op: &Operand<'a, S>, range: Range) -> Field {
         match op {
             Operand::Reg(r, _) => Field::Lit(i64::from(*r)),
-            Operand::Num { value, span, .. } => self.value(*value, *span, range, what, false),
+            Operand::Num { value, span, .. } => self.value(*value, *span, range),
             other => {
-                self.err(other.span(), format!("expected {what}"));
+                self.err(other.span(), format!("expected {}", range.what));
                 Field::Lit(0)
             }
         }
     }
 
     /// A checked number field.
-    fn value(
-        &mut self,
-        v: Value,
-        span: S,
-        (min, max): (i128, i128),
-        what: &'static str,
-        nonzero: bool,
-    ) -> Field {
+    fn value(&mut self, v: Value, span: S, range: Range) -> Field {
         match v {
             Value::Lit(x) => {
                 let x = x.get();
-                if x < min || x > max {
+                if x < range.min || x > range.max {
                     self.err(
                         span,
-                        format!("{} is out of range: expected {what}", show(x)),
+                        format!("{} is out of range: expected {}", show(x), range.what),
                     );
-                } else if nonzero && x == 0 {
-                    self.err(span, format!("0 is not allowed here: expected {what}"));
+                } else if range.nonzero && x == 0 {
+                    self.err(
+                        span,
+                        format!("0 is not allowed here: expected {}", range.what),
+                    );
                 }
                 Field::Lit(x as i64)
             }
             Value::Expr { id, neg } => self.expr(ExprField {
                 id,
                 neg,
-                min,
-                max,
-                nonzero,
-                what,
+                min: range.min,
+                max: range.max,
+                nonzero: range.nonzero,
+                what: range.what,
                 part: Part::Whole,
             }),
         }
     }
 
-    /// An ALU or jump immediate under the form's rule.
+    /// The immediate operand under the form's rule.
     fn imm(&mut self, f: &Form, v: Value, span: S) -> Field {
-        let (range, what, nonzero): ((i128, i128), &'static str, bool) = match f.rule {
-            ImmRule::Sext => (I32, "a 32-bit immediate, sign-extended to 64 bits", false),
-            ImmRule::Bits32 => (B32, "a 32-bit immediate", false),
-            ImmRule::Shift(63) => (
-                (0, 63),
-                "a shift amount from 0 to 63 for a 64-bit shift",
-                false,
-            ),
-            ImmRule::Shift(_) => (
-                (0, 31),
-                "a shift amount from 0 to 31 for a 32-bit shift",
-                false,
-            ),
-            ImmRule::Divisor(true) => (
-                I32,
-                "a non-zero divisor (32 bits, sign-extended to 64)",
-                true,
-            ),
-            ImmRule::Divisor(false) => (B32, "a non-zero 32-bit divisor", true),
-        };
+        let range = rules::imm(f.rule);
         if let Value::Lit(x) = v {
             let x = x.get();
-            let sext = matches!(f.rule, ImmRule::Sext | ImmRule::Divisor(true));
-            if sext && x > I32.1 && x <= B32.1 {
-                let as_written = x as u32 as i32;
-                let (op32, why) = match f.shape {
-                    Shape::JmpK => (format!("{}32", f.name), "compare against"),
-                    Shape::StoreImm => ("stw".to_owned(), "store"),
+            if let Some(as_written) = rules::sign_extension_surprise(f.rule, x) {
+                let (op32, why) = match f.op {
+                    Op::Jmp(_) => (format!("{}32", f.name), "compare against"),
+                    Op::Store => ("stw".to_owned(), "store"),
                     _ => (format!("{}32", f.name.trim_end_matches("64")), "use"),
                 };
                 self.err(
@@ -774,8 +712,8 @@ impl<'a, S: Copy> Ctx<'a, S> {
                 );
                 return Field::Lit(i64::from(as_written));
             }
-            if nonzero && x == 0 {
-                let verb = if f.name.contains("mod") {
+            if range.nonzero && x == 0 {
+                let verb = if f.op == Op::Alu(AluOp::Mod) {
                     "modulo"
                 } else {
                     "division"
@@ -787,9 +725,11 @@ impl<'a, S: Copy> Ctx<'a, S> {
                 return Field::Lit(0);
             }
         }
-        self.value(v, span, range, what, nonzero)
+        self.value(v, span, range)
     }
 
+    /// A memory operand's offset; stack accesses (through r10) must stay
+    /// inside the frame, aligned to the form's access size.
     fn mem(&mut self, f: &Form, m: &Operand<'a, S>) -> Field {
         let Operand::Mem {
             reg, off, off_span, ..
@@ -797,19 +737,13 @@ impl<'a, S: Copy> Ctx<'a, S> {
         else {
             return Field::Lit(0);
         };
-        let field = self.value(
-            *off,
-            *off_span,
-            I16,
-            "a 16-bit offset (-32768 to 32767)",
-            false,
-        );
+        let field = self.value(*off, *off_span, rules::OFFSET);
         if *reg == 10
             && let Field::Lit(o) = field
         {
-            let size = f.access_size();
-            if o < -512 || o + size > 0 {
-                self.err(
+            let size = i64::from(f.size);
+            match rules::stack_access(o, size) {
+                Some(StackFault::Outside) => self.err(
                     *off_span,
                     format!(
                         "stack access [r10 {} {}] of {size} bytes is outside the 512-byte stack: \
@@ -817,132 +751,100 @@ impl<'a, S: Copy> Ctx<'a, S> {
                         if o < 0 { '-' } else { '+' },
                         o.unsigned_abs()
                     ),
-                );
-            } else if o % size != 0 {
-                self.err(
+                ),
+                Some(StackFault::Misaligned) => self.err(
                     *off_span,
                     format!(
                         "misaligned stack access: a {size}-byte access needs an offset that is a \
                          multiple of {size} (for example {})",
                         o - o.rem_euclid(size)
                     ),
-                );
+                ),
+                None => {}
             }
         }
         field
     }
 
+    /// `lddw`'s value: a 64-bit number, split over the two slots, or the
+    /// form's pseudo operand with its arguments.
     fn lddw_operand(&mut self, f: &Form, op: &Operand<'a, S>, slot: usize) -> (Field, Field) {
         let z = Field::Lit(0);
-        let split = |v: i64| {
-            (
-                Field::Lit(v as i32 as i64),
-                Field::Lit((v >> 32) as i32 as i64),
-            )
-        };
-        match (f.pseudo, op) {
-            ("", Operand::Num { value, span, .. }) => match *value {
+        match (f.pseudo(), op) {
+            (None, Operand::Num { value, span, .. }) => match *value {
                 Value::Lit(x) => {
                     let x = x.get();
-                    if x < i128::from(i64::MIN) {
+                    if x < rules::IMM64.min {
                         self.err(*span, format!("{} does not fit in 64 bits", show(x)));
                     }
-                    split(x as i64)
+                    let v = x as i64;
+                    (
+                        Field::Lit(i64::from(v as i32)),
+                        Field::Lit(i64::from((v >> 32) as i32)),
+                    )
                 }
                 Value::Expr { id, neg } => {
                     let e = |part| ExprField {
                         id,
                         neg,
-                        min: i128::from(i64::MIN),
-                        max: i128::from(u64::MAX),
+                        min: rules::IMM64.min,
+                        max: rules::IMM64.max,
                         nonzero: false,
-                        what: "a 64-bit immediate",
+                        what: rules::IMM64.what,
                         part,
                     };
                     (self.expr(e(Part::Lo32)), self.expr(e(Part::Hi32)))
                 }
             },
-            ("map_fd" | "map_value", Operand::Call { args, span, name }) => {
-                let with_off = *name == "map_value";
-                let want = if with_off { 2 } else { 1 };
-                if args.len() != want {
-                    self.err(
-                        *span,
-                        format!(
-                            "`{name}` takes {}",
-                            if with_off {
-                                "a map name (or fd) and an offset: `map_value(NAME, off)`"
-                            } else {
-                                "a map name or fd: `map_fd(NAME)`"
-                            }
-                        ),
-                    );
+            (Some(p), Operand::Call { args, span, .. }) => {
+                if args.len() != p.args().len() {
+                    self.err(*span, p.usage());
                     return (z, z);
                 }
-                let lo = match &args[0] {
-                    Operand::Name(map, _) => {
-                        self.relocs.push((slot, (*map).to_owned()));
-                        z
+                let (mut lo, mut hi) = (z, z);
+                for (&want, arg) in p.args().iter().zip(args) {
+                    match want {
+                        PseudoArg::Map => {
+                            lo = match arg {
+                                Operand::Name(map, _) => {
+                                    self.state.relocs.push((slot, (*map).to_owned()));
+                                    z
+                                }
+                                Operand::Num { value, span, .. } => {
+                                    self.value(*value, *span, rules::pseudo_arg(want))
+                                }
+                                other => {
+                                    self.err(other.span(), "expected a map name or a map fd");
+                                    z
+                                }
+                            };
+                        }
+                        PseudoArg::Num(second, _) => {
+                            let range = rules::pseudo_arg(want);
+                            let v = match arg {
+                                Operand::Num { value, span, .. } => {
+                                    self.value(*value, *span, range)
+                                }
+                                other => {
+                                    self.err(other.span(), format!("expected {}", range.what));
+                                    z
+                                }
+                            };
+                            if second {
+                                hi = v;
+                            } else {
+                                lo = v;
+                            }
+                        }
+                        PseudoArg::Target => {
+                            let imm = self.target(arg, slot, Fld::Imm, rules::I32, "");
+                            lo = Field::Lit(imm);
+                        }
                     }
-                    Operand::Num { value, span, .. } => {
-                        self.value(*value, *span, (0, I32.1), "a map fd (0 to 2^31-1)", false)
-                    }
-                    other => {
-                        self.err(other.span(), "expected a map name or a map fd");
-                        z
-                    }
-                };
-                let hi = if with_off {
-                    self.num_arg(&args[1], B32, "a 32-bit offset into the map value")
-                } else {
-                    z
-                };
+                }
                 (lo, hi)
             }
-            ("btf_id" | "map_idx", Operand::Call { args, span, name }) => match args.as_slice() {
-                [a] => (self.num_arg(a, B32, "a 32-bit id or index"), z),
-                _ => {
-                    self.err(*span, format!("`{name}` takes one number: `{name}(N)`"));
-                    (z, z)
-                }
-            },
-            ("map_idx_value", Operand::Call { args, span, .. }) => match args.as_slice() {
-                [a, b] => (
-                    self.num_arg(a, B32, "a 32-bit map index"),
-                    self.num_arg(b, B32, "a 32-bit offset into the map value"),
-                ),
-                _ => {
-                    self.err(
-                        *span,
-                        "`map_idx_value` takes an index and an offset: `map_idx_value(N, off)`",
-                    );
-                    (z, z)
-                }
-            },
-            ("func", Operand::Call { args, span, .. }) => match args.as_slice() {
-                [t] => {
-                    let imm = self.target_op(t, slot, TargetField::Imm, I32, "func");
-                    (Field::Lit(imm), z)
-                }
-                _ => {
-                    self.err(
-                        *span,
-                        "`func` takes one target: `func(label)` or `func(+N)`",
-                    );
-                    (z, z)
-                }
-            },
             _ => (z, z),
-        }
-    }
-
-    fn num_arg(&mut self, op: &Operand<'a, S>, range: (i128, i128), what: &'static str) -> Field {
-        match op {
-            Operand::Num { value, span, .. } => self.value(*value, *span, range, what, false),
-            other => {
-                self.err(other.span(), format!("expected {what}"));
-                Field::Lit(0)
-            }
         }
     }
 
@@ -965,21 +867,21 @@ impl<'a, S: Copy> Ctx<'a, S> {
                 }
             },
             Operand::Num { value, span, .. } => {
-                let before = self.errors.len();
-                let f = self.value(*value, *span, B32, "a helper id (32 bits)", false);
-                if let Field::Lit(id) = f {
-                    let known = u32::try_from(id).ok().and_then(bpf_sys::helper_name);
-                    if known.is_none() && self.errors.len() == before {
-                        let max = bpf_sys::HELPERS.last().map_or(0, |h| h.1);
-                        self.err(
-                            *span,
-                            format!(
-                                "unknown helper id {id}: the kernel headers bpf-sys was built with \
-                                 define ids 1 to {max} (set BPF_SYS_INCLUDE_DIR to a newer \
-                                 linux/bpf.h for newer helpers)"
-                            ),
-                        );
-                    }
+                let before = self.diag.checkpoint();
+                let f = self.value(*value, *span, rules::HELPER_ID);
+                if let Field::Lit(id) = f
+                    && !rules::helper_known(id)
+                    && self.diag.clean_since(before)
+                {
+                    let max = bpf_sys::HELPERS.last().map_or(0, |h| h.1);
+                    self.err(
+                        *span,
+                        format!(
+                            "unknown helper id {id}: the kernel headers bpf-sys was built with \
+                             define ids 1 to {max} (set BPF_SYS_INCLUDE_DIR to a newer \
+                             linux/bpf.h for newer helpers)"
+                        ),
+                    );
                 }
                 f
             }
@@ -990,26 +892,15 @@ impl<'a, S: Copy> Ctx<'a, S> {
         }
     }
 
+    /// Records a jump or call target for [`State::resolve`]; the field
+    /// holds 0 until then.
     fn target(
         &mut self,
         t: &Operand<'a, S>,
         slot: usize,
-        field: TargetField,
+        field: Fld,
         range: (i128, i128),
-        s: &Stmt<'a, S>,
-    ) -> i64 {
-        self.target_op(t, slot, field, range, &s.mnem)
-    }
-
-    /// Records a jump or call target for [`resolve`](Self::resolve); the
-    /// field holds 0 until then.
-    fn target_op(
-        &mut self,
-        t: &Operand<'a, S>,
-        slot: usize,
-        field: TargetField,
-        range: (i128, i128),
-        mnem: &str,
+        hint: &'static str,
     ) -> i64 {
         let (target, span) = match t {
             Operand::Name(name, span) => (Ok(*name), *span),
@@ -1030,15 +921,7 @@ impl<'a, S: Copy> Ctx<'a, S> {
                 return 0;
             }
         };
-        let hint = match mnem {
-            "ja" => "; use `ja32` (a 32-bit offset) for long jumps",
-            "may_goto" => "",
-            _ if range.1 == I16.1 => {
-                "; invert the condition to jump over a `ja32`, which takes a 32-bit offset"
-            }
-            _ => "",
-        };
-        self.fixups.push(Fixup {
+        self.state.fixups.push(Fixup {
             slot,
             field,
             target,
@@ -1048,57 +931,16 @@ impl<'a, S: Copy> Ctx<'a, S> {
         });
         0
     }
+}
 
-    /// The offset of a recorded target from the next slot, or an error.
-    fn resolve(&mut self, f: &Fixup<'a, S>, total: usize, names: &[&str]) -> Option<i64> {
-        let (dest, is_label) = match f.target {
-            Ok(name) => match self.labels.get(name) {
-                Some(&d) => (d as i128, true),
-                None => {
-                    let near = nearest(name, names.iter().copied(), 3);
-                    self.err(
-                        f.span,
-                        format!("undefined label `{name}`{}", did_you_mean(&near)),
-                    );
-                    return None;
-                }
-            },
-            Err(n) => (f.slot as i128 + n + 1, false),
-        };
-        let off = dest - f.slot as i128 - 1;
-        if dest < 0 || dest >= total as i128 {
-            let what = if is_label {
-                "is at the end of the program, so jumping there leaves it".to_owned()
-            } else {
-                format!(
-                    "is slot {dest}, outside the program (slots 0 to {})",
-                    total.saturating_sub(1)
-                )
-            };
-            self.err(f.span, format!("this target {what}"));
-            return None;
+/// Advice for a target too far for the form's offset field.
+fn target_hint(f: &Form) -> &'static str {
+    match (f.op, f.target_field()) {
+        (Op::Ja, Some(Fld::Off)) => "; use `ja32` (a 32-bit offset) for long jumps",
+        (Op::Jmp(_), _) => {
+            "; invert the condition to jump over a `ja32`, which takes a 32-bit offset"
         }
-        if self.lddw_second.binary_search(&(dest as usize)).is_ok() {
-            self.err(
-                f.span,
-                format!("this target is slot {dest}, the second half of an `lddw`: jump to the `lddw` itself"),
-            );
-            return None;
-        }
-        let (min, max) = f.range;
-        if off < min || off > max {
-            let bits = if max == I16.1 {
-                "16 bits (-32768 to 32767)"
-            } else {
-                "32 bits"
-            };
-            self.err(
-                f.span,
-                format!("jump offset {off} does not fit in {bits}{}", f.hint),
-            );
-            return None;
-        }
-        Some(off as i64)
+        _ => "",
     }
 }
 

@@ -5,16 +5,16 @@ use std::fmt;
 /// One error at a position: a `proc_macro2::Span` in the macro, a
 /// [`Pos`](crate::Pos) in the runtime assembler.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Error<S> {
+pub(crate) struct Error<S> {
     /// Where.
-    pub span: S,
+    pub(crate) span: S,
     /// What is wrong and what would be accepted.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl<S> Error<S> {
     /// An error at `span`.
-    pub fn new(span: S, message: impl Into<String>) -> Self {
+    pub(crate) fn new(span: S, message: impl Into<String>) -> Self {
         Error {
             span,
             message: message.into(),
@@ -30,7 +30,7 @@ impl<S> fmt::Display for Error<S> {
 
 /// The candidates closest to `word` by edit distance (at most a third of
 /// its length, at least 1), best first, at most `max`.
-pub fn nearest<'c>(
+pub(crate) fn nearest<'c>(
     word: &str,
     candidates: impl IntoIterator<Item = &'c str>,
     max: usize,
@@ -53,7 +53,7 @@ pub fn nearest<'c>(
 }
 
 /// " (did you mean `a` or `b`?)", or "" when nothing is close.
-pub fn did_you_mean(near: &[&str]) -> String {
+pub(crate) fn did_you_mean(near: &[&str]) -> String {
     match near {
         [] => String::new(),
         [one] => format!("; did you mean `{one}`?"),

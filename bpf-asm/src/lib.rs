@@ -23,20 +23,22 @@
 //! ```
 
 mod asm;
+mod diag;
 pub mod disasm;
-pub mod encode;
-pub mod error;
+mod encode;
+mod error;
 #[cfg(feature = "macro")]
 pub mod expand;
-pub mod flow;
+mod flow;
 mod insn;
 pub mod isa;
-pub mod parse;
+mod parse;
+mod pipeline;
 mod program;
-pub mod token;
+mod rules;
+mod token;
 
 pub use asm::{AsmError, AsmErrors, Assembler, assemble};
 pub use disasm::{disassemble, disassemble_pseudo_c, insn_to_pseudo_c, insn_to_string};
 pub use insn::{Insn, insns_as_bytes};
 pub use program::{MapReloc, Program, SourceLine};
-pub use token::Pos;

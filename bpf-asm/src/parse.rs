@@ -4,12 +4,12 @@
 
 use std::borrow::Cow;
 
-use crate::error::Error;
+use crate::diag::Diagnostics;
 use crate::token::{Tok, TokKind};
 
 /// A number operand: a literal, or a `{ expr }` the macro evaluates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Value {
+pub(crate) enum Value {
     /// A literal as written: any 64-bit magnitude with a sign.
     Lit(Lit),
     /// The front end's expression `id`, negated when written `-{ expr }`.
@@ -24,19 +24,19 @@ pub enum Value {
 /// A literal: sign and magnitude, 16 bytes where an `i128` would take 32
 /// (operands are the parser's bulkiest data).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Lit {
+pub(crate) struct Lit {
     neg: bool,
     mag: u64,
 }
 
 impl Lit {
     /// The literal `-mag` or `mag`.
-    pub fn new(neg: bool, mag: u64) -> Self {
+    pub(crate) fn new(neg: bool, mag: u64) -> Self {
         Lit { neg, mag }
     }
 
     /// Its value.
-    pub fn get(self) -> i128 {
+    pub(crate) fn get(self) -> i128 {
         if self.neg {
             -i128::from(self.mag)
         } else {
@@ -47,16 +47,13 @@ impl Lit {
 
 /// One operand as written.
 #[derive(Clone, Debug)]
-pub enum Operand<'a, S> {
+pub(crate) enum Operand<'a, S> {
     /// `rN` or `%rN`.
     Reg(u8, S),
-    /// A number; `signed` when written with an explicit `+` or `-` (which
-    /// makes it a relative jump target).
+    /// A number.
     Num {
         /// The value.
         value: Value,
-        /// Whether a sign was written.
-        signed: bool,
         /// Where.
         span: S,
     },
@@ -86,7 +83,7 @@ pub enum Operand<'a, S> {
 
 impl<S: Copy> Operand<'_, S> {
     /// Where the operand starts.
-    pub fn span(&self) -> S {
+    pub(crate) fn span(&self) -> S {
         match self {
             Operand::Reg(_, s) | Operand::Name(_, s) => *s,
             Operand::Num { span, .. } | Operand::Mem { span, .. } | Operand::Call { span, .. } => {
@@ -96,7 +93,7 @@ impl<S: Copy> Operand<'_, S> {
     }
 
     /// A short description for error messages.
-    pub fn describe(&self) -> &'static str {
+    pub(crate) fn describe(&self) -> &'static str {
         match self {
             Operand::Reg(..) => "a register",
             Operand::Num { .. } => "a number",
@@ -109,100 +106,91 @@ impl<S: Copy> Operand<'_, S> {
 
 /// One instruction as written.
 #[derive(Clone, Debug)]
-pub struct Stmt<'a, S> {
+pub(crate) struct Stmt<'a, S> {
     /// The mnemonic, words joined by one space (`lock fetch add`).
-    pub mnem: Cow<'a, str>,
+    pub(crate) mnem: Cow<'a, str>,
     /// Span of the mnemonic's first word.
-    pub span: S,
+    pub(crate) span: S,
     /// The operands: a range of [`Parsed::ops`] (one vector for the whole
     /// program, not one per statement).
-    pub ops: std::ops::Range<u32>,
+    pub(crate) ops: std::ops::Range<u32>,
     /// 1-based source line.
-    pub line: u32,
+    pub(crate) line: u32,
     /// The statement's text: as written for text input, normalised from the
     /// tokens in the macro.
-    pub text: Cow<'a, str>,
+    pub(crate) text: Cow<'a, str>,
 }
 
 /// A label definition: `name:` before statement `stmt`.
 #[derive(Clone, Debug)]
-pub struct Label<'a, S> {
+pub(crate) struct Label<'a, S> {
     /// The name.
-    pub name: &'a str,
+    pub(crate) name: &'a str,
     /// Where.
-    pub span: S,
+    pub(crate) span: S,
     /// The index of the statement it names, counting from the program's
     /// first statement (the number of statements when it ends the program).
-    pub stmt: usize,
+    pub(crate) stmt: usize,
 }
 
 /// An inner attribute `#![key]` or `#![key = value]`.
 #[derive(Clone, Debug)]
-pub struct Attr<'a, S> {
+pub(crate) struct Attr<'a, S> {
     /// The key.
-    pub key: &'a str,
+    pub(crate) key: &'a str,
     /// Span of the key.
-    pub span: S,
+    pub(crate) span: S,
     /// The value, if any, with its span.
-    pub value: Option<(&'a str, S)>,
+    pub(crate) value: Option<(&'a str, S)>,
 }
 
 /// A parsed program.
 #[derive(Clone, Debug)]
-pub struct Parsed<'a, S> {
+pub(crate) struct Parsed<'a, S> {
     /// Inner attributes.
-    pub attrs: Vec<Attr<'a, S>>,
+    pub(crate) attrs: Vec<Attr<'a, S>>,
     /// Statements in order.
-    pub stmts: Vec<Stmt<'a, S>>,
+    pub(crate) stmts: Vec<Stmt<'a, S>>,
     /// Label definitions in order.
-    pub labels: Vec<Label<'a, S>>,
+    pub(crate) labels: Vec<Label<'a, S>>,
     /// Every statement's operands, in order.
-    pub ops: Vec<Operand<'a, S>>,
+    pub(crate) ops: Vec<Operand<'a, S>>,
 }
 
 impl<'a, S> Stmt<'a, S> {
     /// This statement's operands within `all`, the program's
     /// [`Parsed::ops`].
-    pub fn operands<'p>(&self, all: &'p [Operand<'a, S>]) -> &'p [Operand<'a, S>] {
+    pub(crate) fn operands<'p>(&self, all: &'p [Operand<'a, S>]) -> &'p [Operand<'a, S>] {
         all.get(self.ops.start as usize..self.ops.end as usize)
             .unwrap_or_default()
     }
 }
 
-struct Parser<'t, 'a, S> {
+struct Parser<'t, 'd, 'a, S> {
     toks: &'t [Tok<'a, S>],
     source: Option<&'a str>,
     pos: usize,
     end_span: S,
-    errors: Vec<Error<S>>,
-}
-
-/// Parses tokens into statements, collecting every syntax error.
-/// `end_span` is used for errors at the end of the input.
-pub fn parse<'a, S: Copy>(toks: &[Tok<'a, S>], end_span: S) -> (Parsed<'a, S>, Vec<Error<S>>) {
-    let mut p = Parsing::new(end_span);
-    p.feed(toks);
-    p.finish()
+    diag: &'d mut Diagnostics<S>,
 }
 
 /// A parse fed piecewise: [`feed`](Self::feed) takes any number of whole
 /// statements at a time (the runtime assembler feeds one at a time from its
-/// lexer), [`finish`](Self::finish) returns the program.
+/// lexer), [`finish`](Self::finish) returns what is left.
 #[derive(Debug)]
-pub struct Parsing<'a, S> {
+pub(crate) struct Parsing<'a, S> {
     out: Parsed<'a, S>,
     /// Statements and labels parsed so far, including any taken out of
     /// `out` by [`parsed_mut`](Self::parsed_mut).
     stmts_seen: usize,
     labels_seen: usize,
     source: Option<&'a str>,
-    errors: Vec<Error<S>>,
-    end_span: S,
 }
 
 impl<'a, S: Copy> Parsing<'a, S> {
-    /// An empty parse; `end_span` locates errors at the end of the input.
-    pub fn new(end_span: S) -> Self {
+    /// An empty parse. With the `source` the tokens were lexed from,
+    /// statement texts are sliced from it instead of rebuilt from tokens.
+    pub(crate) fn new(source: Option<&'a str>) -> Self {
         Parsing {
             out: Parsed {
                 attrs: Vec::new(),
@@ -210,9 +198,7 @@ impl<'a, S: Copy> Parsing<'a, S> {
                 labels: Vec::new(),
                 ops: Vec::new(),
             },
-            errors: Vec::new(),
-            end_span,
-            source: None,
+            source,
             stmts_seen: 0,
             labels_seen: 0,
         }
@@ -221,26 +207,19 @@ impl<'a, S: Copy> Parsing<'a, S> {
     /// What has been parsed so far, for a consumer that takes statements
     /// out as they come (labels count statements from the start, so taking
     /// them out does not renumber anything).
-    pub fn parsed_mut(&mut self) -> &mut Parsed<'a, S> {
+    pub(crate) fn parsed_mut(&mut self) -> &mut Parsed<'a, S> {
         &mut self.out
     }
 
-    /// Takes statement texts straight from `source`, the text the tokens
-    /// were lexed from, instead of rebuilding them from the tokens.
-    #[must_use]
-    pub fn with_source(mut self, source: &'a str) -> Self {
-        self.source = Some(source);
-        self
-    }
-
-    /// Parses `toks`, which must end at a statement boundary.
-    pub fn feed(&mut self, toks: &[Tok<'a, S>]) {
+    /// Parses `toks`, which must end at a statement boundary; `end_span`
+    /// locates errors where the tokens run out.
+    pub(crate) fn feed(&mut self, toks: &[Tok<'a, S>], end_span: S, diag: &mut Diagnostics<S>) {
         let mut p = Parser {
             toks,
             source: self.source,
             pos: 0,
-            end_span: self.end_span,
-            errors: std::mem::take(&mut self.errors),
+            end_span,
+            diag,
         };
         let out = &mut self.out;
         while p.pos < toks.len() {
@@ -253,10 +232,10 @@ impl<'a, S: Copy> Parsing<'a, S> {
                         None => p.recover(),
                     }
                 } else {
-                    p.errors.push(Error::new(
+                    p.diag.push(
                         t.span,
                         "inner attributes `#![...]` must come before the first instruction",
-                    ));
+                    );
                     p.recover();
                 }
                 continue;
@@ -283,16 +262,15 @@ impl<'a, S: Copy> Parsing<'a, S> {
                 }
             }
         }
-        self.errors = p.errors;
     }
 
-    /// The statements, labels and attributes, and every syntax error.
-    pub fn finish(self) -> (Parsed<'a, S>, Vec<Error<S>>) {
-        (self.out, self.errors)
+    /// The statements, labels and attributes not taken out yet.
+    pub(crate) fn finish(self) -> Parsed<'a, S> {
+        self.out
     }
 }
 
-impl<'a, S: Copy> Parser<'_, 'a, S> {
+impl<'a, S: Copy> Parser<'_, '_, 'a, S> {
     fn peek(&self, n: usize) -> Option<&Tok<'a, S>> {
         self.toks.get(self.pos + n)
     }
@@ -324,7 +302,7 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
 
     fn err<T>(&mut self, n: usize, msg: impl Into<String>) -> Option<T> {
         let span = self.span(n);
-        self.errors.push(Error::new(span, msg));
+        self.diag.push(span, msg);
         None
     }
 
@@ -492,13 +470,11 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
         }
     }
 
-    fn number(&mut self) -> Option<(Value, bool, S)> {
+    fn number(&mut self) -> Option<(Value, S)> {
         let span = self.span(0);
         let mut neg = false;
-        let mut signed = false;
         if self.is_punct(0, '-') || self.is_punct(0, '+') {
             neg = self.is_punct(0, '-');
-            signed = true;
             self.pos += 1;
         }
         let t = match self.peek(0) {
@@ -511,16 +487,16 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
                 let v = match parse_int(t.text) {
                     Ok(v) => v,
                     Err(msg) => {
-                        self.errors.push(Error::new(t.span, msg));
+                        self.diag.push(t.span, msg);
                         0
                     }
                 };
                 let mag = u64::try_from(v).unwrap_or(u64::MAX);
-                Some((Value::Lit(Lit::new(neg, mag)), signed, span))
+                Some((Value::Lit(Lit::new(neg, mag)), span))
             }
             TokKind::Expr(id) => {
                 self.pos += 1;
-                Some((Value::Expr { id, neg }, signed, span))
+                Some((Value::Expr { id, neg }, span))
             }
             TokKind::Punct('{') => self.err(
                 0,
@@ -545,12 +521,8 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
             }
             TokKind::Punct('[') => self.mem(),
             TokKind::Punct('-' | '+' | '{') | TokKind::Int | TokKind::Expr(_) => {
-                let (value, signed, span) = self.number()?;
-                Some(Operand::Num {
-                    value,
-                    signed,
-                    span,
-                })
+                let (value, span) = self.number()?;
+                Some(Operand::Num { value, span })
             }
             TokKind::Ident => {
                 if let Some(r) = self.reg_number(0) {
@@ -599,7 +571,7 @@ impl<'a, S: Copy> Parser<'_, 'a, S> {
         self.pos += 1; // `[`
         let (reg, reg_span) = self.register()?;
         let (off, off_span) = if self.is_punct(0, '+') || self.is_punct(0, '-') {
-            let (v, _, s) = self.number()?;
+            let (v, s) = self.number()?;
             (v, s)
         } else {
             (Value::Lit(Lit::new(false, 0)), reg_span)
@@ -628,7 +600,7 @@ fn index(i: usize) -> u32 {
 }
 
 /// Parses a Rust-style integer literal (no sign, no suffix).
-pub fn parse_int(text: &str) -> Result<i128, String> {
+pub(crate) fn parse_int(text: &str) -> Result<i128, String> {
     let (digits, radix) = match text.get(..2) {
         Some("0x" | "0X") => (&text[2..], 16),
         Some("0o" | "0O") => (&text[2..], 8),
@@ -718,14 +690,18 @@ fn render<S>(toks: &[Tok<'_, S>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::token::lex;
+    use crate::token::{Pos, lex};
 
     fn stmts(src: &str) -> Vec<String> {
         let (toks, lex_errs) = lex(src);
         assert!(lex_errs.is_empty());
-        let (p, errs) = parse(&toks, Default::default());
-        assert!(errs.is_empty(), "{errs:?}");
-        p.stmts
+        let mut diag = Diagnostics::new();
+        let mut parsing = Parsing::new(None);
+        parsing.feed(&toks, Pos::default(), &mut diag);
+        assert!(diag.is_clean(), "{diag:?}");
+        parsing
+            .finish()
+            .stmts
             .into_iter()
             .map(|s| format!("{}|{}", s.mnem, s.text))
             .collect()

@@ -4,7 +4,7 @@
 
 /// What a token is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TokKind {
+pub(crate) enum TokKind {
     /// An identifier or keyword.
     Ident,
     /// An integer literal as written (suffixes included, rejected later).
@@ -13,6 +13,7 @@ pub enum TokKind {
     Punct(char),
     /// A `{ expr }` operand (macro only): the index of the expression in
     /// the front end's side table.
+    #[cfg_attr(not(feature = "macro"), allow(dead_code))]
     Expr(u32),
     /// Any other literal (string, float, char): always an error.
     Other,
@@ -22,38 +23,38 @@ pub enum TokKind {
 
 /// One token with its text and position.
 #[derive(Clone, Copy, Debug)]
-pub struct Tok<'a, S> {
+pub(crate) struct Tok<'a, S> {
     /// The kind.
-    pub kind: TokKind,
+    pub(crate) kind: TokKind,
     /// The text as written.
-    pub text: &'a str,
+    pub(crate) text: &'a str,
     /// Where it is (a `proc_macro2::Span` or a [`Pos`]).
-    pub span: S,
+    pub(crate) span: S,
     /// 1-based source line (0 when unknown).
-    pub line: u32,
+    pub(crate) line: u32,
 }
 
 /// A position in text input: 1-based line and column. The lexer counts the
 /// column in bytes; [`Columns`] converts it to characters for display.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub struct Pos {
+pub(crate) struct Pos {
     /// Line, from 1.
-    pub line: u32,
+    pub(crate) line: u32,
     /// Column in characters, from 1.
-    pub col: u32,
+    pub(crate) col: u32,
 }
 
 /// Converts positions with byte columns (as the lexer makes them) to
 /// character columns, for error messages.
 #[derive(Debug)]
-pub struct Columns<'a> {
+pub(crate) struct Columns<'a> {
     src: &'a str,
     line_starts: Vec<usize>,
 }
 
 impl<'a> Columns<'a> {
     /// Indexes the lines of `src` (once, however many positions follow).
-    pub fn new(src: &'a str) -> Self {
+    pub(crate) fn new(src: &'a str) -> Self {
         let line_starts = std::iter::once(0)
             .chain(src.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
@@ -61,7 +62,7 @@ impl<'a> Columns<'a> {
     }
 
     /// The 1-based character column of `pos`.
-    pub fn char_column(&self, pos: Pos) -> u32 {
+    pub(crate) fn char_column(&self, pos: Pos) -> u32 {
         let Some(&start) = self.line_starts.get(pos.line.saturating_sub(1) as usize) else {
             return pos.col;
         };
@@ -75,16 +76,29 @@ impl<'a> Columns<'a> {
     }
 }
 
+/// A lexical error in text input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LexError {
+    /// A `/*` with no `*/`.
+    UnterminatedComment,
+    /// A character that starts no token.
+    Unexpected(char),
+}
+
+impl std::fmt::Display for LexError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LexError::UnterminatedComment => f.write_str("unterminated `/*` comment"),
+            LexError::Unexpected(c) => write!(f, "unexpected character `{c}`"),
+        }
+    }
+}
+
 /// Splits assembly text into tokens. Comments (`//`, `/* */`, and `#` to the
 /// end of the line unless it begins `#![`) are dropped; a newline ends a
 /// statement. Returns the tokens and any lexical errors.
-///
-/// ```
-/// let (toks, errors) = bpf_asm::token::lex("exit # done\n");
-/// assert!(errors.is_empty());
-/// assert_eq!(toks.len(), 2); // `exit` and the newline
-/// ```
-pub fn lex(src: &str) -> (Vec<Tok<'_, Pos>>, Vec<(Pos, String)>) {
+#[cfg(test)]
+pub(crate) fn lex(src: &str) -> (Vec<Tok<'_, Pos>>, Vec<(Pos, LexError)>) {
     let mut lexer = Lexer::new(src);
     let mut toks = Vec::new();
     let mut chunk = Vec::new();
@@ -97,18 +111,18 @@ pub fn lex(src: &str) -> (Vec<Tok<'_, Pos>>, Vec<(Pos, String)>) {
 /// A lexer that hands out one statement's tokens at a time, so the runtime
 /// assembler never holds the tokens of a whole program.
 #[derive(Debug)]
-pub struct Lexer<'a> {
+pub(crate) struct Lexer<'a> {
     src: &'a str,
     i: usize,
     line: u32,
     line_start: usize,
     /// Lexical errors so far.
-    pub errors: Vec<(Pos, String)>,
+    pub(crate) errors: Vec<(Pos, LexError)>,
 }
 
 impl<'a> Lexer<'a> {
     /// A lexer at the start of `src`.
-    pub fn new(src: &'a str) -> Self {
+    pub(crate) fn new(src: &'a str) -> Self {
         Lexer {
             src,
             i: 0,
@@ -129,13 +143,13 @@ impl<'a> Lexer<'a> {
     }
 
     /// The position just past the last character.
-    pub fn end(&mut self) -> Pos {
+    pub(crate) fn end(&mut self) -> Pos {
         self.pos(self.src.len().max(self.line_start))
     }
 
     /// Replaces `out` with the tokens up to and including the next end of
     /// statement (`;` or a newline); false once the input is exhausted.
-    pub fn next_statement(&mut self, out: &mut Vec<Tok<'a, Pos>>) -> bool {
+    pub(crate) fn next_statement(&mut self, out: &mut Vec<Tok<'a, Pos>>) -> bool {
         out.clear();
         let src = self.src;
         let bytes = src.as_bytes();
@@ -165,8 +179,7 @@ impl<'a> Lexer<'a> {
                     let mut j = i + 2;
                     loop {
                         if j + 1 >= bytes.len() {
-                            self.errors
-                                .push((pos, "unterminated `/*` comment".to_owned()));
+                            self.errors.push((pos, LexError::UnterminatedComment));
                             j = bytes.len();
                             break;
                         }
@@ -203,8 +216,7 @@ impl<'a> Lexer<'a> {
                     let ch = src[i..].chars().next().unwrap_or('\u{fffd}');
                     let end = i + ch.len_utf8();
                     let pos = self.pos(i);
-                    self.errors
-                        .push((pos, format!("unexpected character `{ch}`")));
+                    self.errors.push((pos, LexError::Unexpected(ch)));
                     out.push(tok(TokKind::Other, &src[i..end], pos));
                     self.i = end;
                 }

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use bpf_asm::disasm::decode;
-use bpf_asm::isa::Shape;
+use bpf_asm::isa::{Fld, Op, Pseudo};
 use bpf_asm::{Insn, insn_to_pseudo_c};
 
 const LLVM_MC: &str = "llvm-mc-19";
@@ -21,19 +21,15 @@ fn llvm_expressible(slots: &[Insn]) -> bool {
     let Some(d) = decode(slots) else { return false };
     let Some(f) = d.form else { return false };
     let i = d.insn;
-    match f.shape {
-        Shape::Ja32 => i16::try_from(i.imm()).is_ok(),
-        Shape::CallLocal | Shape::CallKfunc | Shape::Raw => false,
-        Shape::Lddw => match f.pseudo {
-            "" => true,
-            "func" => false,
-            _ => d.next.is_some_and(|n| n.imm() == 0),
-        },
-        Shape::LdInd => i.imm() == 0,
+    match f.op {
+        Op::Ja if f.target_field() == Some(Fld::Imm) => i16::try_from(i.imm()).is_ok(),
+        Op::CallLocal | Op::CallKfunc | Op::Raw => false,
+        Op::Lddw(None) => true,
+        Op::Lddw(Some(Pseudo::Func)) => false,
+        Op::Lddw(Some(_)) => d.next.is_some_and(|n| n.imm() == 0),
+        Op::LdInd => i.imm() == 0,
         // Load-acquire and store-release need LLVM 21.
-        Shape::Load | Shape::StoreReg => {
-            i.imm() != bpf_sys::BPF_LOAD_ACQ as i32 && i.imm() != bpf_sys::BPF_STORE_REL as i32
-        }
+        Op::LoadAcquire | Op::StoreRelease => false,
         _ => true,
     }
 }
@@ -114,11 +110,13 @@ fn llvm_mc_assembles_our_pseudo_c_to_our_bytes() {
                 && let Some(f) = d.form
             {
                 let off = (next() % 200) as i16 - 100;
-                if matches!(f.shape, Shape::Ja | Shape::JmpK | Shape::JmpX) {
-                    let i = slots[0];
-                    slots[0] = Insn::new(i.code(), i.dst(), i.src(), off, i.imm());
-                } else if f.shape == Shape::Ja32 {
-                    slots[0] = slots[0].with_imm(i32::from(off));
+                match f.target_field() {
+                    Some(Fld::Off) => {
+                        let i = slots[0];
+                        slots[0] = Insn::new(i.code(), i.dst(), i.src(), off, i.imm());
+                    }
+                    Some(_) => slots[0] = slots[0].with_imm(i32::from(off)),
+                    None => {}
                 }
             }
             if llvm_expressible(&slots) {

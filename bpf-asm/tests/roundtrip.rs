@@ -50,13 +50,13 @@ fn every_form_is_generated() {
         if let Some(d) = bpf_asm::disasm::decode(&insns)
             && let Some(f) = d.form
         {
-            seen.insert((f.name, f.pseudo));
+            seen.insert((f.name, f.pseudo()));
         }
     }
     let missing: Vec<_> = bpf_asm::isa::isa()
         .forms
         .iter()
-        .filter(|f| f.shape != bpf_asm::isa::Shape::Raw && !seen.contains(&(f.name, f.pseudo)))
+        .filter(|f| f.op != bpf_asm::isa::Op::Raw && !seen.contains(&(f.name, f.pseudo())))
         .map(|f| f.name)
         .collect();
     assert!(missing.is_empty(), "{missing:?}");

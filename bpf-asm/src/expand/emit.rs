@@ -1,9 +1,10 @@
 //! Runs the core and writes the expansion: a block of `const` tables ending
 //! in `bpf_loader::Program::from_static_typed(..)`, or the errors.
 
-use crate::encode::{Encoded, ExprField, Field, Part, encode};
-use crate::error::Error;
-use crate::{flow, parse};
+use crate::diag::Diagnostics;
+use crate::encode::{Encoded, ExprField, Field, Part};
+use crate::pipeline::{self, Assembled, Checks, Tokens};
+use crate::token::Tok;
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
@@ -17,24 +18,44 @@ use super::frontend::{Flat, flatten};
 /// ```
 pub fn expand(input: TokenStream) -> TokenStream {
     let flat = flatten(input);
-    let toks = flat.toks();
-    let (parsed, mut errors) = parse::parse(&toks, Span::call_site());
-    let (encoded, encode_errors) = encode(parsed);
-    errors.extend(encode_errors);
-    if errors.is_empty() {
-        errors.extend(flow::check(&encoded));
-    }
-    if !errors.is_empty() {
-        return compile_errors(errors);
+    let mut tokens = Whole(Some(flat.toks()));
+    let Assembled { encoded, diag } = pipeline::assemble(&mut tokens, Checks { flow: true });
+    if !diag.is_clean() {
+        return compile_errors(diag);
     }
     program(&encoded, &flat)
 }
 
+/// The macro's input: every token at once.
+struct Whole<'a>(Option<Vec<Tok<'a, Span>>>);
+
+impl<'a> Tokens<'a, Span> for Whole<'a> {
+    fn next_statements(&mut self, out: &mut Vec<Tok<'a, Span>>) -> bool {
+        match self.0.take() {
+            Some(toks) => {
+                *out = toks;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn end(&mut self) -> Span {
+        Span::call_site()
+    }
+
+    fn source(&self) -> Option<&'a str> {
+        None
+    }
+
+    fn finish(&mut self, _: &mut Diagnostics<Span>) {}
+}
+
 /// Every error at its span, then a placeholder of the right type so one
 /// mistake does not cascade into type errors.
-fn compile_errors(mut errors: Vec<Error<Span>>) -> TokenStream {
+fn compile_errors(diag: Diagnostics<Span>) -> TokenStream {
     // Source order, whichever phase found them.
-    errors.sort_by_key(|e| {
+    let errors = diag.into_sorted(|e| {
         let start = e.span.start();
         (start.line, start.column)
     });

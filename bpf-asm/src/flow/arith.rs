@@ -15,34 +15,34 @@ pub(super) fn imm_operand(imm: i64, wide: bool) -> u64 {
 
 /// The result of an ALU operation on constants, for the operations whose
 /// constants the kernel tracks exactly.
-pub(super) fn alu_const(op: u8, wide: bool, a: u64, b: u64) -> Option<u64> {
+pub(super) fn alu_const(op: AluOp, wide: bool, a: u64, b: u64) -> Option<u64> {
     if wide {
         Some(match op {
-            ADD => a.wrapping_add(b),
-            SUB => a.wrapping_sub(b),
-            MUL => a.wrapping_mul(b),
-            OR => a | b,
-            AND => a & b,
-            XOR => a ^ b,
-            MOV => b,
-            LSH if b < 64 => a << b,
-            RSH if b < 64 => a >> b,
-            ARSH if b < 64 => ((a as i64) >> b) as u64,
+            AluOp::Add => a.wrapping_add(b),
+            AluOp::Sub => a.wrapping_sub(b),
+            AluOp::Mul => a.wrapping_mul(b),
+            AluOp::Or => a | b,
+            AluOp::And => a & b,
+            AluOp::Xor => a ^ b,
+            AluOp::Mov => b,
+            AluOp::Lsh if b < 64 => a << b,
+            AluOp::Rsh if b < 64 => a >> b,
+            AluOp::Arsh if b < 64 => ((a as i64) >> b) as u64,
             _ => return None,
         })
     } else {
         let (x, y) = (a as u32, b as u32);
         Some(u64::from(match op {
-            ADD => x.wrapping_add(y),
-            SUB => x.wrapping_sub(y),
-            MUL => x.wrapping_mul(y),
-            OR => x | y,
-            AND => x & y,
-            XOR => x ^ y,
-            MOV => y,
-            LSH if y < 32 => x << y,
-            RSH if y < 32 => x >> y,
-            ARSH if y < 32 => ((x as i32) >> y) as u32,
+            AluOp::Add => x.wrapping_add(y),
+            AluOp::Sub => x.wrapping_sub(y),
+            AluOp::Mul => x.wrapping_mul(y),
+            AluOp::Or => x | y,
+            AluOp::And => x & y,
+            AluOp::Xor => x ^ y,
+            AluOp::Mov => y,
+            AluOp::Lsh if y < 32 => x << y,
+            AluOp::Rsh if y < 32 => x >> y,
+            AluOp::Arsh if y < 32 => ((x as i32) >> y) as u32,
             _ => return None,
         }))
     }
@@ -51,7 +51,7 @@ pub(super) fn alu_const(op: u8, wide: bool, a: u64, b: u64) -> Option<u64> {
 /// A comparison: operation and width.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Cmp {
-    pub(super) op: u8,
+    pub(super) op: JmpOp,
     pub(super) wide: bool,
 }
 
@@ -68,49 +68,48 @@ pub(super) fn cond(cmp: Cmp, a: u64, b: u64) -> Option<bool> {
         )
     };
     Some(match cmp.op {
-        JEQ => ua == ub,
-        JNE => ua != ub,
-        JGT => ua > ub,
-        JGE => ua >= ub,
-        JLT => ua < ub,
-        JLE => ua <= ub,
-        JSET => ua & ub != 0,
-        JSGT => sa > sb,
-        JSGE => sa >= sb,
-        JSLT => sa < sb,
-        JSLE => sa <= sb,
-        _ => return None,
+        JmpOp::Jeq => ua == ub,
+        JmpOp::Jne => ua != ub,
+        JmpOp::Jgt => ua > ub,
+        JmpOp::Jge => ua >= ub,
+        JmpOp::Jlt => ua < ub,
+        JmpOp::Jle => ua <= ub,
+        JmpOp::Jset => ua & ub != 0,
+        JmpOp::Jsgt => sa > sb,
+        JmpOp::Jsge => sa >= sb,
+        JmpOp::Jslt => sa < sb,
+        JmpOp::Jsle => sa <= sb,
     })
 }
 
 /// The operation that holds when `op` does not.
-pub(super) fn negate(op: u8) -> Option<u8> {
+pub(super) fn negate(op: JmpOp) -> Option<JmpOp> {
     Some(match op {
-        JEQ => JNE,
-        JNE => JEQ,
-        JGT => JLE,
-        JLE => JGT,
-        JGE => JLT,
-        JLT => JGE,
-        JSGT => JSLE,
-        JSLE => JSGT,
-        JSGE => JSLT,
-        JSLT => JSGE,
+        JmpOp::Jeq => JmpOp::Jne,
+        JmpOp::Jne => JmpOp::Jeq,
+        JmpOp::Jgt => JmpOp::Jle,
+        JmpOp::Jle => JmpOp::Jgt,
+        JmpOp::Jge => JmpOp::Jlt,
+        JmpOp::Jlt => JmpOp::Jge,
+        JmpOp::Jsgt => JmpOp::Jsle,
+        JmpOp::Jsle => JmpOp::Jsgt,
+        JmpOp::Jsge => JmpOp::Jslt,
+        JmpOp::Jslt => JmpOp::Jsge,
         _ => return None,
     })
 }
 
 /// The operation with its operands swapped.
-pub(super) fn flip(op: u8) -> u8 {
+pub(super) fn flip(op: JmpOp) -> JmpOp {
     match op {
-        JGT => JLT,
-        JLT => JGT,
-        JGE => JLE,
-        JLE => JGE,
-        JSGT => JSLT,
-        JSLT => JSGT,
-        JSGE => JSLE,
-        JSLE => JSGE,
+        JmpOp::Jgt => JmpOp::Jlt,
+        JmpOp::Jlt => JmpOp::Jgt,
+        JmpOp::Jge => JmpOp::Jle,
+        JmpOp::Jle => JmpOp::Jge,
+        JmpOp::Jsgt => JmpOp::Jslt,
+        JmpOp::Jslt => JmpOp::Jsgt,
+        JmpOp::Jsge => JmpOp::Jsle,
+        JmpOp::Jsle => JmpOp::Jsge,
         other => other,
     }
 }
@@ -151,7 +150,7 @@ pub(super) fn exists(cmp: Cmp, x: (u64, u64), y: (u64, u64), want: bool) -> Opti
     };
     for &(xl, xh) in xs.iter().flatten() {
         for &(yl, yh) in ys.iter().flatten() {
-            if cmp.op == JSET && (xl == xh || yl == yh) {
+            if cmp.op == JmpOp::Jset && (xl == xh || yl == yh) {
                 let found = if yl == yh {
                     jset_exists((xl, xh), yl, want)
                 } else {
@@ -226,7 +225,7 @@ pub(super) fn refine_interval(
 ) -> Option<(u64, u64)> {
     let op = if taken { cmp.op } else { negate(cmp.op)? };
     let wide = cmp.wide;
-    let signed = matches!(op, JSGT | JSGE | JSLT | JSLE);
+    let signed = matches!(op, JmpOp::Jsgt | JmpOp::Jsge | JmpOp::Jslt | JmpOp::Jsle);
     let key = |x: u64| -> i128 {
         match (signed, wide) {
             (true, true) => i128::from(x as i64),
@@ -262,12 +261,12 @@ pub(super) fn refine_interval(
         let (kp, kq) = (key(p), key(q));
         let back = |k: i128| p + (k - kp) as u64;
         let (a, b) = match op {
-            JEQ => (ck, ck),
-            JGT | JSGT => (ck + 1, kq),
-            JGE | JSGE => (ck, kq),
-            JLT | JSLT => (kp, ck - 1),
-            JLE | JSLE => (kp, ck),
-            JNE => {
+            JmpOp::Jeq => (ck, ck),
+            JmpOp::Jgt | JmpOp::Jsgt => (ck + 1, kq),
+            JmpOp::Jge | JmpOp::Jsge => (ck, kq),
+            JmpOp::Jlt | JmpOp::Jslt => (kp, ck - 1),
+            JmpOp::Jle | JmpOp::Jsle => (kp, ck),
+            JmpOp::Jne => {
                 if ck < kp || ck > kq {
                     keep(p, q);
                 } else {
@@ -342,7 +341,9 @@ pub(super) fn verdict(cmp: Cmp, d: Val, s: Opnd, taken: bool, ctx_nonnull: bool)
     };
     match exists(cmp, (ud.0, ud.1), (us.0, us.1), taken) {
         // A pointer the kernel knows is not null decides `==`/`!=` 0.
-        Some(true) if (ud.2 || us.2) && ctx_nonnull && matches!(cmp.op, JEQ | JNE) => {
+        Some(true)
+            if (ud.2 || us.2) && ctx_nonnull && matches!(cmp.op, JmpOp::Jeq | JmpOp::Jne) =>
+        {
             Verdict::Unsure
         }
         Some(true) => Verdict::Walks,
@@ -354,7 +355,7 @@ pub(super) fn verdict(cmp: Cmp, d: Val, s: Opnd, taken: bool, ctx_nonnull: bool)
 /// r2` never (the kernel may or may not see it).
 pub(super) fn verdict_same(cmp: Cmp, taken: bool) -> Verdict {
     match cond(cmp, 1, 1) {
-        _ if cmp.op == JSET => Verdict::Unsure,
+        _ if cmp.op == JmpOp::Jset => Verdict::Unsure,
         Some(r) if r == taken => Verdict::Walks,
         Some(_) => Verdict::Skips,
         None => Verdict::Unsure,

@@ -33,13 +33,13 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 
-use bpf_sys as k;
-
 use crate::Insn;
+use crate::diag::Diagnostics;
 use crate::disasm::{Decoded, decode};
 use crate::encode::{Encoded, Field, Placed, Slot};
-use crate::error::Error;
-use crate::isa::{Form, Shape, isa};
+use crate::isa::{
+    AluOp, Control, Fld, Form, JmpOp, Op, Role, control_of, ends_function, isa, slots_of,
+};
 
 mod arith;
 mod value;
@@ -50,53 +50,6 @@ use walk::*;
 
 /// "No index".
 const NONE: u32 = u32::MAX;
-
-// Opcode parts, from linux/bpf.h through bpf-sys.
-const CLASS_JMP: u8 = k::BPF_JMP as u8;
-const CLASS_JMP32: u8 = k::BPF_JMP32 as u8;
-const OP_JA: u8 = k::BPF_JA as u8;
-const OP_CALL: u8 = k::BPF_CALL as u8;
-const OP_EXIT: u8 = k::BPF_EXIT as u8;
-const SRC_X: u8 = k::BPF_X as u8;
-/// The operation bits of an ALU or jump opcode (`BPF_OP`).
-const OP_MASK: u8 = 0xf0;
-const LDDW: u8 = (k::BPF_LD | k::BPF_IMM | k::BPF_DW) as u8;
-/// The codes the kernel accepts as the last instruction of a function:
-/// `exit`, `ja`, `ja32`.
-const ENDS_FUNCTION: [u8; 3] = [
-    (k::BPF_JMP | k::BPF_EXIT) as u8,
-    (k::BPF_JMP | k::BPF_JA) as u8,
-    (k::BPF_JMP32 | k::BPF_JA) as u8,
-];
-const PSEUDO_CALL: i64 = k::BPF_PSEUDO_CALL as i64;
-const PSEUDO_FUNC: i64 = k::BPF_PSEUDO_FUNC as i64;
-
-// ALU operations.
-const ADD: u8 = k::BPF_ADD as u8;
-const SUB: u8 = k::BPF_SUB as u8;
-const MUL: u8 = k::BPF_MUL as u8;
-const OR: u8 = k::BPF_OR as u8;
-const AND: u8 = k::BPF_AND as u8;
-const LSH: u8 = k::BPF_LSH as u8;
-const RSH: u8 = k::BPF_RSH as u8;
-const XOR: u8 = k::BPF_XOR as u8;
-const MOV: u8 = k::BPF_MOV as u8;
-const ARSH: u8 = k::BPF_ARSH as u8;
-const DIV: u8 = k::BPF_DIV as u8;
-const MOD: u8 = k::BPF_MOD as u8;
-
-// Jump operations.
-const JEQ: u8 = k::BPF_JEQ as u8;
-const JGT: u8 = k::BPF_JGT as u8;
-const JGE: u8 = k::BPF_JGE as u8;
-const JSET: u8 = k::BPF_JSET as u8;
-const JNE: u8 = k::BPF_JNE as u8;
-const JSGT: u8 = k::BPF_JSGT as u8;
-const JSGE: u8 = k::BPF_JSGE as u8;
-const JLT: u8 = k::BPF_JLT as u8;
-const JLE: u8 = k::BPF_JLE as u8;
-const JSLT: u8 = k::BPF_JSLT as u8;
-const JSLE: u8 = k::BPF_JSLE as u8;
 
 /// Pointer kinds, as bits.
 const CTX: u8 = 1;
@@ -124,26 +77,25 @@ const WIDEN_AFTER: u32 = 8;
 /// let err = bpf_asm::assemble("mov r0, r5\nexit").unwrap_err();
 /// assert!(err.to_string().contains("reads r5, which no path has written"));
 /// ```
-pub fn check<S: Copy>(encoded: &Encoded<S>) -> Vec<Error<S>> {
+pub(crate) fn check<S: Copy>(encoded: &Encoded<S>, sink: &mut Diagnostics<S>) {
     let Some(prog) = Prog::build(encoded) else {
-        return Vec::new();
+        return;
     };
-    let mut diag = Diag::default();
     // A slot whose opcode or target is a `{ expr }` hides where control goes:
     // then nothing can be promised.
     if prog.opaque {
-        return Vec::new();
+        return;
     }
+    let mut diag = Diag::default();
     prog.structure(&mut diag);
     let diag = Walk::new(&prog, diag).run();
     let mut errs = diag.errs;
     errs.sort_by_key(|e| e.0);
-    errs.into_iter()
-        .filter_map(|(stmt, msg)| {
-            let p = encoded.stmts.get(stmt as usize)?;
-            Some(Error::new(p.span, msg))
-        })
-        .collect()
+    for (stmt, msg) in errs {
+        if let Some(p) = encoded.stmts.get(stmt as usize) {
+            sink.push(p.span, msg);
+        }
+    }
 }
 
 /// Errors, at most one per statement and key.
@@ -198,37 +150,40 @@ fn lit_u8(f: Field) -> Option<u8> {
     f.lit().and_then(|v| u8::try_from(v).ok())
 }
 
-fn flow_of(s: &Slot, t: usize) -> Flow {
+/// Where control goes after the instruction at slot `t`: from its row, or,
+/// for a slot no row describes, from its opcode as `check_cfg` sees it.
+fn flow_of(s: &Slot, form: Option<&Form>, t: usize) -> Flow {
     let Some(code) = lit_u8(s.code) else {
         return Flow::Opaque;
     };
+    let control = match (form, lit_u8(s.src)) {
+        (Some(f), _) => f.control(),
+        (None, Some(src)) => control_of(code, src),
+        // The source register picks the kind of `lddw` or `call`.
+        (None, None) if isa().by_code(code).len() > 1 => return Flow::Opaque,
+        (None, None) => control_of(code, 0),
+    };
     let t = t as i64;
-    let off = s.off.lit().map(|o| i64::from(o as i16));
-    let imm = s.imm.lit().map(|i| i64::from(i as i32));
-    if code == LDDW {
-        return match s.src.lit() {
-            Some(PSEUDO_FUNC) => imm.map_or(Flow::Opaque, |i| Flow::Func(t + i + 1)),
-            Some(_) => Flow::Next,
-            None => Flow::Opaque,
-        };
-    }
-    let class = code & 7;
-    if class != CLASS_JMP && class != CLASS_JMP32 {
-        return Flow::Next;
-    }
-    match code & OP_MASK {
-        OP_EXIT => Flow::Exit,
-        OP_CALL => match s.src.lit() {
-            Some(PSEUDO_CALL) => imm.map_or(Flow::Opaque, |i| Flow::CallLocal(t + i + 1)),
-            Some(_) => Flow::Call,
-            None => Flow::Opaque,
-        },
-        OP_JA if code & SRC_X != 0 => Flow::Opaque,
-        OP_JA => {
-            let d = if class == CLASS_JMP { off } else { imm };
-            d.map_or(Flow::Opaque, |d| Flow::Jump(t + d + 1))
-        }
-        _ => off.map_or(Flow::Opaque, |o| Flow::Cond(t + o + 1)),
+    let target = |f: Fld| {
+        s.field(f).lit().map(|v| {
+            t + 1
+                + if f == Fld::Off {
+                    i64::from(v as i16)
+                } else {
+                    i64::from(v as i32)
+                }
+        })
+    };
+    let to = |f: Fld, make: fn(i64) -> Flow| target(f).map_or(Flow::Opaque, make);
+    match control {
+        Control::Next => Flow::Next,
+        Control::Exit => Flow::Exit,
+        Control::Call => Flow::Call,
+        Control::Indirect => Flow::Opaque,
+        Control::Jump(f) => to(f, Flow::Jump),
+        Control::Cond => to(Fld::Off, Flow::Cond),
+        Control::CallLocal => to(Fld::Imm, Flow::CallLocal),
+        Control::Func => to(Fld::Imm, Flow::Func),
     }
 }
 
@@ -240,184 +195,67 @@ enum Src {
     Imm(Option<i64>),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Atomic {
-    Plain,
-    Fetch,
-    Xchg,
-    Cmpxchg,
+/// An instruction as the walk sees it: its row and its fields (`None`
+/// where a `{ expr }` is not known yet). No row: every register may have
+/// changed.
+#[derive(Clone, Copy, Debug)]
+struct Sem {
+    form: Option<&'static Form>,
+    dst: u8,
+    src: u8,
+    off: Option<i64>,
+    imm: Option<i64>,
+    /// The second slot's `imm` (`lddw`).
+    hi: Option<i64>,
 }
 
-/// What an instruction does to registers and the stack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Sem {
-    Alu {
-        op: u8,
-        wide: bool,
-        /// `sdiv`/`smod` (off = 1).
-        signed_div: bool,
-        dst: u8,
-        src: Src,
-    },
-    MovSx {
-        wide: bool,
-        bits: u8,
+impl Sem {
+    const HAVOC: Sem = Sem {
+        form: None,
+        dst: 0,
+        src: 0,
+        off: None,
+        imm: None,
+        hi: None,
+    };
+
+    fn new(
+        f: &'static Form,
         dst: u8,
         src: u8,
-    },
-    /// `neg`, byte swaps: read and write `dst`.
-    Unary {
-        dst: u8,
-    },
-    Cast {
-        dst: u8,
-        src: u8,
-    },
-    Lddw {
-        dst: u8,
-        pseudo: u8,
-        value: Option<u64>,
-    },
-    /// `ldabs*` / `ldind*`.
-    Packet {
-        size: u8,
-        index: Option<u8>,
-    },
-    Load {
-        dst: u8,
-        base: u8,
         off: Option<i64>,
-        size: u8,
-        signed: bool,
-    },
-    Store {
-        base: u8,
-        off: Option<i64>,
-        size: u8,
-        /// The register stored, or `None` for an immediate.
-        src: Option<u8>,
         imm: Option<i64>,
-    },
-    Atomic {
-        base: u8,
-        off: Option<i64>,
-        size: u8,
-        src: u8,
-        kind: Atomic,
-    },
-    Jmp {
-        op: u8,
-        wide: bool,
-        dst: u8,
-        src: Src,
-    },
-    MayGoto,
-    Ja,
-    /// A helper, by id.
-    Call {
-        id: Option<i64>,
-    },
-    CallLocal,
-    Kfunc,
-    Exit,
-    /// Not a valid instruction, or fields unknown: every register may have
-    /// changed.
-    Havoc,
-}
-
-fn sem_of(f: &Form, dst: u8, src: u8, off: Option<i64>, imm: Option<i64>, hi: Option<i64>) -> Sem {
-    if dst > 10 || src > 10 {
-        return Sem::Havoc;
-    }
-    match f.shape {
-        Shape::AluK | Shape::AluX => Sem::Alu {
-            op: f.code & OP_MASK,
-            wide: f.wide,
-            signed_div: f.off != 0,
-            dst,
-            src: if f.shape == Shape::AluK {
-                Src::Imm(imm)
-            } else {
-                Src::Reg(src)
-            },
-        },
-        Shape::MovSx => Sem::MovSx {
-            wide: f.wide,
-            bits: u8::try_from(f.off).unwrap_or(0),
+        hi: Option<i64>,
+    ) -> Sem {
+        if dst > 10 || src > 10 {
+            return Sem::HAVOC;
+        }
+        Sem {
+            form: Some(f),
             dst,
             src,
-        },
-        Shape::Unary => Sem::Unary { dst },
-        Shape::AddrSpaceCast => Sem::Cast { dst, src },
-        Shape::Lddw => Sem::Lddw {
-            dst,
-            pseudo: f.src,
-            value: match (imm, hi) {
-                (Some(lo), Some(hi)) => Some((u64::from(hi as u32) << 32) | u64::from(lo as u32)),
-                _ => None,
-            },
-        },
-        Shape::LdAbs => Sem::Packet {
-            size: f.access_size() as u8,
-            index: None,
-        },
-        Shape::LdInd => Sem::Packet {
-            size: f.access_size() as u8,
-            index: Some(src),
-        },
-        Shape::Load => Sem::Load {
-            dst,
-            base: src,
             off,
-            size: f.access_size() as u8,
-            signed: f.op.starts_with('s'),
-        },
-        Shape::StoreImm => Sem::Store {
-            base: dst,
-            off,
-            size: f.access_size() as u8,
-            src: None,
             imm,
-        },
-        Shape::StoreReg if f.name.starts_with("lock") => Sem::Atomic {
-            base: dst,
-            off,
-            size: if f.wide { 8 } else { 4 },
-            src,
-            kind: if f.name.contains("cmpxchg") {
-                Atomic::Cmpxchg
-            } else if f.name.contains("xchg") {
-                Atomic::Xchg
-            } else if f.name.contains("fetch") {
-                Atomic::Fetch
-            } else {
-                Atomic::Plain
-            },
-        },
-        Shape::StoreReg => Sem::Store {
-            base: dst,
-            off,
-            size: f.access_size() as u8,
-            src: Some(src),
-            imm: None,
-        },
-        Shape::Ja if f.name == "may_goto" => Sem::MayGoto,
-        Shape::Ja | Shape::Ja32 => Sem::Ja,
-        Shape::JmpK | Shape::JmpX => Sem::Jmp {
-            op: f.code & OP_MASK,
-            wide: f.wide,
-            dst,
-            src: if f.shape == Shape::JmpK {
-                Src::Imm(imm)
-            } else {
-                Src::Reg(src)
-            },
-        },
-        Shape::Call => Sem::Call { id: imm },
-        Shape::CallLocal => Sem::CallLocal,
-        Shape::CallKfunc => Sem::Kfunc,
-        Shape::Exit => Sem::Exit,
-        Shape::Raw => Sem::Havoc,
+            hi,
+        }
+    }
+
+    /// The operation, if the instruction has a row.
+    fn op(&self) -> Option<Op> {
+        self.form.map(|f| f.op)
+    }
+
+    /// The second operand: `src`, or the immediate.
+    fn operand(&self) -> Src {
+        match self.form {
+            Some(f) if f.fills(Fld::Src) => Src::Reg(self.src),
+            _ => Src::Imm(self.imm),
+        }
+    }
+
+    /// The register a role names.
+    fn reg(&self, r: Role) -> u8 {
+        r.reg(self.dst, self.src)
     }
 }
 
@@ -449,13 +287,13 @@ struct Prog<'a, S> {
     /// Sorted by start; `funcs[0]` is the entry.
     funcs: Vec<Func>,
     unpriv: bool,
-    ctx: Ctx,
+    ctx: CtxLayout,
     opaque: bool,
 }
 
 /// The context's layout, as far as pointers in it go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Ctx {
+enum CtxLayout {
     /// `struct __sk_buff`: `data`, `data_end`, `data_meta`, `flow_keys` and
     /// `sk` are pointers, none of which the kernel knows is not null.
     SkBuff,
@@ -497,13 +335,14 @@ impl<'a, S> Prog<'a, S> {
         let mut t = 0;
         while t < n {
             let s = &slots[t];
-            let len = if lit_u8(s.code) == Some(LDDW) && t + 1 < n {
+            let len = if lit_u8(s.code).is_some_and(|c| slots_of(c) == 2) && t + 1 < n {
                 2
             } else {
                 1
             };
             let stmt = slot_stmt[t];
-            let flow = flow_of(s, t);
+            let sem = sem_at(e, t, usize::from(len), stmt as usize);
+            let flow = flow_of(s, sem.form, t);
             opaque |= flow == Flow::Opaque;
             slot_ins[t] = ins.len() as u32;
             ins.push(Ins {
@@ -511,7 +350,7 @@ impl<'a, S> Prog<'a, S> {
                 len,
                 stmt,
                 flow,
-                sem: sem_at(e, t, usize::from(len), stmt as usize),
+                sem,
             });
             t += usize::from(len);
         }
@@ -527,9 +366,9 @@ impl<'a, S> Prog<'a, S> {
                 bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER
                 | bpf_sys::BPF_PROG_TYPE_SCHED_CLS
                 | bpf_sys::BPF_PROG_TYPE_SCHED_ACT
-                | bpf_sys::BPF_PROG_TYPE_CGROUP_SKB => Ctx::SkBuff,
-                bpf_sys::BPF_PROG_TYPE_XDP => Ctx::Xdp,
-                _ => Ctx::Other,
+                | bpf_sys::BPF_PROG_TYPE_CGROUP_SKB => CtxLayout::SkBuff,
+                bpf_sys::BPF_PROG_TYPE_XDP => CtxLayout::Xdp,
+                _ => CtxLayout::Other,
             },
             opaque,
         };
@@ -570,9 +409,9 @@ impl<'a, S> Prog<'a, S> {
         }
         let Some(off) = off else { return true };
         match self.ctx {
-            Ctx::SkBuff => SKB_POINTERS.contains(&off),
-            Ctx::Xdp => matches!(off, 0 | 4 | 8),
-            Ctx::Other => true,
+            CtxLayout::SkBuff => SKB_POINTERS.contains(&off),
+            CtxLayout::Xdp => matches!(off, 0 | 4 | 8),
+            CtxLayout::Other => true,
         }
     }
 
@@ -724,7 +563,7 @@ impl<'a, S> Prog<'a, S> {
             self.slots
                 .get(slot)
                 .and_then(|s| lit_u8(s.code))
-                .is_some_and(|c| ENDS_FUNCTION.contains(&c))
+                .is_some_and(ends_function)
         };
         if !ends(n - 1)
             && let Some(i) = self.ins_holding(n - 1)
@@ -765,9 +604,7 @@ impl<'a, S> Prog<'a, S> {
 
         if self.unpriv {
             for x in &self.ins {
-                let slot = &self.slots[x.slot as usize];
-                let kfunc = lit_u8(slot.code) == Some((k::BPF_JMP | k::BPF_CALL) as u8)
-                    && slot.src.lit() == Some(i64::from(k::BPF_PSEUDO_KFUNC_CALL));
+                let kfunc = x.sem.op() == Some(Op::CallKfunc);
                 let needs_cap = kfunc || matches!(x.flow, Flow::CallLocal(_) | Flow::Func(_));
                 if needs_cap {
                     d.push(
@@ -789,7 +626,7 @@ impl<'a, S> Prog<'a, S> {
 /// What the instruction at slot `t` does.
 fn sem_at<S>(e: &Encoded<S>, t: usize, len: usize, stmt: usize) -> Sem {
     let Some(s) = e.slots.get(t) else {
-        return Sem::Havoc;
+        return Sem::HAVOC;
     };
     if let Some(i0) = s.insn() {
         let i1 = if len == 2 {
@@ -806,7 +643,7 @@ fn sem_at<S>(e: &Encoded<S>, t: usize, len: usize, stmt: usize) -> Sem {
                 form: Some(f),
                 insn,
                 next,
-            }) => sem_of(
+            }) => Sem::new(
                 f,
                 insn.dst(),
                 insn.src(),
@@ -814,28 +651,28 @@ fn sem_at<S>(e: &Encoded<S>, t: usize, len: usize, stmt: usize) -> Sem {
                 Some(i64::from(insn.imm())),
                 next.map(|n: Insn| i64::from(n.imm())),
             ),
-            _ => Sem::Havoc,
+            _ => Sem::HAVOC,
         };
     }
     // Some field is a `{ expr }`: the statement's form says what it is.
     let Some(p) = e.stmts.get(stmt) else {
-        return Sem::Havoc;
+        return Sem::HAVOC;
     };
     let Some(f) = p.form.and_then(|fi| isa().forms.get(fi)) else {
-        return Sem::Havoc;
+        return Sem::HAVOC;
     };
-    if p.slot != t || f.shape == Shape::Raw {
-        return Sem::Havoc;
+    if p.slot != t || f.op == Op::Raw {
+        return Sem::HAVOC;
     }
     let (Some(dst), Some(src)) = (lit_u8(s.dst), lit_u8(s.src)) else {
-        return Sem::Havoc;
+        return Sem::HAVOC;
     };
     let hi = if len == 2 {
         e.slots.get(t + 1).and_then(|n| n.imm.lit())
     } else {
         None
     };
-    sem_of(f, dst, src, s.off.lit(), s.imm.lit(), hi)
+    Sem::new(f, dst, src, s.off.lit(), s.imm.lit(), hi)
 }
 
 #[cfg(test)]

@@ -3,19 +3,26 @@
 use super::*;
 
 const EQ64: Cmp = Cmp {
-    op: JEQ,
+    op: JmpOp::Jeq,
     wide: true,
 };
 
 #[test]
 fn constants() {
-    assert_eq!(alu_const(ADD, true, 1, u64::MAX), Some(0));
-    assert_eq!(alu_const(ADD, false, 0xffff_ffff, 1), Some(0));
-    assert_eq!(alu_const(ARSH, false, 0x8000_0000, 4), Some(0xf800_0000));
-    assert_eq!(alu_const(ARSH, true, 1 << 63, 63), Some(u64::MAX));
-    assert_eq!(alu_const(LSH, true, 1, 64), None);
-    assert_eq!(alu_const(LSH, false, 1, 32), None);
-    assert_eq!(alu_const(0x30, true, 6, 3), None, "division is not tracked");
+    assert_eq!(alu_const(AluOp::Add, true, 1, u64::MAX), Some(0));
+    assert_eq!(alu_const(AluOp::Add, false, 0xffff_ffff, 1), Some(0));
+    assert_eq!(
+        alu_const(AluOp::Arsh, false, 0x8000_0000, 4),
+        Some(0xf800_0000)
+    );
+    assert_eq!(alu_const(AluOp::Arsh, true, 1 << 63, 63), Some(u64::MAX));
+    assert_eq!(alu_const(AluOp::Lsh, true, 1, 64), None);
+    assert_eq!(alu_const(AluOp::Lsh, false, 1, 32), None);
+    assert_eq!(
+        alu_const(AluOp::Div, true, 6, 3),
+        None,
+        "division is not tracked"
+    );
     assert_eq!(imm_operand(-1, true), u64::MAX);
     assert_eq!(imm_operand(-1, false), 0xffff_ffff);
     assert_eq!(imm_operand(0xffff_ffff, true), u64::MAX);
@@ -24,13 +31,23 @@ fn constants() {
 #[test]
 fn comparisons() {
     let c = |op, wide| Cmp { op, wide };
-    assert_eq!(cond(c(JSGT, true), 1, u64::MAX), Some(true));
-    assert_eq!(cond(c(JGT, true), 1, u64::MAX), Some(false));
-    assert_eq!(cond(c(JEQ, false), 0x1_0000_0005, 5), Some(true));
-    assert_eq!(cond(c(JSLT, false), 0xffff_ffff, 0), Some(true));
-    assert_eq!(cond(c(JSET, true), 6, 1), Some(false));
-    assert_eq!(cond(c(0xe0, true), 6, 1), None);
-    for op in [JEQ, JNE, JGT, JGE, JLT, JLE, JSGT, JSGE, JSLT, JSLE] {
+    assert_eq!(cond(c(JmpOp::Jsgt, true), 1, u64::MAX), Some(true));
+    assert_eq!(cond(c(JmpOp::Jgt, true), 1, u64::MAX), Some(false));
+    assert_eq!(cond(c(JmpOp::Jeq, false), 0x1_0000_0005, 5), Some(true));
+    assert_eq!(cond(c(JmpOp::Jslt, false), 0xffff_ffff, 0), Some(true));
+    assert_eq!(cond(c(JmpOp::Jset, true), 6, 1), Some(false));
+    for op in [
+        JmpOp::Jeq,
+        JmpOp::Jne,
+        JmpOp::Jgt,
+        JmpOp::Jge,
+        JmpOp::Jlt,
+        JmpOp::Jle,
+        JmpOp::Jsgt,
+        JmpOp::Jsge,
+        JmpOp::Jslt,
+        JmpOp::Jsle,
+    ] {
         for (a, b) in [(3u64, 5u64), (5, 3), (4, 4), (u64::MAX, 0)] {
             let n = negate(op).unwrap();
             assert_eq!(cond(c(op, true), a, b), cond(c(n, true), a, b).map(|x| !x));
@@ -42,20 +59,29 @@ fn comparisons() {
 #[test]
 fn existence_over_intervals() {
     let c = |op| Cmp { op, wide: true };
-    assert_eq!(exists(c(JGT), (0, 255), (255, 255), true), Some(false));
-    assert_eq!(exists(c(JGT), (0, 255), (254, 254), true), Some(true));
-    assert_eq!(exists(c(JEQ), (0, 255), (7, 7), false), Some(true));
-    assert_eq!(exists(c(JEQ), (7, 7), (7, 7), false), Some(false));
-    assert_eq!(exists(c(JSLT), (0, 0xffff_ffff), (0, 0), true), Some(false));
+    assert_eq!(
+        exists(c(JmpOp::Jgt), (0, 255), (255, 255), true),
+        Some(false)
+    );
+    assert_eq!(
+        exists(c(JmpOp::Jgt), (0, 255), (254, 254), true),
+        Some(true)
+    );
+    assert_eq!(exists(c(JmpOp::Jeq), (0, 255), (7, 7), false), Some(true));
+    assert_eq!(exists(c(JmpOp::Jeq), (7, 7), (7, 7), false), Some(false));
+    assert_eq!(
+        exists(c(JmpOp::Jslt), (0, 0xffff_ffff), (0, 0), true),
+        Some(false)
+    );
     let w32 = Cmp {
-        op: JSLT,
+        op: JmpOp::Jslt,
         wide: false,
     };
     assert_eq!(exists(w32, (0, 0xffff_ffff), (0, 0), true), Some(true));
     assert_eq!(exists(w32, (0, 0x7fff_ffff), (0, 0), true), Some(false));
-    assert_eq!(exists(c(JNE), (3, 9), (1, 1), false), Some(false));
-    assert_eq!(exists(c(JGT), (0, 9), (5, 20), true), Some(true));
-    assert_eq!(exists(c(JGT), (0, 9), (9, 20), true), Some(false));
+    assert_eq!(exists(c(JmpOp::Jne), (3, 9), (1, 1), false), Some(false));
+    assert_eq!(exists(c(JmpOp::Jgt), (0, 9), (5, 20), true), Some(true));
+    assert_eq!(exists(c(JmpOp::Jgt), (0, 9), (9, 20), true), Some(false));
 }
 
 #[test]
@@ -65,7 +91,18 @@ fn existence_matches_enumeration() {
     // 32-bit sign boundary.
     for base in [0u64, 0x7fff_fff8, 0xffff_fff8] {
         let vals: Vec<u64> = (0..=16).map(|d| base + d).collect();
-        for op in [JEQ, JNE, JGT, JGE, JLT, JLE, JSGT, JSGE, JSLT, JSLE] {
+        for op in [
+            JmpOp::Jeq,
+            JmpOp::Jne,
+            JmpOp::Jgt,
+            JmpOp::Jge,
+            JmpOp::Jlt,
+            JmpOp::Jle,
+            JmpOp::Jsgt,
+            JmpOp::Jsge,
+            JmpOp::Jslt,
+            JmpOp::Jsle,
+        ] {
             for wide in [true, false] {
                 let cmp = Cmp { op, wide };
                 for &xl in &vals {
@@ -76,7 +113,7 @@ fn existence_matches_enumeration() {
                                 assert_eq!(
                                     exists(cmp, (xl, xh), (c, c), want),
                                     Some(any),
-                                    "{op:#x} {wide} [{xl:#x}, {xh:#x}] {c:#x} {want}"
+                                    "{op:?} {wide} [{xl:#x}, {xh:#x}] {c:#x} {want}"
                                 );
                                 let any = (xl..=xh).any(|y| cond(cmp, c, y) == Some(want));
                                 assert_eq!(exists(cmp, (c, c), (xl, xh), want), Some(any));
@@ -115,15 +152,15 @@ fn jset_existence_is_exact() {
 fn refining_intervals() {
     let c = |op, wide| Cmp { op, wide };
     assert_eq!(
-        refine_interval(0, 255, c(JGT, true), 100, true, false),
+        refine_interval(0, 255, c(JmpOp::Jgt, true), 100, true, false),
         Some((101, 255))
     );
     assert_eq!(
-        refine_interval(0, 255, c(JGT, true), 100, false, false),
+        refine_interval(0, 255, c(JmpOp::Jgt, true), 100, false, false),
         Some((0, 100))
     );
     assert_eq!(
-        refine_interval(0, 255, c(JGT, true), 255, true, false),
+        refine_interval(0, 255, c(JmpOp::Jgt, true), 255, true, false),
         None
     );
     assert_eq!(
@@ -139,24 +176,41 @@ fn refining_intervals() {
         Some((1, 255))
     );
     assert_eq!(refine_interval(0, 255, EQ64, 300, true, false), None);
-    assert_eq!(refine_interval(0, 255, c(JSET, true), 1, true, false), None);
+    assert_eq!(
+        refine_interval(0, 255, c(JmpOp::Jset, true), 1, true, false),
+        None
+    );
     // Signed 32-bit: 0x80000000.. are negative.
     assert_eq!(
-        refine_interval(0, U32, c(JSLT, false), 0, true, false),
+        refine_interval(0, U32, c(JmpOp::Jslt, false), 0, true, false),
         Some((0x8000_0000, U32))
     );
     assert_eq!(
-        refine_interval(0, U32, c(JSGE, false), 0, true, false),
+        refine_interval(0, U32, c(JmpOp::Jsge, false), 0, true, false),
         Some((0, 0x7fff_ffff))
     );
     // Signed 64-bit: every value below 2^32 is non-negative.
-    assert_eq!(refine_interval(0, U32, c(JSLT, true), 0, true, false), None);
     assert_eq!(
-        refine_interval(0, U32, c(JSGT, true), u64::MAX, true, false),
+        refine_interval(0, U32, c(JmpOp::Jslt, true), 0, true, false),
+        None
+    );
+    assert_eq!(
+        refine_interval(0, U32, c(JmpOp::Jsgt, true), u64::MAX, true, false),
         Some((0, U32))
     );
     // Every refinement keeps only values for which the comparison holds.
-    for op in [JEQ, JNE, JGT, JGE, JLT, JLE, JSGT, JSGE, JSLT, JSLE] {
+    for op in [
+        JmpOp::Jeq,
+        JmpOp::Jne,
+        JmpOp::Jgt,
+        JmpOp::Jge,
+        JmpOp::Jlt,
+        JmpOp::Jle,
+        JmpOp::Jsgt,
+        JmpOp::Jsge,
+        JmpOp::Jslt,
+        JmpOp::Jsle,
+    ] {
         for wide in [true, false] {
             for (lo, hi) in [
                 (0u64, 255u64),
@@ -171,7 +225,7 @@ fn refining_intervals() {
                         if let Some((a, b)) = refine_interval(lo, hi, cmp, cst, taken, false) {
                             assert!(lo <= a && a <= b && b <= hi);
                             for x in [a, b, a + (b - a) / 2] {
-                                assert_eq!(cond(cmp, x, cst), Some(taken), "{op:#x} {x}");
+                                assert_eq!(cond(cmp, x, cst), Some(taken), "{op:?} {x}");
                             }
                         }
                     }
@@ -198,7 +252,7 @@ fn hull_refinement() {
         refine_interval(
             0x7fff_fff0,
             0x8000_0010,
-            c(JSGT, false),
+            c(JmpOp::Jsgt, false),
             0x8000_0005,
             true,
             true
@@ -206,7 +260,14 @@ fn hull_refinement() {
         Some((0x7fff_fff0, 0x8000_0010))
     );
     assert_eq!(
-        refine_interval(0x7fff_fff0, 0x8000_0010, c(JSGT, false), 0, true, true),
+        refine_interval(
+            0x7fff_fff0,
+            0x8000_0010,
+            c(JmpOp::Jsgt, false),
+            0,
+            true,
+            true
+        ),
         Some((0x7fff_fff0, 0x7fff_ffff))
     );
 }
@@ -251,46 +312,49 @@ fn arithmetic() {
     let fp = Val::ptr(STACK, Some(0));
     let k = Val::konst;
     assert_eq!(
-        alu(ADD, true, false, Some(fp), k((-8i64) as u64), 9),
+        alu(AluOp::Add, true, false, Some(fp), k((-8i64) as u64), 9),
         Val::ptr(STACK, Some(-8))
     );
     assert_eq!(
-        alu(SUB, true, false, Some(fp), k(16), 9),
+        alu(AluOp::Sub, true, false, Some(fp), k(16), 9),
         Val::ptr(STACK, Some(-16))
     );
     assert_eq!(
-        alu(ADD, true, false, Some(fp), Val::UNKNOWN, 9),
+        alu(AluOp::Add, true, false, Some(fp), Val::UNKNOWN, 9),
         Val::ptr(STACK, None)
     );
-    assert_eq!(alu(MOV, false, false, None, k(u64::MAX), 9), k(0xffff_ffff));
+    assert_eq!(
+        alu(AluOp::Mov, false, false, None, k(u64::MAX), 9),
+        k(0xffff_ffff)
+    );
     let r = Val::range(0, 255, 3, false);
-    let f = alu(AND, true, false, Some(r), k(0xf), 9);
+    let f = alu(AluOp::And, true, false, Some(r), k(0xf), 9);
     assert_eq!(
         (f.hull(), f.under().map(|u| (u.0, u.1))),
         (Some((0, 15)), Some((0, 15)))
     );
-    let f = alu(RSH, true, false, Some(r), k(4), 9);
+    let f = alu(AluOp::Rsh, true, false, Some(r), k(4), 9);
     assert_eq!(f.under().map(|u| (u.0, u.1)), Some((0, 15)));
     // Sums are bounded (the kernel tracks them) but linked to r.
-    let f = alu(ADD, true, false, Some(r), k(10), 9);
+    let f = alu(AluOp::Add, true, false, Some(r), k(10), 9);
     assert_eq!(
         (f.hull(), f.under(), f.linked),
         (Some((10, 265)), None, true)
     );
     // A 32-bit result is zero-extended.
     assert_eq!(
-        alu(ADD, false, false, Some(Val::UNKNOWN), k(1), 9).hull(),
+        alu(AluOp::Add, false, false, Some(Val::UNKNOWN), k(1), 9).hull(),
         Some((0, U32))
     );
     // A new value, of its own group.
-    let f = alu(ADD, true, false, Some(Val::UNKNOWN), k(1), 9);
+    let f = alu(AluOp::Add, true, false, Some(Val::UNKNOWN), k(1), 9);
     assert_eq!(f.hull(), Some((0, u64::MAX)));
     assert!(matches!(f.k, K::Range { site: 9, .. }));
-    assert_eq!(hull_arith(SUB, true, (0, 5), (1, 1)), None);
-    assert_eq!(hull_arith(SUB, false, (0, 5), (1, 1)), None);
-    assert_eq!(hull_arith(OR, true, (4, 5), (1, 2)), Some((4, 7)));
-    assert_eq!(hull_arith(LSH, true, (1, 3), (4, 4)), Some((16, 48)));
-    assert_eq!(hull_arith(MUL, true, (2, 3), (4, 5)), Some((8, 15)));
+    assert_eq!(hull_arith(AluOp::Sub, true, (0, 5), (1, 1)), None);
+    assert_eq!(hull_arith(AluOp::Sub, false, (0, 5), (1, 1)), None);
+    assert_eq!(hull_arith(AluOp::Or, true, (4, 5), (1, 2)), Some((4, 7)));
+    assert_eq!(hull_arith(AluOp::Lsh, true, (1, 3), (4, 4)), Some((16, 48)));
+    assert_eq!(hull_arith(AluOp::Mul, true, (2, 3), (4, 5)), Some((8, 15)));
 }
 
 #[test]
@@ -313,7 +377,7 @@ fn joins_merge_groups() {
     a.refine(
         2,
         Cmp {
-            op: JGT,
+            op: JmpOp::Jgt,
             wide: true,
         },
         4,

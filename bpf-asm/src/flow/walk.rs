@@ -339,192 +339,14 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
     pub(super) fn step(&mut self, i: usize, st: &mut State, last: bool) -> bool {
         let p = self.p;
         let x = p.ins[i];
-        match x.sem {
-            Sem::Alu {
-                op,
-                wide,
-                signed_div,
-                dst,
-                src,
-            } => {
-                let a = if op == MOV {
-                    None
-                } else {
-                    Some(self.read(i, st, dst, Why::Plain))
-                };
-                let b = match src {
-                    Src::Reg(r) => self.read(i, st, r, Why::Plain),
-                    Src::Imm(Some(imm)) => Val::konst(imm_operand(imm, wide)),
-                    Src::Imm(None) => Val::UNKNOWN,
-                };
-                st.write(dst, alu(op, wide, signed_div, a, b, x.slot));
+        let sem = x.sem;
+        if let Some(f) = sem.form {
+            self.effect(i, f, sem, st);
+        } else {
+            for r in 0..10 {
+                st.write(r, Val::opaque(true, true));
             }
-            Sem::MovSx {
-                wide,
-                bits,
-                dst,
-                src,
-            } => {
-                let v = self.read(i, st, src, Why::Plain);
-                let r = match v.konst_of() {
-                    Some(c) if matches!(bits, 8 | 16 | 32) => {
-                        let sh = 64 - u32::from(bits);
-                        let s = (((c << sh) as i64) >> sh) as u64;
-                        Val::konst(if wide { s } else { u64::from(s as u32) })
-                    }
-                    // It may be a copy (when no sign is extended).
-                    _ => Val::bounded(0, if wide { u64::MAX } else { U32 }, x.slot, true)
-                        .with_lossy(true),
-                };
-                st.write(dst, r);
-            }
-            Sem::Unary { dst } => {
-                let v = self.read(i, st, dst, Why::Plain);
-                st.write(dst, Val::fresh(x.slot, u64::MAX).with_lossy(v.vague()));
-            }
-            Sem::Cast { dst, src } => {
-                let v = self.read(i, st, src, Why::Plain);
-                st.write(dst, Val::fresh(x.slot, u64::MAX).with_lossy(v.vague()));
-            }
-            Sem::Lddw { dst, pseudo, value } => {
-                let v = match pseudo {
-                    0 => value.map_or(Val::fresh(x.slot, u64::MAX), Val::konst),
-                    1 | 2 | 4 | 5 | 6 => Val::ptr(OTHER, None),
-                    _ => Val::fresh(x.slot, u64::MAX),
-                };
-                st.write(dst, v);
-            }
-            Sem::Packet { size, index } => {
-                self.read(i, st, 6, Why::Ctx);
-                if let Some(r) = index {
-                    self.read(i, st, r, Why::Plain);
-                }
-                st.clobber_args();
-                let hi = match size {
-                    1 => 0xff,
-                    2 => 0xffff,
-                    _ => u32::MAX,
-                };
-                st.write(0, Val::range(0, hi, x.slot, false));
-            }
-            Sem::Load {
-                dst,
-                base,
-                off,
-                size,
-                signed,
-            } => {
-                let b = self.read(i, st, base, Why::Plain);
-                self.stack_read(i, st, b, off, size);
-                let max = if size >= 8 {
-                    u64::MAX
-                } else {
-                    (1 << (8 * u32::from(size))) - 1
-                };
-                let at = b.stack_off().zip(off).and_then(|(o, f)| o.checked_add(f));
-                let v = if let Some(base_off) = b.ctx_off() {
-                    let at = base_off.zip(off).and_then(|(a, f)| a.checked_add(f));
-                    let hi = match (size, signed) {
-                        (1, false) => 0xff,
-                        (2, false) => 0xffff,
-                        (1, true) => 0x7f,
-                        (2, true) => 0x7fff,
-                        (_, true) => 0x7fff_ffff,
-                        _ => u32::MAX,
-                    };
-                    Val::range(0, hi, x.slot, !signed && p.ctx_pointer(at, size))
-                } else if let Some(v) = at.and_then(|at| st.fill(at, size)) {
-                    match (signed, v.konst_of()) {
-                        (false, _) => v,
-                        (true, Some(c)) => {
-                            let sh = 64 - 8 * u32::from(size);
-                            Val::konst((((c << sh) as i64) >> sh) as u64)
-                        }
-                        (true, None) => Val::fresh(x.slot, u64::MAX).with_lossy(true),
-                    }
-                } else if b.stack_any() {
-                    // Maybe a spilled register (known to the kernel), maybe a
-                    // copy of a range.
-                    let v = if signed || size >= 8 {
-                        Val::opaque(true, size >= 8)
-                    } else {
-                        Val::bounded(0, max, x.slot, true)
-                    };
-                    v.with_lossy(true)
-                } else {
-                    // A read-only map's value is a constant to the kernel.
-                    let v = Val::fresh(x.slot, if signed { u64::MAX } else { max });
-                    v.with_lossy(matches!(b.k, K::Ptr { .. }))
-                };
-                st.write(dst, v);
-            }
-            Sem::Store {
-                base,
-                off,
-                size,
-                src,
-                imm,
-            } => {
-                let b = self.read(i, st, base, Why::Plain);
-                let v = match src {
-                    Some(r) => Some(self.read(i, st, r, Why::Plain)),
-                    None => imm.map(|c| Val::konst(imm_operand(c, true))),
-                };
-                Self::stack_write(st, b, off, size, v);
-            }
-            Sem::Atomic {
-                base,
-                off,
-                size,
-                src,
-                kind,
-            } => {
-                let b = self.read(i, st, base, Why::Plain);
-                self.read(i, st, src, Why::Plain);
-                if kind == Atomic::Cmpxchg {
-                    self.read(i, st, 0, Why::Plain);
-                }
-                self.stack_read(i, st, b, off, size);
-                Self::stack_write(st, b, off, size, None);
-                let loaded = if size < 8 {
-                    Val::bounded(0, U32, x.slot, b.stack_any())
-                } else if b.stack_any() {
-                    Val::opaque(true, true)
-                } else {
-                    Val::fresh(x.slot, u64::MAX)
-                }
-                .with_lossy(b.stack_any() || matches!(b.k, K::Ptr { .. }));
-                match kind {
-                    Atomic::Fetch | Atomic::Xchg => st.write(src, loaded),
-                    Atomic::Cmpxchg => st.write(0, loaded),
-                    Atomic::Plain => {}
-                }
-            }
-            Sem::Call { .. } | Sem::Kfunc => {
-                st.args_touch_stack();
-                if x.sem == Sem::Kfunc {
-                    // `bpf_throw` does not return: the kernel may stop here.
-                    st.make_unsure();
-                }
-                st.clobber_args();
-                // The kernel knows the range of some helpers' results and
-                // the type of kfuncs'.
-                let known = match x.sem {
-                    Sem::Call { id: Some(id) } => u32::try_from(id)
-                        .ok()
-                        .and_then(bpf_sys::helper_name)
-                        .is_some_and(|n| RANGED_HELPERS.contains(&n)),
-                    _ => true,
-                };
-                st.write(0, Val::fresh(x.slot, u64::MAX).with_lossy(known));
-            }
-            Sem::Havoc => {
-                for r in 0..10 {
-                    st.write(r, Val::opaque(true, true));
-                }
-                st.stack_havoc();
-            }
-            Sem::Jmp { .. } | Sem::MayGoto | Sem::Ja | Sem::CallLocal | Sem::Exit => {}
+            st.stack_havoc();
         }
 
         let fall = p.fall_slot(i);
@@ -537,7 +359,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             }
             Flow::Opaque => false,
             Flow::Exit => {
-                if x.sem == Sem::Exit {
+                if sem.op() == Some(Op::Exit) {
                     self.exit(i, st);
                 }
                 false
@@ -547,8 +369,9 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 false
             }
             Flow::Cond(t) => {
-                if let Sem::Jmp { op, wide, dst, src } = x.sem {
-                    self.branch(i, st, Cmp { op, wide }, dst, src, (fall, t));
+                if let (Some(f), Some(Op::Jmp(op))) = (sem.form, sem.op()) {
+                    let cmp = Cmp { op, wide: f.wide };
+                    self.branch(i, st, cmp, sem.dst, sem.operand(), (fall, t));
                 } else {
                     self.edge(fall, st.clone());
                     self.edge(t, take(st));
@@ -567,6 +390,180 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 self.edge(t, entry);
                 false
             }
+        }
+    }
+
+    /// What an instruction does to registers and the stack: it reads the
+    /// registers its row lists (in order), computes a value by its
+    /// operation, clobbers r1–r5 if the row says so, and writes the value to
+    /// the registers the row lists.
+    fn effect(&mut self, i: usize, f: &'static Form, sem: Sem, st: &mut State) {
+        let slot = self.p.ins[i].slot;
+        // Jumps read their operands in `branch`, `exit` its r0 in `exit`.
+        let mut vals = [Val::UNSET; 11];
+        if !matches!(f.op, Op::Jmp(_) | Op::Exit) {
+            for &role in f.reads {
+                let r = sem.reg(role);
+                let why = if role == Role::R(6) && matches!(f.op, Op::LdAbs | Op::LdInd) {
+                    Why::Ctx
+                } else {
+                    Why::Plain
+                };
+                vals[usize::from(r)] = self.read(i, st, r, why);
+            }
+        }
+        let dst = vals[usize::from(sem.dst)];
+        let src = vals[usize::from(sem.src)];
+        let size = f.size;
+        let value = match f.op {
+            Op::Alu(op) => {
+                let a = (op != AluOp::Mov).then_some(dst);
+                let b = match sem.operand() {
+                    Src::Reg(_) => src,
+                    Src::Imm(Some(imm)) => Val::konst(imm_operand(imm, f.wide)),
+                    Src::Imm(None) => Val::UNKNOWN,
+                };
+                Some(alu(op, f.wide, f.signed, a, b, slot))
+            }
+            Op::MovSx => {
+                let bits = u8::try_from(f.off).unwrap_or(0);
+                Some(match src.konst_of() {
+                    Some(c) if matches!(bits, 8 | 16 | 32) => {
+                        let sh = 64 - u32::from(bits);
+                        let s = (((c << sh) as i64) >> sh) as u64;
+                        Val::konst(if f.wide { s } else { u64::from(s as u32) })
+                    }
+                    // It may be a copy (when no sign is extended).
+                    _ => Val::bounded(0, if f.wide { u64::MAX } else { U32 }, slot, true)
+                        .with_lossy(true),
+                })
+            }
+            Op::Neg | Op::Endian(_) => Some(Val::fresh(slot, u64::MAX).with_lossy(dst.vague())),
+            Op::AddrSpaceCast => Some(Val::fresh(slot, u64::MAX).with_lossy(src.vague())),
+            Op::Lddw(pseudo) => Some(match pseudo {
+                None => match (sem.imm, sem.hi) {
+                    (Some(lo), Some(hi)) => {
+                        Val::konst((u64::from(hi as u32) << 32) | u64::from(lo as u32))
+                    }
+                    _ => Val::fresh(slot, u64::MAX),
+                },
+                Some(p) if p.is_pointer() => Val::ptr(OTHER, None),
+                Some(_) => Val::fresh(slot, u64::MAX),
+            }),
+            Op::LdAbs | Op::LdInd => {
+                let hi = match size {
+                    1 => 0xff,
+                    2 => 0xffff,
+                    _ => u32::MAX,
+                };
+                Some(Val::range(0, hi, slot, false))
+            }
+            Op::Load | Op::LoadAcquire => Some(self.load(i, st, src, sem.off, size, f.signed)),
+            Op::Store | Op::StoreRelease => {
+                let v = match sem.operand() {
+                    Src::Reg(_) => Some(src),
+                    Src::Imm(imm) => imm.map(|c| Val::konst(imm_operand(c, true))),
+                };
+                Self::stack_write(st, dst, sem.off, size, v);
+                None
+            }
+            Op::Atomic { .. } => {
+                let b = dst;
+                self.stack_read(i, st, b, sem.off, size);
+                Self::stack_write(st, b, sem.off, size, None);
+                let loaded = if size < 8 {
+                    Val::bounded(0, U32, slot, b.stack_any())
+                } else if b.stack_any() {
+                    Val::opaque(true, true)
+                } else {
+                    Val::fresh(slot, u64::MAX)
+                };
+                Some(loaded.with_lossy(b.stack_any() || matches!(b.k, K::Ptr { .. })))
+            }
+            Op::Call | Op::CallKfunc => {
+                st.args_touch_stack();
+                if f.op == Op::CallKfunc {
+                    // `bpf_throw` does not return: the kernel may stop here.
+                    st.make_unsure();
+                }
+                // The kernel knows the range of some helpers' results and
+                // the type of kfuncs'.
+                let known = match (f.op, sem.imm) {
+                    (Op::Call, Some(id)) => u32::try_from(id)
+                        .ok()
+                        .and_then(bpf_sys::helper_name)
+                        .is_some_and(|n| RANGED_HELPERS.contains(&n)),
+                    (Op::Call, None) => false,
+                    _ => true,
+                };
+                Some(Val::fresh(slot, u64::MAX).with_lossy(known))
+            }
+            // Calls to BPF functions return through `call_local`.
+            Op::CallLocal => return,
+            Op::Jmp(_) | Op::MayGoto | Op::Ja | Op::Exit | Op::Raw => None,
+        };
+        if f.clobbers_args {
+            st.clobber_args();
+        }
+        if let Some(v) = value {
+            for &role in f.writes {
+                st.write(sem.reg(role), v);
+            }
+        }
+    }
+
+    /// The value a load of `size` bytes at `base + off` gives.
+    fn load(
+        &mut self,
+        i: usize,
+        st: &State,
+        b: Val,
+        off: Option<i64>,
+        size: u8,
+        signed: bool,
+    ) -> Val {
+        let p = self.p;
+        let slot = p.ins[i].slot;
+        self.stack_read(i, st, b, off, size);
+        let max = if size >= 8 {
+            u64::MAX
+        } else {
+            (1 << (8 * u32::from(size))) - 1
+        };
+        let at = b.stack_off().zip(off).and_then(|(o, f)| o.checked_add(f));
+        if let Some(base_off) = b.ctx_off() {
+            let at = base_off.zip(off).and_then(|(a, f)| a.checked_add(f));
+            let hi = match (size, signed) {
+                (1, false) => 0xff,
+                (2, false) => 0xffff,
+                (1, true) => 0x7f,
+                (2, true) => 0x7fff,
+                (_, true) => 0x7fff_ffff,
+                _ => u32::MAX,
+            };
+            Val::range(0, hi, slot, !signed && p.ctx_pointer(at, size))
+        } else if let Some(v) = at.and_then(|at| st.fill(at, size)) {
+            match (signed, v.konst_of()) {
+                (false, _) => v,
+                (true, Some(c)) => {
+                    let sh = 64 - 8 * u32::from(size);
+                    Val::konst((((c << sh) as i64) >> sh) as u64)
+                }
+                (true, None) => Val::fresh(slot, u64::MAX).with_lossy(true),
+            }
+        } else if b.stack_any() {
+            // Maybe a spilled register (known to the kernel), maybe a
+            // copy of a range.
+            let v = if signed || size >= 8 {
+                Val::opaque(true, size >= 8)
+            } else {
+                Val::bounded(0, max, slot, true)
+            };
+            v.with_lossy(true)
+        } else {
+            // A read-only map's value is a constant to the kernel.
+            let v = Val::fresh(slot, if signed { u64::MAX } else { max });
+            v.with_lossy(matches!(b.k, K::Ptr { .. }))
         }
     }
 
@@ -598,7 +595,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             let v = if same {
                 verdict_same(cmp, taken)
             } else {
-                verdict(cmp, d, s, taken, self.p.ctx == Ctx::Other)
+                verdict(cmp, d, s, taken, self.p.ctx == CtxLayout::Other)
             };
             if v == Verdict::Skips {
                 continue;
@@ -608,7 +605,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 // Maybe a copy of any range: the kernel may refine them all.
                 next.forget_ranges(None);
             } else {
-                let exact = cmp.op != JSET && !same;
+                let exact = cmp.op != JmpOp::Jset && !same;
                 if let K::Range { site, .. } = d.k {
                     match s.val().and_then(Val::single) {
                         Some(c) if exact => next.refine(dst, cmp, c, taken),
@@ -812,17 +809,26 @@ pub(super) fn take(st: &mut State) -> State {
 
 /// An ALU operation's result. `a` is `None` for `mov`. A mask or shift of a
 /// range is a new value, grouped by `site`.
-pub(super) fn alu(op: u8, wide: bool, signed_div: bool, a: Option<Val>, b: Val, site: u32) -> Val {
+pub(super) fn alu(
+    op: AluOp,
+    wide: bool,
+    signed_div: bool,
+    a: Option<Val>,
+    b: Val,
+    site: u32,
+) -> Val {
     // Besides ranges the kernel tracks known bits (`lsh r0, 4` clears the
     // low four), which only sums, right shifts and low masks keep in step
     // with the bounds here.
-    let low_mask = op == AND
+    let low_mask = op == AluOp::And
         && b.konst_of()
             .is_some_and(|c| (c & U32).wrapping_add(1).is_power_of_two());
-    let bits = a.is_some() && !matches!(op, ADD | SUB | RSH) && !low_mask;
+    let bits = a.is_some() && !matches!(op, AluOp::Add | AluOp::Sub | AluOp::Rsh) && !low_mask;
     // The kernel links `r2 = r1 + 5` to `r1`'s copies (by the difference):
     // what it learns of one it learns of the other.
-    let delta = matches!(op, ADD | SUB) && b.konst_of().is_some() && a.is_some_and(Val::linked_any);
+    let delta = matches!(op, AluOp::Add | AluOp::Sub)
+        && b.konst_of().is_some()
+        && a.is_some_and(Val::linked_any);
     let vague = a.is_some_and(Val::vague) || b.vague() || bits || signed_div || delta;
     let v = alu_value(op, wide, signed_div, a, b, site);
     if matches!(v.k, K::Const(_) | K::Ptr { .. }) {
@@ -833,7 +839,7 @@ pub(super) fn alu(op: u8, wide: bool, signed_div: bool, a: Option<Val>, b: Val, 
 }
 
 pub(super) fn alu_value(
-    op: u8,
+    op: AluOp,
     wide: bool,
     signed_div: bool,
     a: Option<Val>,
@@ -851,7 +857,7 @@ pub(super) fn alu_value(
             _ => Val::fresh(site, U32),
         };
     };
-    let linked = matches!(op, ADD | SUB) && b.konst_of().is_some() && a.linked_any();
+    let linked = matches!(op, AluOp::Add | AluOp::Sub) && b.konst_of().is_some() && a.linked_any();
     let full = if wide { u64::MAX } else { U32 };
     if signed_div {
         return Val::fresh(site, full);
@@ -861,13 +867,13 @@ pub(super) fn alu_value(
     {
         return Val::konst(r);
     }
-    if wide && (op == ADD || op == SUB) {
+    if wide && (op == AluOp::Add || op == AluOp::Sub) {
         match (a.k, b.k) {
             (K::Ptr { kinds, off }, K::Const(c)) => {
                 let c = c as i64;
                 let off = off.and_then(|o| {
                     let o = i64::from(o);
-                    let r = if op == ADD {
+                    let r = if op == AluOp::Add {
                         o.checked_add(c)
                     } else {
                         o.checked_sub(c)
@@ -878,7 +884,7 @@ pub(super) fn alu_value(
             }
             (K::Ptr { .. }, K::Ptr { .. }) => return Val::opaque(false, true),
             (K::Ptr { kinds, .. }, _) => return Val::ptr(kinds, None),
-            (_, K::Ptr { kinds, .. }) if op == ADD => return Val::ptr(kinds, None),
+            (_, K::Ptr { kinds, .. }) if op == AluOp::Add => return Val::ptr(kinds, None),
             _ => {}
         }
     }
@@ -908,7 +914,7 @@ pub(super) fn alu_value(
     {
         let c = if wide { c } else { c & U32 };
         let image = match op {
-            AND if c <= U32 && (c + 1).is_power_of_two() => {
+            AluOp::And if c <= U32 && (c + 1).is_power_of_two() => {
                 let m = c as u32;
                 if uhi <= m {
                     Some((ulo, uhi))
@@ -918,7 +924,7 @@ pub(super) fn alu_value(
                     None
                 }
             }
-            RSH if c < 32 => Some((ulo >> c, uhi >> c)),
+            AluOp::Rsh if c < 32 => Some((ulo >> c, uhi >> c)),
             _ => None,
         };
         if let Some((ulo, uhi)) = image
@@ -940,7 +946,12 @@ pub(super) fn alu_value(
 
 /// Bounds of `x op y` for `x` in `a` and `y` in `b`, as the kernel's range
 /// tracking finds them (or tighter); `None` if unbounded.
-pub(super) fn hull_arith(op: u8, wide: bool, a: (u64, u64), b: (u64, u64)) -> Option<(u64, u64)> {
+pub(super) fn hull_arith(
+    op: AluOp,
+    wide: bool,
+    a: (u64, u64),
+    b: (u64, u64),
+) -> Option<(u64, u64)> {
     let max: u128 = if wide {
         u128::from(u64::MAX)
     } else {
@@ -967,16 +978,16 @@ pub(super) fn hull_arith(op: u8, wide: bool, a: (u64, u64), b: (u64, u64)) -> Op
         }
     };
     let r = match op {
-        ADD => (al + bl, ah + bh),
-        SUB if al >= bh => (al - bh, ah - bl),
-        MUL => (al * bl, ah * bh),
-        AND => (0, ah.min(bh)),
-        OR => (al.max(bl), ones(ah.max(bh))),
-        XOR => (0, ones(ah.max(bh))),
-        LSH if bl == bh && bh < bits => (al << bh, ah << bh),
-        RSH if bh < bits => (al >> bh, ah >> bl),
+        AluOp::Add => (al + bl, ah + bh),
+        AluOp::Sub if al >= bh => (al - bh, ah - bl),
+        AluOp::Mul => (al * bl, ah * bh),
+        AluOp::And => (0, ah.min(bh)),
+        AluOp::Or => (al.max(bl), ones(ah.max(bh))),
+        AluOp::Xor => (0, ones(ah.max(bh))),
+        AluOp::Lsh if bl == bh && bh < bits => (al << bh, ah << bh),
+        AluOp::Rsh if bh < bits => (al >> bh, ah >> bl),
         // x / y <= x, and x / 0 is 0; x % y <= x, and x % 0 is x.
-        DIV | MOD => (0, ah),
+        AluOp::Div | AluOp::Mod => (0, ah),
         _ => return None,
     };
     (r.1 <= max).then_some((r.0 as u64, r.1 as u64))

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use bpf_asm::Insn;
-use bpf_asm::isa::{Form, ImmRule, Shape, isa};
+use bpf_asm::isa::{Fld, Form, ImmRule, Op, Opnd, PseudoArg, isa};
 
 /// Raw random material for one instruction.
 pub(crate) type Seed = (usize, u8, u8, i16, i32, i32, usize);
@@ -21,57 +21,49 @@ fn imm_for(f: &Form, imm: i32) -> i32 {
     }
 }
 
-/// The instruction(s) of the `form`-th usable form built from `seed`;
-/// branch offsets are placeholders fixed by [`program`].
+/// The instruction(s) of the `form`-th usable form built from `seed`, each
+/// operand from the field its row names; branch offsets are placeholders
+/// fixed by [`program`].
 pub(crate) fn insn(seed: Seed) -> Vec<Insn> {
-    let forms: Vec<&Form> = isa()
-        .forms
-        .iter()
-        .filter(|f| f.shape != Shape::Raw)
-        .collect();
+    let forms: Vec<&Form> = isa().forms.iter().filter(|f| f.op != Op::Raw).collect();
     let (fi, a, b, off, imm, imm2, _) = seed;
     let f = forms[fi % forms.len()];
-    let (d, s) = (reg(a), reg(b));
-    let c = f.code;
-    // Stack-relative accesses need a valid, aligned slot; avoid r10 bases.
-    let base = |r: u8| r % 10;
-    let one = |dst, src, off, imm| vec![Insn::new(c, dst, src, off, imm)];
-    match f.shape {
-        Shape::AluK => one(d, 0, f.off, imm_for(f, imm)),
-        Shape::AluX | Shape::MovSx => one(d, s, f.off, 0),
-        Shape::Unary => one(d, 0, 0, f.imm),
-        Shape::AddrSpaceCast => one(d, s, f.off, imm),
-        Shape::Lddw => {
-            let (lo, hi) = match f.pseudo {
-                "" | "map_idx_value" => (imm, imm2),
-                "map_value" => (imm & i32::MAX, imm2),
-                "map_fd" => (imm & i32::MAX, 0),
-                _ => (imm, 0),
-            };
-            vec![Insn::new(c, d, f.src, 0, lo), Insn::new(0, 0, 0, 0, hi)]
+    let (mut dst, mut src, mut o, mut m, mut hi) = (0, f.src, f.off, f.imm, 0);
+    for op in f.operands {
+        match *op {
+            Opnd::Dst => dst = reg(a),
+            Opnd::Src => src = reg(b),
+            Opnd::Imm => m = imm_for(f, imm),
+            // Stack-relative accesses need a valid, aligned slot; avoid r10 bases.
+            Opnd::Mem(Fld::Dst) => (dst, o) = (reg(a), off),
+            Opnd::Mem(_) => (src, o) = (reg(b), off),
+            Opnd::Target(_) => {}
+            Opnd::Helper => {
+                let helpers = bpf_sys::HELPERS;
+                m = helpers[imm.unsigned_abs() as usize % helpers.len()].1 as i32;
+            }
+            Opnd::Imm64 => match f.pseudo() {
+                None => (m, hi) = (imm, imm2),
+                Some(p) => {
+                    for arg in p.args() {
+                        match arg {
+                            PseudoArg::Map => m = imm & i32::MAX,
+                            PseudoArg::Num(false, _) => m = imm,
+                            PseudoArg::Num(true, _) => hi = imm2,
+                            PseudoArg::Target => {}
+                        }
+                    }
+                }
+            },
+            Opnd::AsDst | Opnd::AsSrc => m = imm,
+            Opnd::Raw(_) => unreachable!("raw is not generated"),
         }
-        Shape::LdAbs => one(0, 0, 0, imm),
-        Shape::LdInd => one(0, s, 0, imm),
-        Shape::Load => one(d, base(b), off, f.imm),
-        Shape::StoreImm => one(base(a), 0, off, imm),
-        Shape::StoreReg => one(base(a), s, off, f.imm),
-        Shape::Ja => one(0, f.src, 0, 0),
-        Shape::Ja32 => one(0, 0, 0, 0),
-        Shape::JmpK => one(d, 0, 0, imm),
-        Shape::JmpX => one(d, s, 0, 0),
-        Shape::Call => {
-            let helpers = bpf_sys::HELPERS;
-            one(
-                0,
-                0,
-                0,
-                helpers[imm.unsigned_abs() as usize % helpers.len()].1 as i32,
-            )
-        }
-        Shape::CallLocal => one(0, f.src, 0, 0),
-        Shape::CallKfunc => one(0, f.src, 0, imm),
-        Shape::Exit => one(0, 0, 0, 0),
-        Shape::Raw => unreachable!(),
+    }
+    let first = Insn::new(f.code, dst, src, o, m);
+    if f.slots() == 2 {
+        vec![first, Insn::new(0, 0, 0, 0, hi)]
+    } else {
+        vec![first]
     }
 }
 
@@ -85,31 +77,24 @@ pub(crate) fn program(seeds: &[Seed]) -> Vec<Insn> {
         insns.extend(insn(seed));
     }
     let mut slot = 0;
-    for (i, &seed) in seeds.iter().enumerate() {
+    for &seed in seeds {
         let first = insns[slot];
         let d = bpf_asm::disasm::decode(&insns[slot..]).expect("decodes");
         let len = d.len();
-        if let Some(f) = d.form {
+        if let Some(field) = d.form.and_then(Form::target_field) {
             let dest = starts[seed.6 % starts.len()] as i64;
             let rel = dest - slot as i64 - 1;
-            let patched = match (f.shape, f.pseudo) {
-                (Shape::Ja | Shape::JmpK | Shape::JmpX, _) => Some(Insn::new(
+            insns[slot] = match field {
+                Fld::Off => Insn::new(
                     first.code(),
                     first.dst(),
                     first.src(),
                     rel as i16,
                     first.imm(),
-                )),
-                (Shape::Ja32 | Shape::CallLocal, _) | (Shape::Lddw, "func") => {
-                    Some(first.with_imm(rel as i32))
-                }
-                _ => None,
+                ),
+                _ => first.with_imm(rel as i32),
             };
-            if let Some(p) = patched {
-                insns[slot] = p;
-            }
         }
-        let _ = i;
         slot += len;
     }
     insns
