@@ -73,9 +73,9 @@ extern crate self as bpf_loader;
 
 pub use bpf_asm::{Insn, MapReloc, Program, SourceLine};
 pub use bpf_macros::bpf_prog;
-/// The raw bindings of `linux/bpf.h`, for program types
-/// (`bpf_sys::BPF_PROG_TYPE_*`) and opcodes.
+/// The raw bindings of `linux/bpf.h`: opcodes, helper ids, `bpf_attr`.
 pub use bpf_sys;
+pub use bpf_sys::ProgType;
 
 /// The runtime assembler and the disassembler: the same parser, checks and
 /// ISA table as `bpf_prog!`, for text known only at run time.

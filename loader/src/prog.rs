@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::error::{Error, Result, Syscall};
 use crate::sys;
 use crate::verifier::VerifierError;
-use crate::{Insn, Program};
+use crate::{Insn, ProgType, Program};
 
 /// The first log buffer tried after a failed load.
 const LOG_START: usize = 64 * 1024;
@@ -51,7 +51,7 @@ pub struct ProgramLoader<'a> {
     program: &'a Program,
     name: Option<String>,
     license: String,
-    prog_type: bpf_sys::bpf_prog_type,
+    prog_type: ProgType,
     maps: Vec<(String, BorrowedFd<'a>)>,
     max_log_size: usize,
 }
@@ -84,10 +84,9 @@ impl<'a> ProgramLoader<'a> {
         self
     }
 
-    /// The program type, one of the `bpf_sys::BPF_PROG_TYPE_*` constants
-    /// (default: the program's own, which `#![prog_type = NAME]` sets, a
-    /// socket filter otherwise).
-    pub fn prog_type(mut self, prog_type: bpf_sys::bpf_prog_type) -> Self {
+    /// The program type (default: the program's own, which
+    /// `#![prog_type = NAME]` sets, a socket filter otherwise).
+    pub fn prog_type(mut self, prog_type: ProgType) -> Self {
         self.prog_type = prog_type;
         self
     }
@@ -283,7 +282,7 @@ fn relocate<'p>(
 pub struct LoadedProgram {
     fd: OwnedFd,
     name: Option<String>,
-    prog_type: bpf_sys::bpf_prog_type,
+    prog_type: ProgType,
     len: usize,
 }
 
@@ -314,8 +313,8 @@ impl LoadedProgram {
         self.name.as_deref()
     }
 
-    /// The program type (`bpf_sys::BPF_PROG_TYPE_*`).
-    pub fn prog_type(&self) -> bpf_sys::bpf_prog_type {
+    /// The program type it was loaded as.
+    pub fn prog_type(&self) -> ProgType {
         self.prog_type
     }
 

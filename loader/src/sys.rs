@@ -19,8 +19,8 @@ const ETH_P_ALL_BE: u16 = (libc::ETH_P_ALL as u16).to_be();
 /// The arguments of `BPF_PROG_LOAD` that this crate sets; the borrowed
 /// buffers outlive the call because the struct borrows them.
 pub(crate) struct ProgLoadAttrs<'a> {
-    /// `bpf_prog_type`.
-    pub(crate) prog_type: bpf_sys::bpf_prog_type,
+    /// The program type.
+    pub(crate) prog_type: bpf_sys::ProgType,
     /// The instructions, already relocated.
     pub(crate) insns: &'a [Insn],
     /// The license, NUL-terminated.
@@ -74,7 +74,7 @@ impl ProgLoadAttrs<'_> {
         // assigning a whole struct, whose padding bytes would be undefined:
         // the kernel refuses non-zero bytes past the fields it knows.
         let load = unsafe { &mut attr.__bindgen_anon_3 };
-        load.prog_type = self.prog_type;
+        load.prog_type = self.prog_type.as_raw();
         load.insn_cnt = insn_cnt;
         load.insns = self.insns.as_ptr() as u64;
         load.license = self.license.as_ptr() as u64;
@@ -448,7 +448,7 @@ pub(crate) mod test_support {
         std::hint::black_box(dirty_stack());
         let insns = [Insn::new(0x95, 0, 0, 0, 0)];
         let mut attrs = ProgLoadAttrs {
-            prog_type: bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER,
+            prog_type: bpf_sys::ProgType::SocketFilter,
             insns: &insns,
             license: c"GPL",
             name: b"x",

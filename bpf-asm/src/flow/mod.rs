@@ -523,7 +523,7 @@ impl<'a, S> Prog<'a, S> {
             funcs: Vec::new(),
             stmts: &e.stmts,
             unpriv: e.options.unprivileged,
-            ctx: match e.options.prog_type {
+            ctx: match e.options.prog_type.as_raw() {
                 bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER
                 | bpf_sys::BPF_PROG_TYPE_SCHED_CLS
                 | bpf_sys::BPF_PROG_TYPE_SCHED_ACT
