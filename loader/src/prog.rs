@@ -24,13 +24,16 @@ const LOG_MIN: usize = 128;
 /// The largest log buffer any kernel accepts (`UINT_MAX >> 2`).
 const LOG_LIMIT: usize = (u32::MAX >> 2) as usize;
 
-/// Builds a `bpf(BPF_PROG_LOAD)` request for a [`Program`].
+/// Builds a `bpf(BPF_PROG_LOAD)` request for a [`Program`]: the way to load
+/// a program ([`load`](crate::load) is the shortcut for the defaults).
 ///
-/// Defaults: program type `BPF_PROG_TYPE_SOCKET_FILTER`, license `"GPL"`
+/// Defaults: the program's own type ([`Program::prog_type`], a socket
+/// filter unless `#![prog_type = NAME]` says otherwise), license `"GPL"`
 /// (which makes GPL-only helpers callable), no name.
 ///
-/// A failed load is retried once with the verifier log enabled (level 1),
-/// growing the log buffer on `ENOSPC` from 64 KiB up to
+/// A failed load is retried with the verifier log enabled (level 1), in a
+/// 64 KiB buffer that grows on `ENOSPC` (to the size the kernel asks for
+/// since Linux 6.4, four times larger before) up to
 /// [`max_log_size`](Self::max_log_size); a successful load never pays for
 /// the log.
 ///
@@ -114,7 +117,7 @@ impl<'a> ProgramLoader<'a> {
     }
 
     /// How the program is named in error messages.
-    fn subject(&self) -> String {
+    fn describe(&self) -> String {
         describe(self.name.as_deref(), self.program.len())
     }
 
@@ -130,19 +133,19 @@ impl<'a> ProgramLoader<'a> {
     /// [`Error::UnboundMap`], [`Error::BadRelocation`] and
     /// [`Error::InvalidArgument`] before any system call.
     pub fn load(&self) -> Result<LoadedProgram> {
-        let subject = self.subject();
+        let program = self.describe();
         let kernel_name = match &self.name {
             Some(name) => kernel_name(name).map_err(|reason| Error::InvalidArgument {
-                program: subject.clone(),
+                program: program.clone(),
                 reason,
             })?,
             None => &[],
         };
         let license = CString::new(self.license.as_str()).map_err(|_| Error::InvalidArgument {
-            program: subject.clone(),
+            program: program.clone(),
             reason: "the license contains a NUL byte".to_owned(),
         })?;
-        let insns = relocate(self.program, &self.maps, &subject)?;
+        let insns = relocate(self.program, &self.maps, &program)?;
         let mut first_attrs = sys::ProgLoadAttrs {
             prog_type: self.prog_type,
             insns: &insns,
@@ -158,7 +161,7 @@ impl<'a> ProgramLoader<'a> {
         // Refusals that come before the verifier runs have no log to fetch.
         let no_log = matches!(first.raw_os_error(), Some(libc::EPERM | libc::E2BIG));
         if no_log || self.max_log_size == 0 {
-            return Err(Error::syscall(Syscall::ProgLoad, subject, first));
+            return Err(Error::program_call(Syscall::ProgLoad, program, first));
         }
 
         let mut size = LOG_START.min(self.max_log_size);
@@ -191,9 +194,9 @@ impl<'a> ProgramLoader<'a> {
             }
             let log = log_text(&buf);
             if log.trim().is_empty() {
-                return Err(Error::syscall(Syscall::ProgLoad, subject, first));
+                return Err(Error::program_call(Syscall::ProgLoad, program, first));
             }
-            return Err(VerifierError::new(subject, first, log, full, self.program).into());
+            return Err(VerifierError::new(program, first, log, full, self.program).into());
         }
     }
 
@@ -240,7 +243,7 @@ fn log_text(buf: &[u8]) -> String {
 fn relocate<'p>(
     program: &'p Program,
     maps: &[(String, BorrowedFd<'_>)],
-    subject: &str,
+    described: &str,
 ) -> Result<Cow<'p, [Insn]>> {
     if program.relocs().is_empty() {
         return Ok(Cow::Borrowed(program.insns()));
@@ -258,14 +261,14 @@ fn relocate<'p>(
         }) && slot + 1 < insns.len();
         if !is_map_lddw {
             return Err(Error::BadRelocation {
-                program: subject.to_owned(),
+                program: described.to_owned(),
                 map: reloc.name.to_string(),
                 slot,
             });
         }
         let Some((_, fd)) = maps.iter().rev().find(|(name, _)| *name == reloc.name) else {
             return Err(Error::UnboundMap {
-                program: subject.to_owned(),
+                program: described.to_owned(),
                 map: reloc.name.to_string(),
                 slot,
                 source_line: program.source_of(slot).cloned(),
@@ -298,16 +301,6 @@ pub struct TestRun {
 }
 
 impl LoadedProgram {
-    /// Loads `program` as a socket filter with no name: shorthand for
-    /// `ProgramLoader::new(program).load()`.
-    ///
-    /// # Errors
-    ///
-    /// As [`ProgramLoader::load`].
-    pub fn load(program: &Program) -> Result<Self> {
-        ProgramLoader::new(program).load()
-    }
-
     /// The name given at load time.
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
@@ -330,7 +323,7 @@ impl LoadedProgram {
     }
 
     /// How the program is named in error messages.
-    pub(crate) fn subject(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         describe(self.name.as_deref(), self.len)
     }
 
@@ -348,7 +341,7 @@ impl LoadedProgram {
     /// instead of byte 9.
     ///
     /// ```no_run
-    /// use bpf_loader::{LoadedProgram, bpf_prog};
+    /// use bpf_loader::bpf_prog;
     ///
     /// // Keeps the packet if the byte at offset 9 of the data (the IPv4
     /// // protocol under a test run) is 17 (UDP).
@@ -357,7 +350,7 @@ impl LoadedProgram {
     ///     ldabsb 9; jne r0, 17, drop; mov64 r0, -1; exit;
     ///     drop: mov64 r0, 0; exit
     /// };
-    /// let prog = LoadedProgram::load(&IS_UDP)?;
+    /// let prog = bpf_loader::load(&IS_UDP)?;
     /// let mut frame = [0u8; 14 + 28];
     /// frame[12..14].copy_from_slice(&0x0800u16.to_be_bytes()); // ethertype
     /// frame[14 + 9] = 17; // IPv4 protocol: UDP
@@ -372,7 +365,7 @@ impl LoadedProgram {
     /// runner.
     pub fn test_run(&self, data: &[u8], repeat: u32) -> Result<TestRun> {
         let out = sys::prog_test_run(self.fd.as_fd(), data, repeat)
-            .map_err(|e| Error::syscall(Syscall::ProgTestRun, self.subject(), e))?;
+            .map_err(|e| Error::program_call(Syscall::ProgTestRun, self.describe(), e))?;
         Ok(TestRun {
             retval: out.retval,
             duration: Duration::from_nanos(out.duration_ns.into()),
@@ -392,8 +385,17 @@ impl From<LoadedProgram> for OwnedFd {
     }
 }
 
-/// Loads `program` as a socket filter: shorthand for
+/// Loads `program` with the defaults (its own program type, license
+/// `"GPL"`, no name, no maps): the shortcut for
 /// [`ProgramLoader::new(program).load()`](ProgramLoader::load).
+///
+/// ```no_run
+/// const ACCEPT_ALL: bpf_loader::Program = bpf_loader::bpf_prog! { mov64 r0, -1; exit };
+///
+/// let prog = bpf_loader::load(&ACCEPT_ALL)?;
+/// assert_eq!(prog.prog_type(), bpf_loader::ProgType::SocketFilter);
+/// # Ok::<(), bpf_loader::Error>(())
+/// ```
 ///
 /// # Errors
 ///
@@ -590,7 +592,7 @@ mod tests {
             .unwrap_or_else(|| panic!("not a verifier error: {e}"));
         assert_eq!(v.message(), "R5 !read_ok", "{e}");
         assert_eq!(v.failing_slot(), Some(0));
-        assert_eq!(v.failing_source().map(|s| s.line), Some(3));
+        assert_eq!(v.failing_source_line().map(|s| s.line), Some(3));
         assert!(!v.is_truncated());
         assert_eq!(e.failed_call(), Some(Syscall::ProgLoad));
 
