@@ -8,7 +8,7 @@ use crate::verifier::VerifierError;
 
 /// The kernel-internal `ENOTSUPP` (not in libc), which `BPF_PROG_TEST_RUN`
 /// returns for program types without a test runner.
-const ENOTSUPP: i32 = 524;
+pub(crate) const ENOTSUPP: i32 = 524;
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
