@@ -1,5 +1,6 @@
-//! Generates the bindings to `linux/bpf.h` with bindgen, plus two tables the
-//! assembler needs: the helper functions (`bpf_func_id`) by name, and the
+//! Generates the bindings to `linux/bpf.h` with bindgen, plus what the
+//! assembler and the loader need on top: the helper functions (`bpf_func_id`)
+//! by name, the program types (`bpf_prog_type`) as a Rust enum, and the
 //! constants newer than the header (so older distribution headers still give
 //! every opcode of the current ISA).
 
@@ -192,10 +193,11 @@ fn main() {
     if seen.helpers.is_empty() {
         fail("linux/bpf.h defines no `enum bpf_func_id`: is it a uapi bpf.h?");
     }
-    write(
-        &out.join("helpers.rs"),
-        &(helper_table(&seen.helpers) + &prog_type_table(&seen.prog_types)),
-    );
+    if seen.prog_types.is_empty() {
+        fail("linux/bpf.h defines no `enum bpf_prog_type`: is it a uapi bpf.h?");
+    }
+    write(&out.join("helpers.rs"), &helper_table(&seen.helpers));
+    write(&out.join("prog_type.rs"), &prog_type_enum(&seen.prog_types));
     write(&out.join("compat.rs"), &compat_constants(&text));
 
     let header = seen
@@ -228,17 +230,110 @@ fn helper_table(helpers: &BTreeMap<u32, String>) -> String {
     s
 }
 
-fn prog_type_table(types: &BTreeMap<u32, String>) -> String {
-    let mut s = String::from(
-        "/// Every `enum bpf_prog_type` value in the header, as (lower-case name\n\
-         /// without the `BPF_PROG_TYPE_` prefix, value), sorted by value.\n\
-         pub const PROG_TYPES: &[(&str, u32)] = &[\n",
-    );
+/// `socket_filter` -> `SocketFilter`, `lirc_mode2` -> `LircMode2`.
+fn camel_case(name: &str) -> String {
+    name.split('_')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |c| {
+                c.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect()
+}
+
+/// `enum ProgType`: one variant per `BPF_PROG_TYPE_*` of the header, with its
+/// conversions. The header decides which variants exist, hence
+/// `#[non_exhaustive]`.
+fn prog_type_enum(types: &BTreeMap<u32, String>) -> String {
+    let mut variants = String::new();
+    let mut all = String::new();
+    let mut from_raw = String::new();
+    let mut names = String::new();
+    let mut from_name = String::new();
     for (id, name) in types {
-        let _ = writeln!(s, "    ({name:?}, {id}),");
+        let upper = name.to_ascii_uppercase();
+        let camel = camel_case(name);
+        let _ = writeln!(
+            variants,
+            "    /// `BPF_PROG_TYPE_{upper}` ({id}), `#![prog_type = {name}]`.\n    \
+             {camel} = crate::BPF_PROG_TYPE_{upper},"
+        );
+        let _ = writeln!(all, "        ProgType::{camel},");
+        let _ = writeln!(from_raw, "            {id} => Some(ProgType::{camel}),");
+        let _ = writeln!(names, "            ProgType::{camel} => {name:?},");
+        let _ = writeln!(
+            from_name,
+            "            {name:?} => Some(ProgType::{camel}),"
+        );
     }
-    s.push_str("];\n");
-    s
+    format!(
+        r#"/// A program type: one variant per `BPF_PROG_TYPE_*` of `enum bpf_prog_type`
+/// in the header bpf-sys was built from (so the set depends on the header,
+/// hence `#[non_exhaustive]`).
+///
+/// [`name`](Self::name) is the lower-case name without the prefix, as written
+/// in `#![prog_type = socket_filter]` and shown by `Display`;
+/// [`as_raw`](Self::as_raw) the value passed to `bpf(BPF_PROG_LOAD)`. `Debug`
+/// prints the variant's name (`SocketFilter`).
+///
+/// ```
+/// use bpf_sys::ProgType;
+///
+/// let t = ProgType::SocketFilter;
+/// assert_eq!(t.as_raw(), bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER);
+/// assert_eq!(ProgType::from_raw(t.as_raw()), Some(t));
+/// assert_eq!(t.name(), "socket_filter");
+/// assert_eq!(ProgType::from_name("xdp"), Some(ProgType::Xdp));
+/// assert_eq!(ProgType::SchedCls.to_string(), "sched_cls");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+#[repr(u32)]
+pub enum ProgType {{
+{variants}}}
+
+impl ProgType {{
+    /// Every program type of the header, in the order of their values.
+    pub const ALL: &'static [ProgType] = &[
+{all}    ];
+
+    /// The `bpf_prog_type` value, as `bpf(BPF_PROG_LOAD)` takes it.
+    pub const fn as_raw(self) -> crate::bpf_prog_type {{
+        self as crate::bpf_prog_type
+    }}
+
+    /// The program type of a `bpf_prog_type` value, if the header knows it.
+    pub const fn from_raw(raw: crate::bpf_prog_type) -> Option<Self> {{
+        match raw {{
+{from_raw}            _ => None,
+        }}
+    }}
+
+    /// The lower-case name without the `BPF_PROG_TYPE_` prefix:
+    /// `socket_filter`, `sched_cls`, `xdp`, ...
+    pub const fn name(self) -> &'static str {{
+        match self {{
+{names}        }}
+    }}
+
+    /// The program type named `name` (as [`name`](Self::name) spells it), if
+    /// the header knows it.
+    pub fn from_name(name: &str) -> Option<Self> {{
+        match name {{
+{from_name}            _ => None,
+        }}
+    }}
+}}
+
+impl core::fmt::Display for ProgType {{
+    /// The [`name`](Self::name), e.g. `socket_filter`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {{
+        f.write_str(self.name())
+    }}
+}}
+"#
+    )
 }
 
 fn compat_constants(bindings: &str) -> String {

@@ -5,12 +5,12 @@
 
 mod common;
 
-use bpf_loader::{LoadedProgram, Program, bpf_prog};
+use bpf_loader::{Program, bpf_prog};
 use common::require_privilege;
 
 /// Runs `prog` once on a 64-byte frame and returns r0.
 fn run(prog: &Program) -> u32 {
-    let loaded = match LoadedProgram::load(prog) {
+    let loaded = match bpf_loader::load(prog) {
         Ok(l) => l,
         Err(e) => panic!("load failed: {e}"),
     };
@@ -297,10 +297,12 @@ fn func_pointer_reaches_the_verifier() {
         mov r0, 0;
         exit
     };
-    let err = LoadedProgram::load(&P).expect_err("needs BTF func_info");
+    let err = bpf_loader::load(&P).expect_err("needs BTF func_info");
     let verifier = err.verifier().expect("a verifier rejection");
     assert!(verifier.log().contains("func_info"), "{err}");
-    let source = verifier.failing_source().expect("mapped to a source line");
+    let source = verifier
+        .failing_source_line()
+        .expect("mapped to a source line");
     assert_eq!(source.text, "lddw r2, func(step)");
 }
 

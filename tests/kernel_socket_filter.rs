@@ -368,7 +368,7 @@ fn unknown_interface_is_a_typed_error() {
     require_privilege!();
     let e = PacketSocket::bind("nosuchif0").unwrap_err();
     assert!(
-        matches!(&e, Error::UnknownInterface { name, .. } if name == "nosuchif0"),
+        matches!(&e, Error::UnknownInterface { interface, .. } if interface == "nosuchif0"),
         "{e}"
     );
     assert_eq!(e.raw_os_error(), Some(libc::ENODEV));
@@ -406,7 +406,7 @@ fn verifier_rejection_names_the_source_line() {
         .unwrap_or_else(|| panic!("not a verifier error: {e}"));
     assert_eq!(v.message(), "R5 !read_ok");
     assert_eq!(v.failing_slot(), Some(1));
-    let src = v.failing_source().expect("mapped to a source line");
+    let src = v.failing_source_line().expect("mapped to a source line");
     assert_eq!((src.line, &*src.text), (21, "mov64 r0, r5"));
     assert!(v.log().contains("1: (bf) r0 = r5"), "{}", v.log());
     let text = e.to_string();
@@ -428,7 +428,7 @@ fn verifier_rejection_names_the_source_line() {
         .verifier()
         .unwrap_or_else(|| panic!("not a verifier error: {e}"));
     assert_eq!(v.message(), "invalid bpf_context access off=1000 size=4");
-    let src = v.failing_source().expect("mapped to a source line");
+    let src = v.failing_source_line().expect("mapped to a source line");
     assert_eq!(
         (src.line, &*src.text),
         (BAD_CTX_LINE, "ldxw r0, [r1 + 1000]")

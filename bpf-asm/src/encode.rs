@@ -21,8 +21,8 @@ pub(crate) const MAX_INSNS: usize = 1_000_000;
 pub(crate) struct Options {
     /// `#![cpu = vN]`: the highest ISA level allowed (1 to 4); `None`: no limit.
     pub(crate) cpu: Option<u8>,
-    /// `#![prog_type = NAME]`: the `bpf_prog_type` value.
-    pub(crate) prog_type: u32,
+    /// `#![prog_type = NAME]`: the program type.
+    pub(crate) prog_type: bpf_sys::ProgType,
     /// `#![unprivileged]`: apply the unprivileged loader's rules too.
     pub(crate) unprivileged: bool,
 }
@@ -31,7 +31,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             cpu: None,
-            prog_type: bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER,
+            prog_type: bpf_sys::ProgType::SocketFilter,
             unprivileged: false,
         }
     }
@@ -333,10 +333,10 @@ fn options<S: Copy>(attrs: &[Attr<'_, S>], diag: &mut Diagnostics<S>) -> Options
                     format!("unknown cpu `{v}`: expected v1, v2, v3 or v4"),
                 ),
             },
-            ("prog_type", Some((v, span))) => match bpf_sys::prog_type(v) {
+            ("prog_type", Some((v, span))) => match bpf_sys::ProgType::from_name(v) {
                 Some(t) => o.prog_type = t,
                 None => {
-                    let near = nearest(v, bpf_sys::PROG_TYPES.iter().map(|p| p.0), 3);
+                    let near = nearest(v, bpf_sys::ProgType::ALL.iter().map(|t| t.name()), 3);
                     diag.push(
                         span,
                         format!(

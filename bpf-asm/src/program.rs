@@ -3,6 +3,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use bpf_sys::ProgType;
+
 use crate::insn::{Insn, insns_as_bytes};
 
 /// A map reference the loader must fill in: `lddw rN, map_fd(NAME)` or
@@ -64,7 +66,7 @@ pub struct Program {
     insns: Cow<'static, [Insn]>,
     relocs: Cow<'static, [MapReloc]>,
     source: Cow<'static, [SourceLine]>,
-    prog_type: u32,
+    prog_type: ProgType,
 }
 
 impl Program {
@@ -74,12 +76,12 @@ impl Program {
         relocs: &'static [MapReloc],
         source: &'static [SourceLine],
     ) -> Self {
-        Self::from_static_typed(bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER, insns, relocs, source)
+        Self::from_static_typed(ProgType::SocketFilter, insns, relocs, source)
     }
 
-    /// Like [`from_static`](Self::from_static) for another `bpf_prog_type`.
+    /// Like [`from_static`](Self::from_static) for another program type.
     pub const fn from_static_typed(
-        prog_type: u32,
+        prog_type: ProgType,
         insns: &'static [Insn],
         relocs: &'static [MapReloc],
         source: &'static [SourceLine],
@@ -92,15 +94,15 @@ impl Program {
         }
     }
 
-    /// The same program for another `bpf_prog_type` (what
+    /// The same program for another program type (what
     /// `#![prog_type = NAME]` sets; a socket filter by default).
     #[must_use]
-    pub fn with_prog_type(self, prog_type: u32) -> Self {
+    pub fn with_prog_type(self, prog_type: ProgType) -> Self {
         Program { prog_type, ..self }
     }
 
-    /// The `bpf_prog_type` the program was written for.
-    pub const fn prog_type(&self) -> u32 {
+    /// The program type the program was written for.
+    pub const fn prog_type(&self) -> ProgType {
         self.prog_type
     }
 
@@ -111,7 +113,7 @@ impl Program {
             insns: Cow::Owned(insns),
             relocs: Cow::Owned(relocs),
             source: Cow::Owned(source),
-            prog_type: bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER,
+            prog_type: ProgType::SocketFilter,
         }
     }
 

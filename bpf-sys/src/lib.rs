@@ -10,11 +10,15 @@
 //! their uapi values, so every opcode is available whatever the header.
 //!
 //! Enum variants are plain constants without the enum's name:
-//! `BPF_PROG_LOAD: bpf_cmd`, `BPF_FUNC_map_lookup_elem: bpf_func_id`.
+//! `BPF_PROG_LOAD: bpf_cmd`, `BPF_FUNC_map_lookup_elem: bpf_func_id`. The one
+//! exception is `enum bpf_prog_type`, which is also generated as the Rust
+//! enum [`ProgType`] (with conversions to and from the raw value and the
+//! name), for the typed APIs of the assembler and the loader.
 //!
 //! ```
 //! assert_eq!(bpf_sys::BPF_ALU64 | bpf_sys::BPF_MOV | bpf_sys::BPF_K, 0xb7);
 //! assert_eq!(bpf_sys::helper_id("map_lookup_elem"), Some(1));
+//! assert_eq!(bpf_sys::ProgType::from_name("socket_filter"), Some(bpf_sys::ProgType::SocketFilter));
 //! ```
 #![no_std]
 
@@ -44,17 +48,12 @@ pub use compat::*;
 mod helpers {
     include!(concat!(env!("OUT_DIR"), "/helpers.rs"));
 }
-pub use helpers::{HELPERS, PROG_TYPES};
+pub use helpers::HELPERS;
 
-/// The value of program type `name` (`socket_filter`, `xdp`, ...), if the
-/// header knows it.
-///
-/// ```
-/// assert_eq!(bpf_sys::prog_type("socket_filter"), Some(bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER));
-/// ```
-pub fn prog_type(name: &str) -> Option<u32> {
-    PROG_TYPES.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+mod prog_type {
+    include!(concat!(env!("OUT_DIR"), "/prog_type.rs"));
 }
+pub use prog_type::ProgType;
 
 /// The id of helper `name` (with or without the `bpf_` prefix), if the
 /// header knows it.
@@ -78,4 +77,45 @@ pub fn helper_name(id: u32) -> Option<&'static str> {
         .binary_search_by_key(&id, |&(_, i)| i)
         .ok()
         .map(|i| HELPERS[i].0)
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::ProgType;
+    use std::format;
+
+    #[test]
+    fn prog_types_round_trip() {
+        assert!(ProgType::ALL.len() > 20, "{:?}", ProgType::ALL);
+        assert!(
+            ProgType::ALL
+                .windows(2)
+                .all(|w| w[0].as_raw() < w[1].as_raw())
+        );
+        for &t in ProgType::ALL {
+            assert_eq!(ProgType::from_raw(t.as_raw()), Some(t));
+            assert_eq!(ProgType::from_name(t.name()), Some(t));
+        }
+        assert_eq!(ProgType::from_raw(u32::MAX), None);
+        assert_eq!(ProgType::from_name("SocketFilter"), None);
+    }
+
+    #[test]
+    fn prog_type_names_follow_the_header() {
+        assert_eq!(
+            ProgType::SocketFilter.as_raw(),
+            crate::BPF_PROG_TYPE_SOCKET_FILTER
+        );
+        assert_eq!(ProgType::SchedCls.name(), "sched_cls");
+        assert_eq!(ProgType::LircMode2.name(), "lirc_mode2");
+        assert_eq!(
+            ProgType::from_name("cgroup_sock_addr"),
+            Some(ProgType::CgroupSockAddr)
+        );
+        // The macro emits `ProgType::<Debug>`: Debug is the variant's name.
+        assert_eq!(format!("{:?}", ProgType::Xdp), "Xdp");
+        assert_eq!(format!("{}", ProgType::Xdp), "xdp");
+    }
 }

@@ -8,7 +8,7 @@ use crate::verifier::VerifierError;
 
 /// The kernel-internal `ENOTSUPP` (not in libc), which `BPF_PROG_TEST_RUN`
 /// returns for program types without a test runner.
-const ENOTSUPP: i32 = 524;
+pub(crate) const ENOTSUPP: i32 = 524;
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -70,24 +70,37 @@ impl fmt::Display for Syscall {
 /// verifier rejection, also the log). `Debug` prints the same text, so
 /// `unwrap()` and `fn main() -> Result<(), Error>` show readable messages
 /// with real newlines.
+///
+/// The variants share their field names: `program` is the program concerned,
+/// as messages name it (``program `name` (N instructions)``); `socket` the
+/// socket; `call` the failing system call; `source` the operating system's
+/// error (also [`std::error::Error::source`]); `map` and `slot` a map name
+/// and an instruction slot. [`program`](Self::program),
+/// [`io_error`](Self::io_error) and [`failed_call`](Self::failed_call) read
+/// them whatever the variant.
 #[non_exhaustive]
 pub enum Error {
     /// A system call failed.
     Syscall {
         /// The call.
         call: Syscall,
-        /// What it was about: ``program `name` (N instructions)``,
-        /// ``AF_PACKET socket on `lo` ``, ...
-        subject: String,
+        /// The program it was about, for calls about one (load, test run,
+        /// attach).
+        program: Option<String>,
+        /// The socket it was about, for calls about one (packet socket
+        /// options, attach, detach, receive): ``AF_PACKET socket on `lo` ``,
+        /// `socket (fd 3)`.
+        socket: Option<String>,
         /// The error the kernel returned.
         source: io::Error,
     },
-    /// The verifier rejected the program; holds its log.
+    /// The verifier rejected the program; holds its log (and, like the
+    /// other variants, the program: [`VerifierError::program`]).
     Verifier(Box<VerifierError>),
     /// No network interface has this name (or the name cannot be one).
     UnknownInterface {
-        /// The name asked for.
-        name: String,
+        /// The interface name asked for.
+        interface: String,
         /// Why the lookup failed (`ENODEV` from `if_nametoindex(3)`, or an
         /// invalid name).
         source: io::Error,
@@ -124,11 +137,36 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn syscall(call: Syscall, subject: impl Into<String>, source: io::Error) -> Self {
+    /// A failed call about a program.
+    pub(crate) fn program_call(call: Syscall, program: String, source: io::Error) -> Self {
         Error::Syscall {
             call,
-            subject: subject.into(),
+            program: Some(program),
+            socket: None,
             source,
+        }
+    }
+
+    /// A failed call about a socket.
+    pub(crate) fn socket_call(call: Syscall, socket: impl Into<String>, source: io::Error) -> Self {
+        Error::Syscall {
+            call,
+            program: None,
+            socket: Some(socket.into()),
+            source,
+        }
+    }
+
+    /// The program the error is about, as messages name it
+    /// (``program `name` (N instructions)``), if it is about one.
+    pub fn program(&self) -> Option<&str> {
+        match self {
+            Error::Syscall { program, .. } => program.as_deref(),
+            Error::Verifier(v) => Some(v.program()),
+            Error::UnboundMap { program, .. }
+            | Error::BadRelocation { program, .. }
+            | Error::InvalidArgument { program, .. } => Some(program),
+            Error::UnknownInterface { .. } => None,
         }
     }
 
@@ -233,19 +271,28 @@ impl fmt::Display for Error {
         match self {
             Error::Syscall {
                 call,
-                subject,
+                program,
+                socket,
                 source,
             } => {
-                write!(f, "{call} failed for {subject}: {source}")?;
+                match (program, socket) {
+                    (Some(program), Some(socket)) => {
+                        write!(f, "{call} failed for {program} on {socket}: {source}")?;
+                    }
+                    (Some(what), None) | (None, Some(what)) => {
+                        write!(f, "{call} failed for {what}: {source}")?;
+                    }
+                    (None, None) => write!(f, "{call} failed: {source}")?,
+                }
                 if let Some(hint) = self.hint() {
                     write!(f, "; {hint}")?;
                 }
                 Ok(())
             }
             Error::Verifier(v) => fmt::Display::fmt(v, f),
-            Error::UnknownInterface { name, source } => write!(
+            Error::UnknownInterface { interface, source } => write!(
                 f,
-                "no network interface named `{name}` ({source}); `ip link` lists them"
+                "no network interface named `{interface}` ({source}); `ip link` lists them"
             ),
             Error::UnboundMap {
                 program,
@@ -310,7 +357,11 @@ mod tests {
     use super::*;
 
     fn errno(call: Syscall, errno: i32) -> Error {
-        Error::syscall(call, "program `t`", io::Error::from_raw_os_error(errno))
+        Error::program_call(
+            call,
+            "program `t`".into(),
+            io::Error::from_raw_os_error(errno),
+        )
     }
 
     #[test]
@@ -349,8 +400,43 @@ mod tests {
     }
 
     #[test]
+    fn messages_name_the_program_and_the_socket() {
+        let source = || io::Error::from_raw_os_error(libc::ENOMEM);
+        let both = Error::Syscall {
+            call: Syscall::AttachBpf,
+            program: Some("program `p` (2 instructions)".into()),
+            socket: Some("socket (fd 3)".into()),
+            source: source(),
+        };
+        assert!(
+            both.to_string().starts_with(
+                "setsockopt(SO_ATTACH_BPF) failed for program `p` (2 instructions) on \
+                 socket (fd 3): "
+            ),
+            "{both}"
+        );
+        assert_eq!(both.program(), Some("program `p` (2 instructions)"));
+        let sock = Error::socket_call(Syscall::Bind, "AF_PACKET socket on `lo`", source());
+        assert!(
+            sock.to_string()
+                .starts_with("bind(sockaddr_ll) failed for AF_PACKET socket on `lo`: "),
+            "{sock}"
+        );
+        assert_eq!(sock.program(), None);
+        let e = Error::InvalidArgument {
+            program: "program `p`".into(),
+            reason: "r".into(),
+        };
+        assert_eq!(e.program(), Some("program `p`"));
+    }
+
+    #[test]
     fn debug_is_display() {
-        let e = errno(Syscall::DetachBpf, libc::ENOENT);
+        let e = Error::socket_call(
+            Syscall::DetachBpf,
+            "socket (fd 3)",
+            io::Error::from_raw_os_error(libc::ENOENT),
+        );
         assert_eq!(format!("{e:?}"), e.to_string());
         assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
         assert_eq!(e.failed_call(), Some(Syscall::DetachBpf));

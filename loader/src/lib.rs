@@ -1,14 +1,19 @@
 //! Load eBPF programs assembled by [`bpf_prog!`] and attach them as socket
 //! filters.
 //!
-//! - [`ProgramLoader`] / [`load`]: `bpf(BPF_PROG_LOAD)`, with the verifier
-//!   log fetched on failure and mapped back to the source lines of the
-//!   program ([`VerifierError`]); map fds bound by name.
+//! - Loading: [`ProgramLoader`] (`ProgramLoader::new(&prog).name("x").load()`),
+//!   or the shortcut [`load`] for the defaults: `bpf(BPF_PROG_LOAD)`, with the
+//!   verifier log fetched on failure and mapped back to the source lines of
+//!   the program ([`VerifierError`]); map fds bound by name; the program
+//!   type as a [`ProgType`].
 //! - [`LoadedProgram::test_run`]: run a program on a packet with
 //!   `bpf(BPF_PROG_TEST_RUN)`.
-//! - [`PacketSocket`]: a raw `AF_PACKET` socket on one interface, with a
-//!   filter, receiving packets with a timeout; [`attach_filter`] /
-//!   [`detach_filter`] for any other socket.
+//! - Attaching: [`attach_filter`] / [`detach_filter`] on any socket
+//!   (`SO_ATTACH_BPF`), a [`PacketSocket`] included.
+//! - [`PacketSocket`]: a raw `AF_PACKET` socket on one interface, receiving
+//!   packets with a timeout; its builder attaches the filter
+//!   ([`PacketSocketBuilder::filter`]) before binding, so no unfiltered
+//!   packet gets in.
 //!
 //! Every call that needs privilege needs root, or `CAP_BPF` (loading) and
 //! `CAP_NET_RAW` (packet sockets); [`Error::is_permission_denied`] tells
@@ -73,9 +78,9 @@ extern crate self as bpf_loader;
 
 pub use bpf_asm::{Insn, MapReloc, Program, SourceLine};
 pub use bpf_macros::bpf_prog;
-/// The raw bindings of `linux/bpf.h`, for program types
-/// (`bpf_sys::BPF_PROG_TYPE_*`) and opcodes.
+/// The raw bindings of `linux/bpf.h`: opcodes, helper ids, `bpf_attr`.
 pub use bpf_sys;
+pub use bpf_sys::ProgType;
 
 /// The runtime assembler and the disassembler: the same parser, checks and
 /// ISA table as `bpf_prog!`, for text known only at run time.

@@ -7,9 +7,9 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
 use crate::error::{Error, Result, Syscall};
-use crate::sys;
+use crate::sys::{self, Bpf};
 use crate::verifier::VerifierError;
-use crate::{Insn, Program};
+use crate::{Insn, ProgType, Program};
 
 /// The first log buffer tried after a failed load.
 const LOG_START: usize = 64 * 1024;
@@ -24,13 +24,16 @@ const LOG_MIN: usize = 128;
 /// The largest log buffer any kernel accepts (`UINT_MAX >> 2`).
 const LOG_LIMIT: usize = (u32::MAX >> 2) as usize;
 
-/// Builds a `bpf(BPF_PROG_LOAD)` request for a [`Program`].
+/// Builds a `bpf(BPF_PROG_LOAD)` request for a [`Program`]: the way to load
+/// a program ([`load`](crate::load) is the shortcut for the defaults).
 ///
-/// Defaults: program type `BPF_PROG_TYPE_SOCKET_FILTER`, license `"GPL"`
+/// Defaults: the program's own type ([`Program::prog_type`], a socket
+/// filter unless `#![prog_type = NAME]` says otherwise), license `"GPL"`
 /// (which makes GPL-only helpers callable), no name.
 ///
-/// A failed load is retried once with the verifier log enabled (level 1),
-/// growing the log buffer on `ENOSPC` from 64 KiB up to
+/// A failed load is retried with the verifier log enabled (level 1), in a
+/// 64 KiB buffer that grows on `ENOSPC` (to the size the kernel asks for
+/// since Linux 6.4, four times larger before) up to
 /// [`max_log_size`](Self::max_log_size); a successful load never pays for
 /// the log.
 ///
@@ -51,7 +54,7 @@ pub struct ProgramLoader<'a> {
     program: &'a Program,
     name: Option<String>,
     license: String,
-    prog_type: bpf_sys::bpf_prog_type,
+    prog_type: ProgType,
     maps: Vec<(String, BorrowedFd<'a>)>,
     max_log_size: usize,
 }
@@ -84,10 +87,9 @@ impl<'a> ProgramLoader<'a> {
         self
     }
 
-    /// The program type, one of the `bpf_sys::BPF_PROG_TYPE_*` constants
-    /// (default: the program's own, which `#![prog_type = NAME]` sets, a
-    /// socket filter otherwise).
-    pub fn prog_type(mut self, prog_type: bpf_sys::bpf_prog_type) -> Self {
+    /// The program type (default: the program's own, which
+    /// `#![prog_type = NAME]` sets, a socket filter otherwise).
+    pub fn prog_type(mut self, prog_type: ProgType) -> Self {
         self.prog_type = prog_type;
         self
     }
@@ -115,7 +117,7 @@ impl<'a> ProgramLoader<'a> {
     }
 
     /// How the program is named in error messages.
-    fn subject(&self) -> String {
+    fn describe(&self) -> String {
         describe(self.name.as_deref(), self.program.len())
     }
 
@@ -131,19 +133,25 @@ impl<'a> ProgramLoader<'a> {
     /// [`Error::UnboundMap`], [`Error::BadRelocation`] and
     /// [`Error::InvalidArgument`] before any system call.
     pub fn load(&self) -> Result<LoadedProgram> {
-        let subject = self.subject();
+        self.load_with(&sys::Kernel)
+    }
+
+    /// [`load`](Self::load) through `bpf`: the kernel, or a fake one in the
+    /// unit tests.
+    fn load_with(&self, bpf: &impl Bpf) -> Result<LoadedProgram> {
+        let program = self.describe();
         let kernel_name = match &self.name {
             Some(name) => kernel_name(name).map_err(|reason| Error::InvalidArgument {
-                program: subject.clone(),
+                program: program.clone(),
                 reason,
             })?,
             None => &[],
         };
         let license = CString::new(self.license.as_str()).map_err(|_| Error::InvalidArgument {
-            program: subject.clone(),
+            program: program.clone(),
             reason: "the license contains a NUL byte".to_owned(),
         })?;
-        let insns = relocate(self.program, &self.maps, &subject)?;
+        let insns = relocate(self.program, &self.maps, &program)?;
         let mut first_attrs = sys::ProgLoadAttrs {
             prog_type: self.prog_type,
             insns: &insns,
@@ -152,14 +160,14 @@ impl<'a> ProgramLoader<'a> {
             log: None,
         };
 
-        let first = match sys::prog_load(&mut first_attrs) {
+        let first = match bpf.prog_load(&mut first_attrs) {
             Ok(fd) => return Ok(self.loaded(fd)),
             Err(e) => e,
         };
         // Refusals that come before the verifier runs have no log to fetch.
         let no_log = matches!(first.raw_os_error(), Some(libc::EPERM | libc::E2BIG));
         if no_log || self.max_log_size == 0 {
-            return Err(Error::syscall(Syscall::ProgLoad, subject, first));
+            return Err(Error::program_call(Syscall::ProgLoad, program, first));
         }
 
         let mut size = LOG_START.min(self.max_log_size);
@@ -173,7 +181,7 @@ impl<'a> ProgramLoader<'a> {
                 }),
                 ..first_attrs
             };
-            let result = sys::prog_load(&mut attrs);
+            let result = bpf.prog_load(&mut attrs);
             let needed = attrs.log.map_or(0, |l| l.true_size as usize);
             let err = match result {
                 Ok(fd) => return Ok(self.loaded(fd)),
@@ -192,9 +200,9 @@ impl<'a> ProgramLoader<'a> {
             }
             let log = log_text(&buf);
             if log.trim().is_empty() {
-                return Err(Error::syscall(Syscall::ProgLoad, subject, first));
+                return Err(Error::program_call(Syscall::ProgLoad, program, first));
             }
-            return Err(VerifierError::new(subject, first, log, full, self.program).into());
+            return Err(VerifierError::new(program, first, log, full, self.program).into());
         }
     }
 
@@ -241,7 +249,7 @@ fn log_text(buf: &[u8]) -> String {
 fn relocate<'p>(
     program: &'p Program,
     maps: &[(String, BorrowedFd<'_>)],
-    subject: &str,
+    described: &str,
 ) -> Result<Cow<'p, [Insn]>> {
     if program.relocs().is_empty() {
         return Ok(Cow::Borrowed(program.insns()));
@@ -259,14 +267,14 @@ fn relocate<'p>(
         }) && slot + 1 < insns.len();
         if !is_map_lddw {
             return Err(Error::BadRelocation {
-                program: subject.to_owned(),
+                program: described.to_owned(),
                 map: reloc.name.to_string(),
                 slot,
             });
         }
         let Some((_, fd)) = maps.iter().rev().find(|(name, _)| *name == reloc.name) else {
             return Err(Error::UnboundMap {
-                program: subject.to_owned(),
+                program: described.to_owned(),
                 map: reloc.name.to_string(),
                 slot,
                 source_line: program.source_of(slot).cloned(),
@@ -283,7 +291,7 @@ fn relocate<'p>(
 pub struct LoadedProgram {
     fd: OwnedFd,
     name: Option<String>,
-    prog_type: bpf_sys::bpf_prog_type,
+    prog_type: ProgType,
     len: usize,
 }
 
@@ -299,23 +307,13 @@ pub struct TestRun {
 }
 
 impl LoadedProgram {
-    /// Loads `program` as a socket filter with no name: shorthand for
-    /// `ProgramLoader::new(program).load()`.
-    ///
-    /// # Errors
-    ///
-    /// As [`ProgramLoader::load`].
-    pub fn load(program: &Program) -> Result<Self> {
-        ProgramLoader::new(program).load()
-    }
-
     /// The name given at load time.
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
 
-    /// The program type (`bpf_sys::BPF_PROG_TYPE_*`).
-    pub fn prog_type(&self) -> bpf_sys::bpf_prog_type {
+    /// The program type it was loaded as.
+    pub fn prog_type(&self) -> ProgType {
         self.prog_type
     }
 
@@ -331,7 +329,7 @@ impl LoadedProgram {
     }
 
     /// How the program is named in error messages.
-    pub(crate) fn subject(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         describe(self.name.as_deref(), self.len)
     }
 
@@ -349,7 +347,7 @@ impl LoadedProgram {
     /// instead of byte 9.
     ///
     /// ```no_run
-    /// use bpf_loader::{LoadedProgram, bpf_prog};
+    /// use bpf_loader::bpf_prog;
     ///
     /// // Keeps the packet if the byte at offset 9 of the data (the IPv4
     /// // protocol under a test run) is 17 (UDP).
@@ -358,7 +356,7 @@ impl LoadedProgram {
     ///     ldabsb 9; jne r0, 17, drop; mov64 r0, -1; exit;
     ///     drop: mov64 r0, 0; exit
     /// };
-    /// let prog = LoadedProgram::load(&IS_UDP)?;
+    /// let prog = bpf_loader::load(&IS_UDP)?;
     /// let mut frame = [0u8; 14 + 28];
     /// frame[12..14].copy_from_slice(&0x0800u16.to_be_bytes()); // ethertype
     /// frame[14 + 9] = 17; // IPv4 protocol: UDP
@@ -372,8 +370,14 @@ impl LoadedProgram {
     /// longer than a page, `ENOTSUPP` for program types without a test
     /// runner.
     pub fn test_run(&self, data: &[u8], repeat: u32) -> Result<TestRun> {
-        let out = sys::prog_test_run(self.fd.as_fd(), data, repeat)
-            .map_err(|e| Error::syscall(Syscall::ProgTestRun, self.subject(), e))?;
+        self.test_run_with(&sys::Kernel, data, repeat)
+    }
+
+    /// [`test_run`](Self::test_run) through `bpf`.
+    fn test_run_with(&self, bpf: &impl Bpf, data: &[u8], repeat: u32) -> Result<TestRun> {
+        let out = bpf
+            .prog_test_run(self.fd.as_fd(), data, repeat)
+            .map_err(|e| Error::program_call(Syscall::ProgTestRun, self.describe(), e))?;
         Ok(TestRun {
             retval: out.retval,
             duration: Duration::from_nanos(out.duration_ns.into()),
@@ -393,8 +397,17 @@ impl From<LoadedProgram> for OwnedFd {
     }
 }
 
-/// Loads `program` as a socket filter: shorthand for
+/// Loads `program` with the defaults (its own program type, license
+/// `"GPL"`, no name, no maps): the shortcut for
 /// [`ProgramLoader::new(program).load()`](ProgramLoader::load).
+///
+/// ```no_run
+/// const ACCEPT_ALL: bpf_loader::Program = bpf_loader::bpf_prog! { mov64 r0, -1; exit };
+///
+/// let prog = bpf_loader::load(&ACCEPT_ALL)?;
+/// assert_eq!(prog.prog_type(), bpf_loader::ProgType::SocketFilter);
+/// # Ok::<(), bpf_loader::Error>(())
+/// ```
 ///
 /// # Errors
 ///
@@ -405,6 +418,8 @@ pub fn load(program: &Program) -> Result<LoadedProgram> {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::RefCell;
+
     use super::*;
     use crate::{MapReloc, SourceLine};
 
@@ -547,6 +562,363 @@ mod tests {
         );
     }
 
+    /// A kernel in a test: answers `BPF_PROG_LOAD` like the real one would
+    /// for a program with a given verdict, and records what it was asked.
+    struct FakeKernel {
+        /// The errno of a refusal before the verifier runs (`EPERM`,
+        /// `E2BIG`): no log is written.
+        refuse: Option<i32>,
+        /// The verifier's verdict: `None` accepts; `Some(errno)` rejects,
+        /// writing `log`.
+        reject: Option<i32>,
+        /// The verifier log of a rejection.
+        log: String,
+        /// Whether the kernel reports `log_true_size` (Linux 6.4+).
+        true_size: bool,
+        /// What `BPF_PROG_TEST_RUN` answers: (retval, duration) or an errno.
+        test_run: std::result::Result<(u32, u32), i32>,
+        /// Per `BPF_PROG_LOAD`: the log buffer's size (`None`: no log).
+        calls: RefCell<Vec<Option<usize>>>,
+        /// Per `BPF_PROG_LOAD`: the program type, name and log level asked
+        /// for.
+        seen: RefCell<Vec<(ProgType, Vec<u8>, u32)>>,
+    }
+
+    impl FakeKernel {
+        fn accepting() -> Self {
+            FakeKernel {
+                refuse: None,
+                reject: None,
+                log: String::new(),
+                true_size: true,
+                test_run: Ok((u32::MAX, 25)),
+                calls: RefCell::new(Vec::new()),
+                seen: RefCell::new(Vec::new()),
+            }
+        }
+
+        fn rejecting(errno: i32, log: String) -> Self {
+            FakeKernel {
+                reject: Some(errno),
+                log,
+                ..FakeKernel::accepting()
+            }
+        }
+
+        fn refusing(errno: i32) -> Self {
+            FakeKernel {
+                refuse: Some(errno),
+                ..FakeKernel::accepting()
+            }
+        }
+
+        fn calls(&self) -> Vec<Option<usize>> {
+            self.calls.borrow().clone()
+        }
+    }
+
+    fn errno(e: i32) -> std::io::Error {
+        std::io::Error::from_raw_os_error(e)
+    }
+
+    impl Bpf for FakeKernel {
+        fn prog_load(&self, attrs: &mut sys::ProgLoadAttrs<'_>) -> std::io::Result<OwnedFd> {
+            self.calls
+                .borrow_mut()
+                .push(attrs.log.as_ref().map(|l| l.buf.len()));
+            self.seen.borrow_mut().push((
+                attrs.prog_type,
+                attrs.name.to_vec(),
+                attrs.log.as_ref().map_or(0, |l| l.level),
+            ));
+            if let Some(e) = self.refuse {
+                return Err(errno(e));
+            }
+            let Some(verdict) = self.reject else {
+                return Ok(std::fs::File::open("/dev/null")?.into());
+            };
+            let Some(log) = &mut attrs.log else {
+                return Err(errno(verdict));
+            };
+            // The log and its NUL; a kernel with a short buffer writes what
+            // fits (NUL-terminated) and says ENOSPC.
+            let needed = self.log.len() + 1;
+            if self.true_size {
+                log.true_size = u32::try_from(needed).unwrap();
+            }
+            let n = self.log.len().min(log.buf.len() - 1);
+            log.buf[..n].copy_from_slice(&self.log.as_bytes()[..n]);
+            log.buf[n] = 0;
+            Err(errno(if needed > log.buf.len() {
+                libc::ENOSPC
+            } else {
+                verdict
+            }))
+        }
+
+        fn prog_test_run(
+            &self,
+            _prog: BorrowedFd<'_>,
+            data: &[u8],
+            _repeat: u32,
+        ) -> std::io::Result<sys::TestRunOut> {
+            assert!(!data.is_empty());
+            match self.test_run {
+                Ok((retval, duration_ns)) => Ok(sys::TestRunOut {
+                    retval,
+                    duration_ns,
+                }),
+                Err(e) => Err(errno(e)),
+            }
+        }
+    }
+
+    /// `mov64 r0, r5; exit` with source lines 3 and 4.
+    fn uninit_read() -> Program {
+        Program::new(
+            vec![Insn::new(MOV_X, 0, 5, 0, 0), Insn::new(EXIT, 0, 0, 0, 0)],
+            vec![],
+            vec![
+                SourceLine::new(0, 3, "mov64 r0, r5"),
+                SourceLine::new(1, 4, "exit"),
+            ],
+        )
+    }
+
+    /// A verifier log of at least `min_len` bytes rejecting
+    /// [`uninit_read`] at slot 0.
+    fn uninit_log(min_len: usize) -> String {
+        let mut log = String::from("func#0 @0\n0: R1=ctx() R10=fp0\n");
+        while log.len() < min_len {
+            log.push_str("; padding the log as a long program would\n");
+        }
+        log.push_str("0: (bf) r0 = r5\nR5 !read_ok\n");
+        log.push_str("processed 1 insns (limit 1000000) max_states_per_insn 0\n");
+        log
+    }
+
+    #[test]
+    fn success_on_the_first_try_needs_no_log() {
+        let sys = FakeKernel::accepting();
+        let prog = accept_all();
+        let loaded = ProgramLoader::new(&prog)
+            .name("fast")
+            .prog_type(ProgType::SchedCls)
+            .load_with(&sys)
+            .unwrap();
+        assert_eq!(sys.calls(), [None]);
+        assert_eq!(
+            *sys.seen.borrow(),
+            [(ProgType::SchedCls, b"fast".to_vec(), 0)]
+        );
+        assert_eq!(loaded.name(), Some("fast"));
+        assert_eq!(loaded.prog_type(), ProgType::SchedCls);
+        assert_eq!(loaded.len(), 2);
+    }
+
+    #[test]
+    fn the_program_type_defaults_to_the_programs_own() {
+        let sys = FakeKernel::accepting();
+        let prog = accept_all().with_prog_type(ProgType::Xdp);
+        let loaded = ProgramLoader::new(&prog).load_with(&sys).unwrap();
+        assert_eq!(loaded.prog_type(), ProgType::Xdp);
+        assert_eq!(sys.seen.borrow()[0].0, ProgType::Xdp);
+    }
+
+    #[test]
+    fn rejection_retries_with_a_log_grown_to_the_true_size() {
+        // 100 KiB of log: more than the first 64 KiB buffer.
+        let log = uninit_log(100 * 1024);
+        let sys = FakeKernel::rejecting(libc::EACCES, log.clone());
+        let prog = uninit_read();
+        let e = ProgramLoader::new(&prog)
+            .name("uninit")
+            .load_with(&sys)
+            .unwrap_err();
+        assert_eq!(sys.calls(), [None, Some(LOG_START), Some(log.len() + 1)]);
+        assert!(
+            sys.seen.borrow()[1..].iter().all(|s| s.2 == 1),
+            "log level 1"
+        );
+        let v = e.verifier().unwrap_or_else(|| panic!("{e}"));
+        assert_eq!(v.log(), log);
+        assert!(!v.is_truncated());
+        assert_eq!(v.message(), "R5 !read_ok");
+        assert_eq!(v.failing_slot(), Some(0));
+        let src = v.failing_source_line().expect("a source line");
+        assert_eq!((src.line, &*src.text), (3, "mov64 r0, r5"));
+        // The errno is the first attempt's, not the ENOSPC of a retry.
+        assert_eq!(e.raw_os_error(), Some(libc::EACCES));
+        assert_eq!(e.failed_call(), Some(Syscall::ProgLoad));
+        assert_eq!(e.program(), Some("program `uninit` (2 instructions)"));
+        let text = e.to_string();
+        assert!(text.contains("at line 3: `mov64 r0, r5`"), "{text}");
+    }
+
+    #[test]
+    fn einval_rejection_fetches_the_log_too() {
+        let sys = FakeKernel::rejecting(libc::EINVAL, uninit_log(0));
+        let e = ProgramLoader::new(&uninit_read())
+            .load_with(&sys)
+            .unwrap_err();
+        assert_eq!(sys.calls(), [None, Some(LOG_START)]);
+        assert_eq!(
+            e.verifier().map(VerifierError::message),
+            Some("R5 !read_ok")
+        );
+        assert_eq!(e.raw_os_error(), Some(libc::EINVAL));
+    }
+
+    #[test]
+    fn old_kernels_grow_the_log_fourfold_up_to_the_limit() {
+        // No log_true_size (before Linux 6.4): 64 KiB, 256 KiB, 1 MiB.
+        let log = uninit_log(300 * 1024);
+        let sys = FakeKernel {
+            true_size: false,
+            ..FakeKernel::rejecting(libc::EACCES, log.clone())
+        };
+        let e = ProgramLoader::new(&uninit_read())
+            .load_with(&sys)
+            .unwrap_err();
+        assert_eq!(
+            sys.calls(),
+            [
+                None,
+                Some(LOG_START),
+                Some(4 * LOG_START),
+                Some(16 * LOG_START)
+            ]
+        );
+        let v = e.verifier().unwrap_or_else(|| panic!("{e}"));
+        assert!(!v.is_truncated());
+        assert_eq!(v.log(), log);
+
+        // Capped by max_log_size: the log is cut, and says so.
+        let sys = FakeKernel {
+            true_size: false,
+            ..FakeKernel::rejecting(libc::EACCES, log.clone())
+        };
+        let e = ProgramLoader::new(&uninit_read())
+            .max_log_size(200_000)
+            .load_with(&sys)
+            .unwrap_err();
+        assert_eq!(sys.calls(), [None, Some(LOG_START), Some(200_000)]);
+        let v = e.verifier().unwrap_or_else(|| panic!("{e}"));
+        assert!(v.is_truncated());
+        assert_eq!(v.log().len(), 200_000 - 1);
+        assert!(e.to_string().contains("(truncated by the kernel)"), "{e}");
+        assert_eq!(e.raw_os_error(), Some(libc::EACCES));
+    }
+
+    #[test]
+    fn the_true_size_is_capped_by_max_log_size() {
+        let sys = FakeKernel::rejecting(libc::EACCES, uninit_log(10_000));
+        let e = ProgramLoader::new(&uninit_read())
+            .max_log_size(1_000)
+            .load_with(&sys)
+            .unwrap_err();
+        assert_eq!(sys.calls(), [None, Some(1_000)]);
+        assert!(e.verifier().is_some_and(VerifierError::is_truncated), "{e}");
+    }
+
+    #[test]
+    fn eperm_is_not_retried_and_has_the_hint() {
+        let sys = FakeKernel::refusing(libc::EPERM);
+        let e = ProgramLoader::new(&accept_all())
+            .name("p")
+            .load_with(&sys)
+            .unwrap_err();
+        assert_eq!(sys.calls(), [None]);
+        assert!(e.is_permission_denied());
+        assert!(
+            matches!(
+                &e,
+                Error::Syscall { call: Syscall::ProgLoad, program: Some(p), socket: None, .. }
+                    if p == "program `p` (2 instructions)"
+            ),
+            "{e}"
+        );
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("bpf(BPF_PROG_LOAD) failed for program `p` (2 instructions): "),
+            "{msg}"
+        );
+        assert!(msg.contains("needs root or CAP_BPF + CAP_NET_RAW"), "{msg}");
+    }
+
+    #[test]
+    fn e2big_is_not_retried_and_has_the_hint() {
+        let sys = FakeKernel::refusing(libc::E2BIG);
+        let e = ProgramLoader::new(&accept_all())
+            .load_with(&sys)
+            .unwrap_err();
+        assert_eq!(sys.calls(), [None]);
+        assert_eq!(e.raw_os_error(), Some(libc::E2BIG));
+        assert!(!e.is_permission_denied());
+        assert!(e.to_string().contains("1,000,000 instructions"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_log_is_a_plain_syscall_error() {
+        // e.g. a program type the kernel does not know: EINVAL, no log.
+        let sys = FakeKernel::rejecting(libc::EINVAL, String::new());
+        let e = ProgramLoader::new(&accept_all())
+            .load_with(&sys)
+            .unwrap_err();
+        assert_eq!(sys.calls(), [None, Some(LOG_START)]);
+        assert!(
+            matches!(
+                e,
+                Error::Syscall {
+                    call: Syscall::ProgLoad,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .contains("the kernel refused the request itself"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn max_log_size_zero_skips_the_retry() {
+        let sys = FakeKernel::rejecting(libc::EACCES, uninit_log(0));
+        let e = ProgramLoader::new(&uninit_read())
+            .max_log_size(0)
+            .load_with(&sys)
+            .unwrap_err();
+        assert_eq!(sys.calls(), [None]);
+        assert!(matches!(e, Error::Syscall { .. }), "{e}");
+        assert_eq!(e.raw_os_error(), Some(libc::EACCES));
+    }
+
+    #[test]
+    fn test_run_results_and_errors() {
+        let sys = FakeKernel::accepting();
+        let prog = ProgramLoader::new(&accept_all())
+            .name("run")
+            .load_with(&sys)
+            .unwrap();
+        let run = prog.test_run_with(&sys, &[0; 64], 1).unwrap();
+        assert_eq!(run.retval, u32::MAX);
+        assert_eq!(run.duration, Duration::from_nanos(25));
+
+        let sys = FakeKernel {
+            test_run: Err(crate::error::ENOTSUPP),
+            ..FakeKernel::accepting()
+        };
+        let e = prog.test_run_with(&sys, &[0; 64], 1).unwrap_err();
+        assert_eq!(e.failed_call(), Some(Syscall::ProgTestRun));
+        assert_eq!(e.program(), Some("program `run` (2 instructions)"));
+        assert!(
+            e.to_string().contains("does not support BPF_PROG_TEST_RUN"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn kernel_loads_and_runs() {
         if !privileged() {
@@ -591,7 +963,7 @@ mod tests {
             .unwrap_or_else(|| panic!("not a verifier error: {e}"));
         assert_eq!(v.message(), "R5 !read_ok", "{e}");
         assert_eq!(v.failing_slot(), Some(0));
-        assert_eq!(v.failing_source().map(|s| s.line), Some(3));
+        assert_eq!(v.failing_source_line().map(|s| s.line), Some(3));
         assert!(!v.is_truncated());
         assert_eq!(e.failed_call(), Some(Syscall::ProgLoad));
 

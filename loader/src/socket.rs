@@ -19,21 +19,28 @@ const MAX_FRAME: usize = 65_536 + 14;
 /// The longest interface name (`IFNAMSIZ - 1`).
 const IFNAME_MAX: usize = libc::IFNAMSIZ - 1;
 
-/// Attaches `prog` as the socket filter of any socket (`AF_PACKET`, UDP,
-/// TCP, Unix, ...), replacing the filter it had. The program must be a
-/// `BPF_PROG_TYPE_SOCKET_FILTER`. The socket keeps its own reference: the
-/// filter stays when `prog` is dropped.
+/// Attaches `prog` as the socket filter of any socket (a [`PacketSocket`],
+/// UDP, TCP, Unix, ...), replacing the filter it had: the one way to attach a
+/// program ([`PacketSocketBuilder::filter`] makes the same call before the
+/// socket is bound). The program must be a socket filter
+/// ([`ProgType::SocketFilter`](crate::ProgType::SocketFilter)). The socket
+/// keeps its own reference: the filter stays when `prog` is dropped.
+///
+/// Packets a socket queued before the call were not filtered: see
+/// [`PacketSocket::drain`], or attach with the builder.
 ///
 /// For a UDP socket the program's data starts at the UDP header (the UDP
 /// destination port is `ldabsh 2`); see [where a socket filter's data starts](crate#where-a-socket-filters-data-starts).
 ///
 /// ```no_run
 /// use std::net::UdpSocket;
-/// use bpf_loader::{LoadedProgram, attach_filter, bpf_prog};
+/// use bpf_loader::{attach_filter, bpf_prog, detach_filter};
 ///
 /// const DROP_ALL: bpf_loader::Program = bpf_prog! { mov64 r0, 0; exit };
 /// let udp = UdpSocket::bind("127.0.0.1:0")?;
-/// attach_filter(&udp, &LoadedProgram::load(&DROP_ALL)?)?;
+/// let prog = bpf_loader::load(&DROP_ALL)?;
+/// attach_filter(&udp, &prog)?;
+/// detach_filter(&udp)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
@@ -47,10 +54,11 @@ const IFNAME_MAX: usize = libc::IFNAMSIZ - 1;
 /// `EINVAL` for another program type, `ENOTSOCK` for a non-socket.
 pub fn attach_filter(sock: impl AsFd, prog: &LoadedProgram) -> Result<()> {
     let sock = sock.as_fd();
-    attach(sock, prog, &describe_fd(sock))
+    attach(sock, prog, describe_fd(sock))
 }
 
-/// Removes the socket filter of any socket.
+/// Removes the socket filter of any socket (a [`PacketSocket`] too): the one
+/// way to detach.
 ///
 /// Kernel call: `setsockopt(SOL_SOCKET, SO_DETACH_BPF)`, Linux 3.19 (the
 /// same option as `SO_DETACH_FILTER`, 2.2); see socket(7).
@@ -60,31 +68,28 @@ pub fn attach_filter(sock: impl AsFd, prog: &LoadedProgram) -> Result<()> {
 /// [`Error::Syscall`] with `ENOENT` when the socket has no filter.
 pub fn detach_filter(sock: impl AsFd) -> Result<()> {
     let sock = sock.as_fd();
-    detach(sock, &describe_fd(sock))
+    sys::detach_bpf(sock).map_err(|e| Error::socket_call(Syscall::DetachBpf, describe_fd(sock), e))
 }
 
 fn describe_fd(sock: BorrowedFd<'_>) -> String {
     format!("socket (fd {})", sock.as_raw_fd())
 }
 
-fn attach(sock: BorrowedFd<'_>, prog: &LoadedProgram, what: &str) -> Result<()> {
-    sys::attach_bpf(sock, prog.as_fd()).map_err(|e| {
-        Error::syscall(
-            Syscall::AttachBpf,
-            format!("{} on {what}", prog.subject()),
-            e,
-        )
+/// The attach behind [`attach_filter`] and [`PacketSocketBuilder::filter`];
+/// `socket` names the socket in errors.
+fn attach(sock: BorrowedFd<'_>, prog: &LoadedProgram, socket: String) -> Result<()> {
+    sys::attach_bpf(sock, prog.as_fd()).map_err(|e| Error::Syscall {
+        call: Syscall::AttachBpf,
+        program: Some(prog.describe()),
+        socket: Some(socket),
+        source: e,
     })
-}
-
-fn detach(sock: BorrowedFd<'_>, what: &str) -> Result<()> {
-    sys::detach_bpf(sock).map_err(|e| Error::syscall(Syscall::DetachBpf, what, e))
 }
 
 /// The interface index of `name`, or [`Error::UnknownInterface`].
 fn interface_index(name: &str) -> Result<u32> {
     let unknown = |source| Error::UnknownInterface {
-        name: name.to_owned(),
+        interface: name.to_owned(),
         source,
     };
     if name.is_empty() || name.len() > IFNAME_MAX {
@@ -192,9 +197,9 @@ pub struct Packet {
 /// nothing), configured, given its filter, and only then bound.
 ///
 /// ```no_run
-/// use bpf_loader::{LoadedProgram, PacketSocket, bpf_prog};
+/// use bpf_loader::{PacketSocket, bpf_prog};
 ///
-/// let prog = LoadedProgram::load(&bpf_prog! { mov64 r0, -1; exit })?;
+/// let prog = bpf_loader::load(&bpf_prog! { mov64 r0, -1; exit })?;
 /// let sock = PacketSocket::builder()
 ///     .ignore_outgoing(true)
 ///     .filter(&prog)
@@ -217,7 +222,10 @@ impl<'a> PacketSocketBuilder<'a> {
         self
     }
 
-    /// The socket filter to attach before binding (`SO_ATTACH_BPF`).
+    /// The socket filter to attach before binding: the same attach as
+    /// [`attach_filter`] (`SO_ATTACH_BPF`), made before `bind` so that no
+    /// unfiltered packet is queued in between. Errors name the program and
+    /// the socket as [`attach_filter`]'s do.
     pub fn filter(mut self, prog: &'a LoadedProgram) -> Self {
         self.filter = Some(prog);
         self
@@ -238,19 +246,19 @@ impl<'a> PacketSocketBuilder<'a> {
     pub fn bind(self, interface: &str) -> Result<PacketSocket> {
         let ifindex = interface_index(interface)?;
         let what = format!("AF_PACKET socket on `{interface}`");
-        let fd =
-            sys::packet_socket().map_err(|e| Error::syscall(Syscall::PacketSocket, &what, e))?;
+        let fd = sys::packet_socket()
+            .map_err(|e| Error::socket_call(Syscall::PacketSocket, &what, e))?;
         sys::set_packet_auxdata(fd.as_fd(), true)
-            .map_err(|e| Error::syscall(Syscall::AuxData, &what, e))?;
+            .map_err(|e| Error::socket_call(Syscall::AuxData, &what, e))?;
         if self.ignore_outgoing {
             sys::set_packet_ignore_outgoing(fd.as_fd(), true)
-                .map_err(|e| Error::syscall(Syscall::IgnoreOutgoing, &what, e))?;
+                .map_err(|e| Error::socket_call(Syscall::IgnoreOutgoing, &what, e))?;
         }
         if let Some(prog) = self.filter {
-            attach(fd.as_fd(), prog, &what)?;
+            attach(fd.as_fd(), prog, what.clone())?;
         }
         sys::bind_packet(fd.as_fd(), ifindex)
-            .map_err(|e| Error::syscall(Syscall::Bind, &what, e))?;
+            .map_err(|e| Error::socket_call(Syscall::Bind, &what, e))?;
         Ok(PacketSocket {
             fd,
             ifindex,
@@ -265,7 +273,10 @@ impl<'a> PacketSocketBuilder<'a> {
 ///
 /// A filter attached to it sees the data from the Ethernet header on (on
 /// `lo`, a zeroed 14-byte header): 14 bytes later than under
-/// [`LoadedProgram::test_run`].
+/// [`LoadedProgram::test_run`]. Give the filter to
+/// [`PacketSocketBuilder::filter`], so it is in place before packets
+/// arrive; [`attach_filter`] and [`detach_filter`] change it later, as for
+/// any socket (`PacketSocket` is [`AsFd`]).
 ///
 /// Closing a bound packet socket takes the kernel 12-16 ms (an RCU grace
 /// period): reuse sockets rather than opening one per packet.
@@ -330,28 +341,7 @@ impl PacketSocket {
     /// [`Error::Syscall`] with `ENOPROTOOPT` on older kernels.
     pub fn set_ignore_outgoing(&self, ignore: bool) -> Result<()> {
         sys::set_packet_ignore_outgoing(self.fd.as_fd(), ignore)
-            .map_err(|e| Error::syscall(Syscall::IgnoreOutgoing, self.what(), e))
-    }
-
-    /// Attaches `prog` as this socket's filter, replacing any other; see
-    /// [`attach_filter`]. Packets queued before the call were not filtered:
-    /// [`drain`](Self::drain) them, or give the filter to
-    /// [`PacketSocketBuilder::filter`] instead.
-    ///
-    /// # Errors
-    ///
-    /// As [`attach_filter`].
-    pub fn attach(&self, prog: &LoadedProgram) -> Result<()> {
-        attach(self.fd.as_fd(), prog, &self.what())
-    }
-
-    /// Removes this socket's filter; see [`detach_filter`].
-    ///
-    /// # Errors
-    ///
-    /// As [`detach_filter`].
-    pub fn detach(&self) -> Result<()> {
-        detach(self.fd.as_fd(), &self.what())
+            .map_err(|e| Error::socket_call(Syscall::IgnoreOutgoing, self.what(), e))
     }
 
     /// Receives one packet into `buf`, waiting at most `timeout` (`None`:
@@ -382,7 +372,7 @@ impl PacketSocket {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::syscall(Syscall::Recv, self.what(), e)),
+                Err(e) => return Err(Error::socket_call(Syscall::Recv, self.what(), e)),
             }
             let timeout_ms = match (timeout, deadline) {
                 (None, _) | (Some(_), None) => -1,
@@ -399,7 +389,7 @@ impl PacketSocket {
             match sys::poll_readable(self.fd.as_fd(), timeout_ms) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::syscall(Syscall::Poll, self.what(), e)),
+                Err(e) => return Err(Error::socket_call(Syscall::Poll, self.what(), e)),
             }
         }
     }
@@ -457,7 +447,7 @@ mod tests {
         for name in ["", "a_name_longer_than_15", "nul\0name", "no_such_if0"] {
             let e = interface_index(name).unwrap_err();
             assert!(
-                matches!(&e, Error::UnknownInterface { name: n, .. } if n == name),
+                matches!(&e, Error::UnknownInterface { interface, .. } if interface == name),
                 "{e}"
             );
             assert!(

@@ -4,6 +4,11 @@
 //! slices with lifetimes), return `io::Result`, and leave naming the failure
 //! (which program, which interface, what to do about it) to the callers in the
 //! safe modules. New file descriptors come back as [`OwnedFd`].
+//!
+//! Every `bpf(2)` command goes through one function, [`bpf`], and the safe
+//! modules reach the commands only through the [`Bpf`] trait, whose real
+//! implementation is [`Kernel`]: unit tests substitute a fake kernel there, so
+//! the verifier-log retry and the error paths run without root.
 
 use std::ffi::{CStr, c_int, c_long, c_uint, c_void};
 use std::io;
@@ -19,8 +24,8 @@ const ETH_P_ALL_BE: u16 = (libc::ETH_P_ALL as u16).to_be();
 /// The arguments of `BPF_PROG_LOAD` that this crate sets; the borrowed
 /// buffers outlive the call because the struct borrows them.
 pub(crate) struct ProgLoadAttrs<'a> {
-    /// `bpf_prog_type`.
-    pub(crate) prog_type: bpf_sys::bpf_prog_type,
+    /// The program type.
+    pub(crate) prog_type: bpf_sys::ProgType,
     /// The instructions, already relocated.
     pub(crate) insns: &'a [Insn],
     /// The license, NUL-terminated.
@@ -74,7 +79,7 @@ impl ProgLoadAttrs<'_> {
         // assigning a whole struct, whose padding bytes would be undefined:
         // the kernel refuses non-zero bytes past the fields it knows.
         let load = unsafe { &mut attr.__bindgen_anon_3 };
-        load.prog_type = self.prog_type;
+        load.prog_type = self.prog_type.as_raw();
         load.insn_cnt = insn_cnt;
         load.insns = self.insns.as_ptr() as u64;
         load.license = self.license.as_ptr() as u64;
@@ -90,7 +95,8 @@ fn e2big() -> io::Error {
     io::Error::from_raw_os_error(libc::E2BIG)
 }
 
-/// `bpf(cmd, attr, sizeof(attr))`, returning the non-negative result.
+/// `bpf(cmd, attr, sizeof(attr))`, returning the non-negative result: the
+/// crate's one entry into `bpf(2)`.
 ///
 /// # Safety
 ///
@@ -115,35 +121,6 @@ unsafe fn bpf(cmd: bpf_sys::bpf_cmd, attr: &mut bpf_sys::bpf_attr) -> io::Result
     }
 }
 
-/// `bpf(BPF_PROG_LOAD)`: a new program fd. With a log buffer, the verifier
-/// writes its NUL-terminated log there (also on failure) and the size it
-/// needed to `true_size`.
-pub(crate) fn prog_load(attrs: &mut ProgLoadAttrs<'_>) -> io::Result<OwnedFd> {
-    let mut attr = attrs.attr()?;
-    // SAFETY: the pointers in `attr` come from `attrs`, which borrows the
-    // instructions (`insn_cnt` of them), the NUL-terminated license and the
-    // log buffer (`log_size` bytes, writable) for longer than this call.
-    let ret = unsafe { bpf(bpf_sys::BPF_PROG_LOAD, &mut attr) };
-    if let Some(log) = &mut attrs.log {
-        // SAFETY: the offset and the 4 bytes after it lie inside `attr`
-        // (checked at compile time); every byte of `attr` is initialised and
-        // any bit pattern is a valid u32; the read is unaligned-safe.
-        log.true_size = unsafe {
-            ptr::read_unaligned(
-                ptr::from_ref(&attr)
-                    .cast::<u8>()
-                    .add(LOG_TRUE_SIZE_OFFSET)
-                    .cast::<u32>(),
-            )
-        };
-    }
-    let fd = ret?;
-    let fd = c_int::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
-    // SAFETY: on success BPF_PROG_LOAD returns a new file descriptor that
-    // nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
 /// What `BPF_PROG_TEST_RUN` reports.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TestRunOut {
@@ -153,24 +130,76 @@ pub(crate) struct TestRunOut {
     pub(crate) duration_ns: u32,
 }
 
-/// `bpf(BPF_PROG_TEST_RUN)` with `data` as the packet, run `repeat` times.
-pub(crate) fn prog_test_run(
-    prog: BorrowedFd<'_>,
-    data: &[u8],
-    repeat: u32,
-) -> io::Result<TestRunOut> {
-    let mut attr = test_run_attr(prog, data, repeat)?;
-    // SAFETY: the only pointer set is `data_in`, valid for `data_size_in`
-    // bytes for the call; `data_out` and `ctx_*` are null with size 0, so the
-    // kernel writes nothing back but the scalar fields of `attr`.
-    unsafe { bpf(bpf_sys::BPF_PROG_TEST_RUN, &mut attr)? };
-    // SAFETY: `test` is the member written by `test_run_attr` and the kernel
-    // fills its scalar output fields in place; any bit pattern is a valid u32.
-    let out = unsafe { attr.test };
-    Ok(TestRunOut {
-        retval: out.retval,
-        duration_ns: out.duration,
-    })
+/// The `bpf(2)` commands the crate uses, with typed arguments: the seam
+/// where unit tests replace the kernel. [`Kernel`] is the real one.
+pub(crate) trait Bpf {
+    /// `bpf(BPF_PROG_LOAD)`: a new program fd. With a log buffer, the
+    /// verifier writes its NUL-terminated log there (also on failure) and the
+    /// size it needed to `true_size`.
+    fn prog_load(&self, attrs: &mut ProgLoadAttrs<'_>) -> io::Result<OwnedFd>;
+
+    /// `bpf(BPF_PROG_TEST_RUN)` with `data` as the packet, run `repeat`
+    /// times.
+    fn prog_test_run(
+        &self,
+        prog: BorrowedFd<'_>,
+        data: &[u8],
+        repeat: u32,
+    ) -> io::Result<TestRunOut>;
+}
+
+/// The running kernel: [`Bpf`] by the `bpf(2)` system call.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Kernel;
+
+impl Bpf for Kernel {
+    fn prog_load(&self, attrs: &mut ProgLoadAttrs<'_>) -> io::Result<OwnedFd> {
+        let mut attr = attrs.attr()?;
+        // SAFETY: the pointers in `attr` come from `attrs`, which borrows the
+        // instructions (`insn_cnt` of them), the NUL-terminated license and
+        // the log buffer (`log_size` bytes, writable) for longer than this
+        // call.
+        let ret = unsafe { bpf(bpf_sys::BPF_PROG_LOAD, &mut attr) };
+        if let Some(log) = &mut attrs.log {
+            // SAFETY: the offset and the 4 bytes after it lie inside `attr`
+            // (checked at compile time); every byte of `attr` is initialised
+            // and any bit pattern is a valid u32; the read is unaligned-safe.
+            log.true_size = unsafe {
+                ptr::read_unaligned(
+                    ptr::from_ref(&attr)
+                        .cast::<u8>()
+                        .add(LOG_TRUE_SIZE_OFFSET)
+                        .cast::<u32>(),
+                )
+            };
+        }
+        let fd = ret?;
+        let fd = c_int::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+        // SAFETY: on success BPF_PROG_LOAD returns a new file descriptor that
+        // nothing else owns.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    fn prog_test_run(
+        &self,
+        prog: BorrowedFd<'_>,
+        data: &[u8],
+        repeat: u32,
+    ) -> io::Result<TestRunOut> {
+        let mut attr = test_run_attr(prog, data, repeat)?;
+        // SAFETY: the only pointer set is `data_in`, valid for `data_size_in`
+        // bytes for the call; `data_out` and `ctx_*` are null with size 0, so
+        // the kernel writes nothing back but the scalar fields of `attr`.
+        unsafe { bpf(bpf_sys::BPF_PROG_TEST_RUN, &mut attr)? };
+        // SAFETY: `test` is the member written by `test_run_attr` and the
+        // kernel fills its scalar output fields in place; any bit pattern is a
+        // valid u32.
+        let out = unsafe { attr.test };
+        Ok(TestRunOut {
+            retval: out.retval,
+            duration_ns: out.duration,
+        })
+    }
 }
 
 /// The one place a `bpf_attr` for `BPF_PROG_TEST_RUN` is built.
@@ -448,7 +477,7 @@ pub(crate) mod test_support {
         std::hint::black_box(dirty_stack());
         let insns = [Insn::new(0x95, 0, 0, 0, 0)];
         let mut attrs = ProgLoadAttrs {
-            prog_type: bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER,
+            prog_type: bpf_sys::ProgType::SocketFilter,
             insns: &insns,
             license: c"GPL",
             name: b"x",

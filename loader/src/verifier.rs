@@ -20,9 +20,9 @@ pub struct LogInsn {
     /// The instruction index the kernel printed: a slot index, counting an
     /// `lddw` as two.
     pub slot: usize,
-    /// The source of that instruction, from [`Program::source_of`], when the
-    /// program carries source lines (programs from `bpf_prog!` do).
-    pub source: Option<SourceLine>,
+    /// The source line of that instruction, from [`Program::source_of`],
+    /// when the program carries source lines (programs from `bpf_prog!` do).
+    pub source_line: Option<SourceLine>,
 }
 
 /// The verifier refused the program (`bpf(BPF_PROG_LOAD)` failed and the
@@ -68,7 +68,8 @@ impl VerifierError {
         &self.program
     }
 
-    /// The `errno` of the load (`EACCES`, `EINVAL`, ...).
+    /// The `errno` of the load (`EACCES`, `EINVAL`, ...), as the first
+    /// attempt, without a log, got it.
     pub fn io_error(&self) -> &io::Error {
         &self.source
     }
@@ -105,13 +106,13 @@ impl VerifierError {
     }
 
     /// The source line of [`failing_slot`](Self::failing_slot), if known.
-    pub fn failing_source(&self) -> Option<&SourceLine> {
+    pub fn failing_source_line(&self) -> Option<&SourceLine> {
         let slot = self.failing_slot()?;
         self.insns
             .iter()
             .rev()
             .find(|l| l.slot == slot)
-            .and_then(|l| l.source.as_ref())
+            .and_then(|l| l.source_line.as_ref())
     }
 }
 
@@ -133,7 +134,7 @@ fn log_insns(log: &str, prog: &Program) -> Vec<LogInsn> {
             Some(LogInsn {
                 log_line,
                 slot,
-                source: prog.source_of(slot).cloned(),
+                source_line: prog.source_of(slot).cloned(),
             })
         })
         .collect()
@@ -178,7 +179,7 @@ impl fmt::Display for VerifierError {
             self.message(),
             self.source
         )?;
-        match (self.failing_slot(), self.failing_source()) {
+        match (self.failing_slot(), self.failing_source_line()) {
             (Some(slot), Some(src)) => write!(
                 f,
                 "\n  at line {}: `{}` (instruction {slot})",
@@ -211,7 +212,7 @@ impl fmt::Display for VerifierError {
                 continue;
             }
             write!(f, "\n    {line}")?;
-            if let Some(src) = note.and_then(|a| a.source.as_ref()) {
+            if let Some(src) = note.and_then(|a| a.source_line.as_ref()) {
                 write!(f, "    // line {}: {}", src.line, src.text)?;
             }
         }
@@ -298,10 +299,13 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert_eq!((lines[0].log_line, lines[0].slot), (2, 0));
         assert_eq!((lines[1].log_line, lines[1].slot), (3, 1));
-        assert_eq!(lines[1].source.as_ref().map(|s| s.line), Some(11));
+        assert_eq!(lines[1].source_line.as_ref().map(|s| s.line), Some(11));
         assert_eq!(e.message(), "R5 !read_ok");
         assert_eq!(e.failing_slot(), Some(1));
-        assert_eq!(e.failing_source().map(|s| &*s.text), Some("mov64 r0, r5"));
+        assert_eq!(
+            e.failing_source_line().map(|s| &*s.text),
+            Some("mov64 r0, r5")
+        );
     }
 
     #[test]

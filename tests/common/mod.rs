@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use bpf_loader::{Insn, LoadedProgram, PacketSocket, Program};
+use bpf_loader::{Insn, PacketSocket, Program};
 
 /// The environment variable that makes a missing privilege a failure.
 pub const REQUIRE_VAR: &str = "BPF_TESTS_REQUIRE_PRIVILEGE";
@@ -27,7 +27,7 @@ pub fn privilege() -> Result<(), String> {
                 Insn::new(0xb7, 0, 0, 0, -1),
                 Insn::new(0x95, 0, 0, 0, 0),
             ]);
-            match LoadedProgram::load(&accept_all) {
+            match bpf_loader::load(&accept_all) {
                 Ok(_) => {}
                 Err(e) if e.is_permission_denied() => return Err(e.to_string()),
                 Err(e) => panic!("loading a trivial program failed: {e}"),

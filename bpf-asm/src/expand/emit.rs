@@ -121,7 +121,8 @@ fn program(encoded: &Encoded<Span>, flat: &Flat) -> TokenStream {
         let (slot, line, text) = (s.slot, s.line, &s.text);
         quote!(::bpf_loader::SourceLine::new(#slot, #line, #text))
     });
-    let prog_type = encoded.options.prog_type;
+    // The variant's name: `ProgType`'s `Debug` is the variant (`SocketFilter`).
+    let prog_type = format_ident!("{}", format!("{:?}", encoded.options.prog_type));
     let items = exprs.items;
     quote! {
         {
@@ -129,7 +130,7 @@ fn program(encoded: &Encoded<Span>, flat: &Flat) -> TokenStream {
             const INSNS: &[::bpf_loader::Insn] = #insns;
             const RELOCS: &[::bpf_loader::MapReloc] = &[#(#relocs),*];
             const SOURCE: &[::bpf_loader::SourceLine] = &[#(#source),*];
-            ::bpf_loader::Program::from_static_typed(#prog_type, INSNS, RELOCS, SOURCE)
+            ::bpf_loader::Program::from_static_typed(::bpf_loader::ProgType::#prog_type, INSNS, RELOCS, SOURCE)
         }
     }
 }

@@ -33,6 +33,8 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 
+use bpf_sys::ProgType;
+
 use crate::Insn;
 use crate::diag::Diagnostics;
 use crate::disasm::{Decoded, decode};
@@ -363,11 +365,11 @@ impl<'a, S> Prog<'a, S> {
             stmts: &e.stmts,
             unpriv: e.options.unprivileged,
             ctx: match e.options.prog_type {
-                bpf_sys::BPF_PROG_TYPE_SOCKET_FILTER
-                | bpf_sys::BPF_PROG_TYPE_SCHED_CLS
-                | bpf_sys::BPF_PROG_TYPE_SCHED_ACT
-                | bpf_sys::BPF_PROG_TYPE_CGROUP_SKB => CtxLayout::SkBuff,
-                bpf_sys::BPF_PROG_TYPE_XDP => CtxLayout::Xdp,
+                ProgType::SocketFilter
+                | ProgType::SchedCls
+                | ProgType::SchedAct
+                | ProgType::CgroupSkb => CtxLayout::SkBuff,
+                ProgType::Xdp => CtxLayout::Xdp,
                 _ => CtxLayout::Other,
             },
             opaque,

@@ -1,4 +1,4 @@
-use bpf_loader::{Program, bpf_prog};
+use bpf_loader::{ProgType, Program, bpf_prog};
 
 const PORT: u16 = 4242;
 const ETH_HLEN: i32 = 14;
@@ -28,7 +28,17 @@ drop:
     exit
 };
 
+/// Another program type: `XDP_PASS`.
+const XDP_PASS: Program = bpf_prog! {
+    #![prog_type = xdp]
+    mov r0, 2;
+    exit
+};
+
 fn main() {
+    assert_eq!(ACCEPT_ALL.prog_type(), ProgType::SocketFilter);
+    assert_eq!(UDP_PORT.prog_type(), ProgType::SocketFilter);
+    assert_eq!(XDP_PASS.prog_type(), ProgType::Xdp);
     assert_eq!(ACCEPT_ALL.len(), 2);
     assert_eq!(ACCEPT_NONE.insns()[0].imm(), 0);
     assert_eq!(UDP_PORT.insns()[10].imm(), 4242);
