@@ -254,11 +254,12 @@ impl<'a, S: Copy> Encoder<'a, S> {
             diag,
         };
         let form = e.statement(&s, ops, slot, &mut self.slots);
-        // Keep slot numbering stable after an error (an unknown mnemonic
-        // takes one slot, `lddw` two).
-        let len = form.map_or(if s.mnem == "lddw" { 2 } else { 1 }, |fi| {
-            isa().forms[fi].slots()
-        });
+        // Keep slot numbering stable after an error: a known mnemonic
+        // takes its forms' slots (`lddw` two), an unknown one a slot.
+        let isa = isa();
+        let len = form
+            .or_else(|| isa.by_name(&s.mnem).and_then(|ix| ix.first().copied()))
+            .map_or(1, |fi| isa.forms[fi].slots());
         if len == 2 {
             self.state.lddw_second.push(slot + 1);
         }

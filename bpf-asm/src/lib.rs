@@ -2,10 +2,15 @@
 //! set, a parser shared by the macro and the runtime assembler, the checks,
 //! the encoder and the disassembler.
 //!
-//! Pipeline: [`token`] (text lexer; the macro has its own token-tree front
-//! end) → [`parse`] → [`encode`] (labels, forms, ranges) → [`flow`]
-//! (control flow and registers) → [`Program`]. [`disasm`] prints
-//! instructions back through the same [`isa`] table.
+//! Pipeline (see `ARCHITECTURE.md`): tokens (a text lexer, or the macro's
+//! token trees) → parse → encode (labels, forms, ranges) → checks (control
+//! flow, registers, stack) → [`Program`], one driver for both front ends.
+//! Every phase reads the instruction set from the rows of [`isa`];
+//! [`disasm`] prints instructions back through the same rows.
+//!
+//! The public surface: [`assemble`] / [`Assembler`] and their errors, the
+//! [`Program`] and [`Insn`] types that `bpf_prog!` emits, the disassemblers,
+//! and the ISA rows, read-only.
 //!
 //! ```
 //! let prog = bpf_asm::assemble("
