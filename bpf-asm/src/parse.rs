@@ -166,7 +166,8 @@ impl<'a, S> Stmt<'a, S> {
     }
 }
 
-struct Parser<'t, 'd, 'a, S> {
+/// A cursor over one batch of tokens, reporting into the sink.
+struct Cursor<'t, 'd, 'a, S> {
     toks: &'t [Tok<'a, S>],
     source: Option<&'a str>,
     pos: usize,
@@ -178,7 +179,7 @@ struct Parser<'t, 'd, 'a, S> {
 /// statements at a time (the runtime assembler feeds one at a time from its
 /// lexer), [`finish`](Self::finish) returns what is left.
 #[derive(Debug)]
-pub(crate) struct Parsing<'a, S> {
+pub(crate) struct Parser<'a, S> {
     out: Parsed<'a, S>,
     /// Statements and labels parsed so far, including any taken out of
     /// `out` by [`parsed_mut`](Self::parsed_mut).
@@ -187,11 +188,11 @@ pub(crate) struct Parsing<'a, S> {
     source: Option<&'a str>,
 }
 
-impl<'a, S: Copy> Parsing<'a, S> {
+impl<'a, S: Copy> Parser<'a, S> {
     /// An empty parse. With the `source` the tokens were lexed from,
     /// statement texts are sliced from it instead of rebuilt from tokens.
     pub(crate) fn new(source: Option<&'a str>) -> Self {
-        Parsing {
+        Parser {
             out: Parsed {
                 attrs: Vec::new(),
                 stmts: Vec::new(),
@@ -214,7 +215,7 @@ impl<'a, S: Copy> Parsing<'a, S> {
     /// Parses `toks`, which must end at a statement boundary; `end_span`
     /// locates errors where the tokens run out.
     pub(crate) fn feed(&mut self, toks: &[Tok<'a, S>], end_span: S, diag: &mut Diagnostics<S>) {
-        let mut p = Parser {
+        let mut p = Cursor {
             toks,
             source: self.source,
             pos: 0,
@@ -270,7 +271,7 @@ impl<'a, S: Copy> Parsing<'a, S> {
     }
 }
 
-impl<'a, S: Copy> Parser<'_, '_, 'a, S> {
+impl<'a, S: Copy> Cursor<'_, '_, 'a, S> {
     fn peek(&self, n: usize) -> Option<&Tok<'a, S>> {
         self.toks.get(self.pos + n)
     }
@@ -696,10 +697,10 @@ mod tests {
         let (toks, lex_errs) = lex(src);
         assert!(lex_errs.is_empty());
         let mut diag = Diagnostics::new();
-        let mut parsing = Parsing::new(None);
-        parsing.feed(&toks, Pos::default(), &mut diag);
+        let mut parser = Parser::new(None);
+        parser.feed(&toks, Pos::default(), &mut diag);
         assert!(diag.is_clean(), "{diag:?}");
-        parsing
+        parser
             .finish()
             .stmts
             .into_iter()

@@ -9,7 +9,7 @@
 use crate::diag::Diagnostics;
 use crate::encode::{Encoded, Encoder};
 use crate::flow;
-use crate::parse::Parsing;
+use crate::parse::Parser;
 use crate::token::Tok;
 
 /// Where a front end's tokens come from.
@@ -54,16 +54,16 @@ pub(crate) fn assemble<'a, S: Copy>(
     checks: Checks,
 ) -> Assembled<S> {
     let mut diag = Diagnostics::new();
-    let mut parsing = Parsing::new(tokens.source());
+    let mut parser = Parser::new(tokens.source());
     let mut encoder = Encoder::with_capacity(tokens.size_hint());
     let mut chunk = Vec::with_capacity(16);
     while tokens.next_statements(&mut chunk) {
         let end = tokens.end();
-        parsing.feed(&chunk, end, &mut diag);
-        encoder.feed(parsing.parsed_mut(), &mut diag);
+        parser.feed(&chunk, end, &mut diag);
+        encoder.feed(parser.parsed_mut(), &mut diag);
     }
     tokens.finish(&mut diag);
-    encoder.feed(&mut parsing.finish(), &mut diag);
+    encoder.feed(&mut parser.finish(), &mut diag);
     let encoded = encoder.finish(&mut diag);
     if checks.flow && diag.is_clean() {
         flow::check(&encoded, &mut diag);
