@@ -379,6 +379,41 @@ fn unknown_interface_is_a_typed_error() {
     );
 }
 
+/// A socket filter may not read `__sk_buff.data_end`: the flow checks do not
+/// know program types yet, so this compiles and the kernel refuses it.
+const READS_DATA_END: Program = bpf_prog! {
+    mov r0, 0;
+    ldxw r2, [r1 + 80];
+    exit
+};
+
+#[test]
+fn verifier_errors_name_the_file_and_line() {
+    require_privilege!();
+    let e = ProgramLoader::new(&READS_DATA_END)
+        .name("t_data_end")
+        .load()
+        .unwrap_err();
+    let line = READS_DATA_END.source()[1].line;
+    let text = e.to_string();
+    let at = format!("at tests/kernel_socket_filter.rs:{line}: `ldxw r2, [r1 + 80]`");
+    assert!(text.contains(&at), "{text}");
+
+    // The runtime assembler's text, named.
+    let prog = bpf_loader::asm::Assembler::new()
+        .flow_checks(false)
+        .source_name("filter.s")
+        .assemble("mov64 r0, 0\nmov64 r0, r5\nexit")
+        .unwrap();
+    let e = ProgramLoader::new(&prog)
+        .name("t_named")
+        .load()
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("at filter.s:2: `mov64 r0, r5`"), "{text}");
+    assert!(text.contains("// filter.s:2: mov64 r0, r5"), "{text}");
+}
+
 #[test]
 fn verifier_rejection_names_the_source_line() {
     require_privilege!();
@@ -442,6 +477,22 @@ fn verifier_rejection_names_the_source_line() {
         .unwrap_or_else(|| panic!("not a verifier error: {e}"));
     assert_eq!(v.message(), "last insn is not an exit or jmp");
     assert_eq!(e.raw_os_error(), Some(libc::EINVAL));
+}
+
+#[test]
+fn test_run_size_limit_is_documented() {
+    require_privilege!();
+    let prog = load("t_run_size", &ACCEPT_ALL);
+    // What `LoadedProgram::test_run` documents: a page less the skb head-
+    // and tailroom, 3712 bytes with 4 KiB pages on x86_64.
+    if cfg!(target_arch = "x86_64") {
+        assert_eq!(prog.test_run(&[0; 3712], 1).unwrap().retval, u32::MAX);
+        let e = prog.test_run(&[0; 3713], 1).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EINVAL));
+        assert!(e.to_string().contains("3712 bytes"), "{e}");
+    }
+    let e = prog.test_run(&[0; 13], 1).unwrap_err();
+    assert!(e.to_string().contains("at least 14"), "{e}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The runtime assembler: text in, [`Program`] out, through the same parser,
 //! checks and encoder as `bpf_prog!`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::diag::Diagnostics;
@@ -12,6 +13,8 @@ use crate::token::{Columns, Lexer, Pos, Tok};
 /// One assembly error with its 1-based line and column.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AsmError {
+    /// The name given to [`Assembler::source_name`], if any.
+    pub file: Option<String>,
     /// Line, from 1.
     pub line: u32,
     /// Column, from 1.
@@ -22,6 +25,9 @@ pub struct AsmError {
 
 impl fmt::Display for AsmError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "{file}:")?;
+        }
         write!(f, "{}:{}: {}", self.line, self.col, self.message)
     }
 }
@@ -52,14 +58,18 @@ impl std::error::Error for AsmErrors {}
 /// let prog = Assembler::new().flow_checks(false).assemble("mov r0, 1").unwrap();
 /// assert_eq!(prog.len(), 1);
 /// ```
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Assembler {
     flow_checks: bool,
+    source_name: Option<String>,
 }
 
 impl Default for Assembler {
     fn default() -> Self {
-        Assembler { flow_checks: true }
+        Assembler {
+            flow_checks: true,
+            source_name: None,
+        }
     }
 }
 
@@ -77,14 +87,28 @@ impl Assembler {
         self
     }
 
+    /// Names the text (a file name, say): errors and the program's
+    /// [`SourceLine`]s, and so the verifier errors mapped to them, then say
+    /// `name:line`.
+    ///
+    /// ```
+    /// let err = bpf_asm::Assembler::new().source_name("filter.s").assemble("mvo r0, 1").unwrap_err();
+    /// assert!(err.to_string().starts_with("filter.s:1:1: unknown instruction `mvo`"));
+    /// ```
+    #[must_use]
+    pub fn source_name(mut self, name: impl Into<String>) -> Self {
+        self.source_name = Some(name.into());
+        self
+    }
+
     /// Assembles `src`, returning every error found.
     pub fn assemble(&self, src: &str) -> Result<Program, AsmErrors> {
         let checks = Checks {
             flow: self.flow_checks,
         };
-        let Assembled { encoded, diag } = pipeline::assemble(&mut Text::new(src), checks);
+        let Assembled { encoded, diag, .. } = pipeline::assemble(&mut Text::new(src), checks);
         if diag.is_clean() {
-            return Ok(program(encoded));
+            return Ok(program(encoded, self.source_name.as_deref()));
         }
         let columns = Columns::new(src);
         let errors = diag.into_sorted(|e| (e.span.line, e.span.col));
@@ -92,6 +116,7 @@ impl Assembler {
             errors
                 .into_iter()
                 .map(|e| AsmError {
+                    file: self.source_name.clone(),
                     line: e.span.line,
                     col: columns.char_column(e.span),
                     message: e.message,
@@ -140,7 +165,7 @@ impl<'a> Tokens<'a, Pos> for Text<'a> {
     }
 }
 
-fn program(encoded: Encoded<Pos>) -> Program {
+fn program(encoded: Encoded<Pos>, file: Option<&str>) -> Program {
     // Text input has no `{ expr }`, so every field is known.
     let mut insns = Vec::with_capacity(encoded.slots.len());
     insns.extend(encoded.slots.iter().filter_map(Slot::insn));
@@ -159,6 +184,7 @@ fn program(encoded: Encoded<Pos>) -> Program {
             slot: s.slot,
             line: s.line,
             text: s.text.into(),
+            file: file.map_or(Cow::Borrowed(""), |f| Cow::Owned(f.to_owned())),
         })
         .collect();
     Program::new(insns, relocs, source).with_prog_type(encoded.options.prog_type)
@@ -267,6 +293,30 @@ mod tests {
         let text = prog.to_string();
         let again = Assembler::new().flow_checks(false).assemble(&text).unwrap();
         assert_eq!(again.insns(), prog.insns());
+    }
+
+    #[test]
+    fn display_keeps_map_names_and_round_trips() {
+        let src = "lddw r1, map_fd(counts)\nlddw r2, map_value(cfg, 8)\nlddw r3, map_fd(7)\n\
+                   lddw r4, map_value(9, 4)\nmov r0, 0\nexit";
+        let prog = assemble(src).unwrap();
+        let text = prog.to_string();
+        assert!(text.contains("lddw r1, map_fd(counts)\n"), "{text}");
+        assert!(text.contains("lddw r2, map_value(cfg, 8)\n"), "{text}");
+        let again = assemble(&text).unwrap();
+        assert_eq!(again.insns(), prog.insns());
+        assert_eq!(again.relocs(), prog.relocs());
+        let c = format!("{prog:#}");
+        let lines: Vec<&str> = c.lines().map(str::trim).collect();
+        assert_eq!(
+            lines[..4],
+            [
+                "r1 = counts ll",
+                "r2 = cfg+8 ll",
+                "ld_pseudo r3, 1, 7",
+                "r4 = map[id:9][0]+4"
+            ]
+        );
     }
 
     #[test]

@@ -9,9 +9,9 @@
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
-use crate::Insn;
 use crate::isa::{Fld, Form, Opnd, Pseudo, PseudoArg, isa};
 use crate::rules;
+use crate::{Insn, MapReloc};
 
 /// One decoded instruction: its form (if valid) and the slots it spans.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,7 +119,7 @@ enum Syntax {
 /// );
 /// ```
 pub fn disassemble(insns: &[Insn]) -> String {
-    print_program(insns, Syntax::Mnemonic)
+    print_program(insns, &[], Syntax::Mnemonic)
 }
 
 /// Disassembles a whole program in LLVM's pseudo-C spelling (the form
@@ -131,10 +131,31 @@ pub fn disassemble(insns: &[Insn]) -> String {
 /// assert_eq!(bpf_asm::disassemble_pseudo_c(prog.insns()), "    r0 = -1\n    exit\n");
 /// ```
 pub fn disassemble_pseudo_c(insns: &[Insn]) -> String {
-    print_program(insns, Syntax::PseudoC)
+    print_program(insns, &[], Syntax::PseudoC)
 }
 
-fn print_program(insns: &[Insn], syntax: Syntax) -> String {
+/// A program's disassembly with its map names (`lddw r1, map_fd(counts)`):
+/// the mnemonic text assembles back to the same program, relocations
+/// included. In pseudo-C a named map load is `r1 = counts ll` (which LLVM
+/// reads as a relocation against `counts`), a named map value
+/// `r1 = counts+8 ll`; numeric ones are LLVM's `ld_pseudo r1, 1, fd` and
+/// the verifier log's `r1 = map[id:fd][0]+off`.
+///
+/// ```
+/// let prog = bpf_asm::assemble("lddw r1, map_fd(counts)\nmov r0, 0\nexit").unwrap();
+/// assert_eq!(bpf_asm::disassemble_program(&prog, false).lines().next(), Some("    lddw r1, map_fd(counts)"));
+/// assert_eq!(bpf_asm::disassemble_program(&prog, true).lines().next(), Some("    r1 = counts ll"));
+/// ```
+pub fn disassemble_program(prog: &crate::Program, pseudo_c: bool) -> String {
+    let syntax = if pseudo_c {
+        Syntax::PseudoC
+    } else {
+        Syntax::Mnemonic
+    };
+    print_program(prog.insns(), prog.relocs(), syntax)
+}
+
+fn print_program(insns: &[Insn], relocs: &[MapReloc], syntax: Syntax) -> String {
     let decoded = decode_program(insns);
     let mut labels = BTreeMap::new();
     for &(slot, d) in &decoded {
@@ -153,7 +174,11 @@ fn print_program(insns: &[Insn], syntax: Syntax) -> String {
             .map(|off| *slot as i64 + off + 1)
             .and_then(|dest| labels.get(&(dest as usize)))
             .map(String::as_str);
-        let _ = write_insn(&mut out, d, target, syntax);
+        let map = relocs
+            .iter()
+            .find(|r| r.slot == *slot)
+            .map(|r| r.name.as_ref());
+        let _ = write_insn(&mut out, d, target, map, syntax);
         out.push('\n');
     }
     out
@@ -217,7 +242,7 @@ pub fn decode_program(insns: &[Insn]) -> Vec<(usize, Decoded<'static>)> {
 pub fn insn_to_string(slots: &[Insn]) -> String {
     let mut s = String::new();
     if let Some(d) = decode(slots) {
-        let _ = write_insn(&mut s, &d, None, Syntax::Mnemonic);
+        let _ = write_insn(&mut s, &d, None, None, Syntax::Mnemonic);
     }
     s
 }
@@ -231,7 +256,7 @@ pub fn insn_to_string(slots: &[Insn]) -> String {
 pub fn insn_to_pseudo_c(slots: &[Insn]) -> String {
     let mut s = String::new();
     if let Some(d) = decode(slots) {
-        let _ = write_insn(&mut s, &d, None, Syntax::PseudoC);
+        let _ = write_insn(&mut s, &d, None, None, Syntax::PseudoC);
     }
     s
 }
@@ -276,16 +301,19 @@ fn num64(v: i64) -> String {
     }
 }
 
+/// One instruction; `target` names its jump target, `map` the map of its
+/// relocation.
 fn write_insn(
     out: &mut String,
     d: &Decoded<'_>,
     target: Option<&str>,
+    map: Option<&str>,
     syntax: Syntax,
 ) -> fmt::Result {
     let f = d.form.unwrap_or_else(|| isa().raw());
     match syntax {
-        Syntax::Mnemonic => write_mnemonic(out, f, d, target),
-        Syntax::PseudoC => write_pseudo_c(out, f, d, target),
+        Syntax::Mnemonic => write_mnemonic(out, f, d, target, map),
+        Syntax::PseudoC => write_pseudo_c(out, f, d, target, map),
     }
 }
 
@@ -295,6 +323,7 @@ fn write_mnemonic(
     f: &Form,
     d: &Decoded<'_>,
     target: Option<&str>,
+    map: Option<&str>,
 ) -> fmt::Result {
     let i = &d.insn;
     let tgt = |off: i64| target.map_or_else(|| rel(off), str::to_owned);
@@ -330,7 +359,11 @@ fn write_mnemonic(
                         match a {
                             PseudoArg::Num(true, _) => write!(out, "{next}")?,
                             PseudoArg::Target => out.push_str(&tgt(i64::from(i.imm()))),
-                            _ => write!(out, "{}", i.imm())?,
+                            PseudoArg::Map => match map {
+                                Some(m) => out.push_str(m),
+                                None => write!(out, "{}", i.imm())?,
+                            },
+                            PseudoArg::Num(false, _) => write!(out, "{}", i.imm())?,
                         }
                     }
                     out.push(')');
@@ -358,6 +391,7 @@ fn write_pseudo_c(
     f: &Form,
     d: &Decoded<'_>,
     target: Option<&str>,
+    map: Option<&str>,
 ) -> fmt::Result {
     let i = &d.insn;
     let (dst, src, off, imm) = (i.dst(), i.src(), i.off(), i.imm());
@@ -403,13 +437,22 @@ fn write_pseudo_c(
             "bytes" => write!(out, "{:#018x}", u64::from_le_bytes(i.to_bytes()))?,
             "pseudo" => {
                 let next = d.next.map_or(0, |n| n.imm());
-                let p = f.pseudo().map_or("", |p| p.keyword());
-                if f.pseudo() == Some(Pseudo::Func) && target.is_some() {
-                    write!(out, "r{dst} = func({}) ll", tgt(i64::from(imm)))?;
-                } else if next == 0 {
-                    write!(out, "ld_pseudo r{dst}, {}, {imm}", f.src)?;
-                } else {
-                    write!(out, "r{dst} = {p}({imm}, {next}) ll")?;
+                match (f.pseudo(), map) {
+                    (Some(Pseudo::MapFd), Some(m)) => write!(out, "r{dst} = {m} ll")?,
+                    (Some(Pseudo::MapValue), Some(m)) => write!(out, "r{dst} = {m}+{next} ll")?,
+                    // No LLVM spelling (LLVM writes a map value as a
+                    // relocation): the verifier log's.
+                    (Some(Pseudo::MapValue), None) => {
+                        write!(out, "r{dst} = map[id:{imm}][0]+{next}")?;
+                    }
+                    (Some(Pseudo::Func), _) if target.is_some() => {
+                        write!(out, "r{dst} = func({}) ll", tgt(i64::from(imm)))?;
+                    }
+                    (_, _) if next == 0 => write!(out, "ld_pseudo r{dst}, {}, {imm}", f.src)?,
+                    (p, _) => {
+                        let p = p.map_or("", Pseudo::keyword);
+                        write!(out, "r{dst} = {p}({imm}, {next}) ll")?;
+                    }
                 }
             }
             other => write!(out, "{{{other}}}")?,

@@ -71,6 +71,8 @@ pub(crate) struct ExprField {
     pub(crate) max: i128,
     /// Zero is refused (a divisor).
     pub(crate) nonzero: bool,
+    /// The value must be a multiple of this.
+    pub(crate) align: i64,
     /// What the value is, for the assertion message.
     pub(crate) what: &'static str,
     /// Which part the field takes.
@@ -158,6 +160,8 @@ pub(crate) struct Placed<S> {
     pub(crate) span: S,
     /// Source line.
     pub(crate) line: u32,
+    /// Spans of the registers in `dst` and `src`, where operands name them.
+    pub(crate) regs: [Option<S>; 2],
     /// Normalised text.
     pub(crate) text: String,
 }
@@ -252,8 +256,10 @@ impl<'a, S: Copy> Encoder<'a, S> {
         let mut e = Emit {
             state: &mut self.state,
             diag,
+            regs: [None; 2],
         };
         let form = e.statement(&s, ops, slot, &mut self.slots);
+        let regs = e.regs;
         // Keep slot numbering stable after an error: a known mnemonic
         // takes its forms' slots (`lddw` two), an unknown one a slot.
         let isa = isa();
@@ -274,6 +280,7 @@ impl<'a, S: Copy> Encoder<'a, S> {
             form,
             span: s.span,
             line: s.line,
+            regs,
             text: s.text.into_owned(),
         });
     }
@@ -484,6 +491,8 @@ impl<'a, S: Copy> State<'a, S> {
 struct Emit<'e, 'a, S> {
     state: &'e mut State<'a, S>,
     diag: &'e mut Diagnostics<S>,
+    /// Spans of the registers the operands put in `dst` and `src`.
+    regs: [Option<S>; 2],
 }
 
 impl<'a, S: Copy> Emit<'_, 'a, S> {
@@ -576,24 +585,22 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
         for (&want, op) in f.operands.iter().zip(ops) {
             match (want, op) {
                 (Opnd::Dst | Opnd::Src, Operand::Reg(r, span)) => {
-                    let role = if want == Opnd::Dst {
-                        Role::Dst
+                    let (role, field, k) = if want == Opnd::Dst {
+                        (Role::Dst, Fld::Dst, 0)
                     } else {
-                        Role::Src
+                        (Role::Src, Fld::Src, 1)
                     };
                     if f.writes.contains(&role) {
                         self.writes(*r, *span);
                     }
-                    *first.field_mut(if want == Opnd::Dst {
-                        Fld::Dst
-                    } else {
-                        Fld::Src
-                    }) = Field::Lit(i64::from(*r));
+                    self.regs[k] = Some(*span);
+                    *first.field_mut(field) = Field::Lit(i64::from(*r));
                 }
                 (Opnd::Imm, Operand::Num { value, span, .. }) => {
                     first.imm = self.imm(f, *value, *span);
                 }
-                (Opnd::Mem(base), m @ Operand::Mem { reg, .. }) => {
+                (Opnd::Mem(base), m @ Operand::Mem { reg, reg_span, .. }) => {
+                    self.regs[usize::from(base != Fld::Dst)] = Some(*reg_span);
                     *first.field_mut(base) = Field::Lit(i64::from(*reg));
                     first.off = self.mem(f, m);
                 }
@@ -683,6 +690,7 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
                 min: range.min,
                 max: range.max,
                 nonzero: range.nonzero,
+                align: range.align,
                 what: range.what,
                 part: Part::Whole,
             }),
@@ -713,6 +721,20 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
                 );
                 return Field::Lit(i64::from(as_written));
             }
+            if rules::needs_lddw(f.rule, x) {
+                self.err(
+                    span,
+                    format!(
+                        "{} is out of range: expected {}; a value that needs more than 32 bits \
+                         must be loaded into a register with `lddw rN, imm64`, then used with \
+                         the register form of `{}`",
+                        show(x),
+                        range.what,
+                        f.name
+                    ),
+                );
+                return Field::Lit(0);
+            }
             if range.nonzero && x == 0 {
                 let verb = if f.op == Op::Alu(AluOp::Mod) {
                     "modulo"
@@ -738,7 +760,11 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
         else {
             return Field::Lit(0);
         };
-        let field = self.value(*off, *off_span, rules::OFFSET);
+        let range = match off {
+            Value::Expr { .. } if *reg == 10 => rules::stack_offset(f.size),
+            _ => rules::OFFSET,
+        };
+        let field = self.value(*off, *off_span, range);
         if *reg == 10
             && let Field::Lit(o) = field
         {
@@ -791,6 +817,7 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
                         min: rules::IMM64.min,
                         max: rules::IMM64.max,
                         nonzero: false,
+                        align: 1,
                         what: rules::IMM64.what,
                         part,
                     };

@@ -44,6 +44,8 @@ mod rules;
 mod token;
 
 pub use asm::{AsmError, AsmErrors, Assembler, assemble};
-pub use disasm::{disassemble, disassemble_pseudo_c, insn_to_pseudo_c, insn_to_string};
+pub use disasm::{
+    disassemble, disassemble_program, disassemble_pseudo_c, insn_to_pseudo_c, insn_to_string,
+};
 pub use insn::{Insn, insns_as_bytes};
 pub use program::{MapReloc, Program, SourceLine};

@@ -63,8 +63,10 @@ pub(crate) enum Operand<'a, S> {
         reg: u8,
         /// Offset (0 when absent).
         off: Value,
-        /// Span of the offset (the register's when absent).
+        /// Span of the offset's number (the register's when absent).
         off_span: S,
+        /// Span of the register.
+        reg_span: S,
         /// Span of the opening bracket.
         span: S,
     },
@@ -572,8 +574,10 @@ impl<'a, S: Copy> Cursor<'_, '_, 'a, S> {
         self.pos += 1; // `[`
         let (reg, reg_span) = self.register()?;
         let (off, off_span) = if self.is_punct(0, '+') || self.is_punct(0, '-') {
-            let (v, s) = self.number()?;
-            (v, s)
+            // The caret goes on the number, not on the sign before it.
+            let digits = self.span(1);
+            let (v, _) = self.number()?;
+            (v, digits)
         } else {
             (Value::Lit(Lit::new(false, 0)), reg_span)
         };
@@ -591,6 +595,7 @@ impl<'a, S: Copy> Cursor<'_, '_, 'a, S> {
             reg,
             off,
             off_span,
+            reg_span,
             span,
         })
     }

@@ -45,6 +45,9 @@ pub(crate) struct Checks {
 pub(crate) struct Assembled<S> {
     pub(crate) encoded: Encoded<S>,
     pub(crate) diag: Diagnostics<S>,
+    /// The flow checks were asked for but could not run (earlier errors).
+    #[cfg_attr(not(feature = "macro"), allow(dead_code))]
+    pub(crate) flow_skipped: bool,
 }
 
 /// Runs every phase over `tokens`. The flow checks need a whole program,
@@ -65,8 +68,13 @@ pub(crate) fn assemble<'a, S: Copy>(
     tokens.finish(&mut diag);
     encoder.feed(&mut parser.finish(), &mut diag);
     let encoded = encoder.finish(&mut diag);
-    if checks.flow && diag.is_clean() {
+    let flow_skipped = checks.flow && !diag.is_clean();
+    if checks.flow && !flow_skipped {
         flow::check(&encoded, &mut diag);
     }
-    Assembled { encoded, diag }
+    Assembled {
+        encoded,
+        diag,
+        flow_skipped,
+    }
 }

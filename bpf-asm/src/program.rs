@@ -28,8 +28,9 @@ impl MapReloc {
     }
 }
 
-/// Where an instruction came from: its first slot, the source line and the
-/// text written there, so a verifier rejection can name the line.
+/// Where an instruction came from: its first slot, the source file and
+/// line, and the text written there, so a verifier rejection can name the
+/// line.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SourceLine {
     /// Index of the instruction's first slot.
@@ -38,15 +39,40 @@ pub struct SourceLine {
     pub line: u32,
     /// The instruction as written (normalised spacing).
     pub text: Cow<'static, str>,
+    /// The source file: the `bpf_prog!` call's (as `file!()` gives it), the
+    /// name given to [`Assembler::source_name`](crate::Assembler::source_name),
+    /// or empty when unknown.
+    pub file: Cow<'static, str>,
 }
 
 impl SourceLine {
-    /// A source line (used by `bpf_prog!` in constants).
+    /// A source line in an unnamed source.
     pub const fn new(slot: usize, line: u32, text: &'static str) -> Self {
+        Self::located("", slot, line, text)
+    }
+
+    /// A source line in `file` (used by `bpf_prog!` in constants).
+    pub const fn located(file: &'static str, slot: usize, line: u32, text: &'static str) -> Self {
         SourceLine {
             slot,
             line,
             text: Cow::Borrowed(text),
+            file: Cow::Borrowed(file),
+        }
+    }
+
+    /// `file:line`, or `line N` when the file is unknown.
+    ///
+    /// ```
+    /// use bpf_asm::SourceLine;
+    /// assert_eq!(SourceLine::located("src/main.rs", 0, 7, "exit").location(), "src/main.rs:7");
+    /// assert_eq!(SourceLine::new(0, 7, "exit").location(), "line 7");
+    /// ```
+    pub fn location(&self) -> String {
+        if self.file.is_empty() {
+            format!("line {}", self.line)
+        } else {
+            format!("{}:{}", self.file, self.line)
         }
     }
 }
@@ -163,10 +189,11 @@ impl Program {
 }
 
 impl fmt::Display for Program {
-    /// The disassembly in the canonical mnemonic spelling, with labels; it
-    /// assembles back to the same instructions.
+    /// The disassembly in the canonical mnemonic spelling, with labels and
+    /// map names; it assembles back to the same program, relocations
+    /// included. `{:#}` prints LLVM's pseudo-C.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::disassemble(&self.insns))
+        f.write_str(&crate::disassemble_program(self, f.alternate()))
     }
 }
 
@@ -192,16 +219,8 @@ mod tests {
             Insn::new(0x95, 0, 0, 0, 0),
         ];
         let src = vec![
-            SourceLine {
-                slot: 2,
-                line: 3,
-                text: "exit".into(),
-            },
-            SourceLine {
-                slot: 0,
-                line: 2,
-                text: "lddw r1, 1".into(),
-            },
+            SourceLine::new(2, 3, "exit"),
+            SourceLine::new(0, 2, "lddw r1, 1"),
         ];
         let p = Program::new(insns, vec![], src);
         assert_eq!(p.source_of(0).map(|s| s.line), Some(2));

@@ -14,6 +14,8 @@ pub(crate) struct Range {
     pub(crate) max: i128,
     /// Zero is refused (a divisor).
     pub(crate) nonzero: bool,
+    /// The value must be a multiple of this (a stack access's size).
+    pub(crate) align: i64,
     /// What the value is, for messages: "expected {what}".
     pub(crate) what: &'static str,
 }
@@ -24,13 +26,17 @@ impl Range {
             min,
             max,
             nonzero: false,
+            align: 1,
             what,
         }
     }
 
     /// Whether `x` satisfies the range.
     pub(crate) fn holds(&self, x: i128) -> bool {
-        x >= self.min && x <= self.max && !(self.nonzero && x == 0)
+        x >= self.min
+            && x <= self.max
+            && !(self.nonzero && x == 0)
+            && x % i128::from(self.align) == 0
     }
 }
 
@@ -77,6 +83,13 @@ pub(crate) const fn imm(rule: ImmRule) -> Range {
 pub(crate) fn sign_extension_surprise(rule: ImmRule, x: i128) -> Option<i32> {
     let sext = matches!(rule, ImmRule::Sext | ImmRule::Divisor(true));
     (sext && x > I32.1 && x <= B32.1).then_some(x as u32 as i32)
+}
+
+/// Whether `x` fits no 32-bit immediate at all, under a rule that takes
+/// any 32-bit value: it needs `lddw` and a register.
+pub(crate) fn needs_lddw(rule: ImmRule, x: i128) -> bool {
+    matches!(rule, ImmRule::Sext | ImmRule::Bits32 | ImmRule::Divisor(_))
+        && !(B32.0..=B32.1).contains(&x)
 }
 
 /// The range of a raw field.
@@ -126,6 +139,22 @@ pub(crate) fn stack_access(off: i64, size: i64) -> Option<StackFault> {
         Some(StackFault::Misaligned)
     } else {
         None
+    }
+}
+
+/// The offset of a stack access of `size` bytes written as a `{ expr }`
+/// (a literal gets the detailed messages of [`stack_access`]).
+pub(crate) const fn stack_offset(size: u8) -> Range {
+    let what = match size {
+        1 => "a stack offset from -512 to -1",
+        2 => "a stack offset from -512 to -2, a multiple of 2",
+        4 => "a stack offset from -512 to -4, a multiple of 4",
+        _ => "a stack offset from -512 to -8, a multiple of 8",
+    };
+    let size = size as i64;
+    Range {
+        align: size,
+        ..Range::new(-STACK_SIZE as i128, -size as i128, what)
     }
 }
 

@@ -64,13 +64,13 @@ fn reading_an_unset_register() {
     assert_eq!(
         errors("mov r0, r5\nexit"),
         [
-            "1:1: `mov r0, r5` reads r5, which no path has written; at entry only r1 (context) \
+            "1:9: `mov r0, r5` reads r5, which no path has written; at entry only r1 (context) \
              and r10 (frame pointer) are set, and calls clobber r1–r5"
         ]
     );
     let e = rejects("mov r0, 0\njne r3, 0, out\nout: exit", "reads r3");
     assert!(
-        e.starts_with("2:1: `jne r3, 0, out` reads r3, which no path has written"),
+        e.starts_with("2:5: `jne r3, 0, out` reads r3, which no path has written"),
         "{e}"
     );
     // The context and the frame pointer are set.
@@ -278,7 +278,7 @@ fn reads_unset_on_some_walked_path() {
          mov r3, 1
          skip: mov r0, r3
          exit",
-        "4:16: `mov r0, r3` reads r3, which is not written on every path reaching it",
+        "4:24: `mov r0, r3` reads r3, which is not written on every path reaching it",
     );
     accepts(
         "ldxw r2, [r1 + 0]

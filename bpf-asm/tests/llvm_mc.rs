@@ -150,3 +150,45 @@ fn llvm_mc_assembles_our_pseudo_c_to_our_bytes() {
         failures[..failures.len().min(30)].join("\n")
     );
 }
+
+#[test]
+fn llvm_mc_reads_named_map_loads_as_relocations() {
+    let prog =
+        bpf_asm::assemble("lddw r1, map_fd(counts)\nlddw r2, map_value(cfg, 8)\nmov r0, 0\nexit")
+            .expect("assembles");
+    let text = bpf_asm::disassemble_program(&prog, true);
+    let mut child = match Command::new(LLVM_MC)
+        .args(["-triple", "bpfel", "-mcpu=v4", "-show-encoding"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(_) => {
+            // `llvm_mc_assembles_our_pseudo_c_to_our_bytes` reports the skip.
+            return;
+        }
+    };
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("llvm-mc");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("fixup A - offset: 0, value: counts,"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("fixup A - offset: 0, value: cfg+8,"),
+        "{stdout}"
+    );
+}

@@ -251,7 +251,8 @@ impl Error {
             }
             (Syscall::ProgTestRun, libc::EINVAL) => {
                 "for socket filters the data must be a whole Ethernet frame: at least 14 \
-                 bytes, at most about 3.5 KiB"
+                 bytes, at most a page less the kernel's skb head- and tailroom (3712 bytes \
+                 on x86_64 with 4 KiB pages)"
             }
             (Syscall::ProgTestRun, ENOTSUPP | libc::EOPNOTSUPP) => {
                 "this program type does not support BPF_PROG_TEST_RUN"

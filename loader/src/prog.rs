@@ -367,7 +367,10 @@ impl LoadedProgram {
     /// # Errors
     ///
     /// [`Error::Syscall`] with `EINVAL` for data shorter than 14 bytes or
-    /// longer than a page, `ENOTSUPP` for program types without a test
+    /// longer than the kernel's limit: a page less the skb headroom and
+    /// tailroom (`PAGE_SIZE - NET_SKB_PAD - NET_IP_ALIGN -
+    /// SKB_DATA_ALIGN(sizeof(struct skb_shared_info))`), 3712 bytes on
+    /// x86_64 with 4 KiB pages; `ENOTSUPP` for program types without a test
     /// runner.
     pub fn test_run(&self, data: &[u8], repeat: u32) -> Result<TestRun> {
         self.test_run_with(&sys::Kernel, data, repeat)
@@ -462,11 +465,7 @@ mod tests {
                 slot: 0,
                 name: "counts".into(),
             }],
-            vec![SourceLine {
-                slot: 0,
-                line: 7,
-                text: "lddw r1, map_fd(counts)".into(),
-            }],
+            vec![SourceLine::new(0, 7, "lddw r1, map_fd(counts)")],
         )
     }
 
@@ -945,16 +944,8 @@ mod tests {
             vec![Insn::new(MOV_X, 0, 5, 0, 0), Insn::new(EXIT, 0, 0, 0, 0)],
             vec![],
             vec![
-                SourceLine {
-                    slot: 0,
-                    line: 3,
-                    text: "mov64 r0, r5".into(),
-                },
-                SourceLine {
-                    slot: 1,
-                    line: 4,
-                    text: "exit".into(),
-                },
+                SourceLine::new(0, 3, "mov64 r0, r5"),
+                SourceLine::new(1, 4, "exit"),
             ],
         );
         let e = ProgramLoader::new(&prog).name("uninit").load().unwrap_err();

@@ -182,8 +182,9 @@ impl fmt::Display for VerifierError {
         match (self.failing_slot(), self.failing_source_line()) {
             (Some(slot), Some(src)) => write!(
                 f,
-                "\n  at line {}: `{}` (instruction {slot})",
-                src.line, src.text
+                "\n  at {}: `{}` (instruction {slot})",
+                src.location(),
+                src.text
             )?,
             (Some(slot), None) => write!(f, "\n  at instruction {slot}")?,
             _ => {}
@@ -213,7 +214,7 @@ impl fmt::Display for VerifierError {
             }
             write!(f, "\n    {line}")?;
             if let Some(src) = note.and_then(|a| a.source_line.as_ref()) {
-                write!(f, "    // line {}: {}", src.line, src.text)?;
+                write!(f, "    // {}: {}", src.location(), src.text)?;
             }
         }
         Ok(())
@@ -253,21 +254,9 @@ mod tests {
             ],
             vec![],
             vec![
-                SourceLine {
-                    slot: 0,
-                    line: 10,
-                    text: "mov64 r0, 0".into(),
-                },
-                SourceLine {
-                    slot: 1,
-                    line: 11,
-                    text: "mov64 r0, r5".into(),
-                },
-                SourceLine {
-                    slot: 2,
-                    line: 12,
-                    text: "exit".into(),
-                },
+                SourceLine::new(0, 10, "mov64 r0, 0"),
+                SourceLine::new(1, 11, "mov64 r0, r5"),
+                SourceLine::new(2, 12, "exit"),
             ],
         )
     }

@@ -19,9 +19,13 @@ use super::frontend::{Flat, flatten};
 pub fn expand(input: TokenStream) -> TokenStream {
     let flat = flatten(input);
     let mut tokens = Whole(Some(flat.toks()));
-    let Assembled { encoded, diag } = pipeline::assemble(&mut tokens, Checks { flow: true });
+    let Assembled {
+        encoded,
+        diag,
+        flow_skipped,
+    } = pipeline::assemble(&mut tokens, Checks { flow: true });
     if !diag.is_clean() {
-        return compile_errors(diag);
+        return compile_errors(diag, flow_skipped, &encoded, &flat);
     }
     program(&encoded, &flat)
 }
@@ -51,26 +55,49 @@ impl<'a> Tokens<'a, Span> for Whole<'a> {
     fn finish(&mut self, _: &mut Diagnostics<Span>) {}
 }
 
-/// Every error at its span, then a placeholder of the right type so one
-/// mistake does not cascade into type errors.
-fn compile_errors(diag: Diagnostics<Span>) -> TokenStream {
+/// Every error at its span, the range checks of the `{ expr }` operands
+/// encoded so far (so their errors come in the same build), then a
+/// placeholder of the right type so one mistake does not cascade into type
+/// errors.
+fn compile_errors(
+    diag: Diagnostics<Span>,
+    flow_skipped: bool,
+    encoded: &Encoded<Span>,
+    flat: &Flat,
+) -> TokenStream {
     // Source order, whichever phase found them.
     let errors = diag.into_sorted(|e| {
         let start = e.span.start();
         (start.line, start.column)
     });
     let mut combined: Option<syn::Error> = None;
-    for e in errors {
-        let err = syn::Error::new(e.span, e.message);
+    let last = errors.len().saturating_sub(1);
+    for (i, e) in errors.into_iter().enumerate() {
+        let mut message = e.message;
+        if flow_skipped && i == last {
+            // Once, under the last error: otherwise a fixed build would
+            // surprise with a second round.
+            message.push_str(
+                "\n\nnote: the flow checks (registers, control flow, stack) run once the \
+                 errors above are fixed",
+            );
+        }
+        let err = syn::Error::new(e.span, message);
         match &mut combined {
             Some(c) => c.combine(err),
             None => combined = Some(err),
         }
     }
     let errors = combined.map(|e| e.to_compile_error());
+    let mut exprs = ExprItems::default();
+    for e in &encoded.exprs {
+        exprs.check(e, flat);
+    }
+    let items = exprs.items;
     quote! {
         {
             #errors
+            #(#items)*
             ::bpf_loader::Program::from_static(&[], &[], &[])
         }
     }
@@ -119,7 +146,7 @@ fn program(encoded: &Encoded<Span>, flat: &Flat) -> TokenStream {
         .map(|(slot, name)| quote!(::bpf_loader::MapReloc::new(#slot, #name)));
     let source = encoded.stmts.iter().map(|s| {
         let (slot, line, text) = (s.slot, s.line, &s.text);
-        quote!(::bpf_loader::SourceLine::new(#slot, #line, #text))
+        quote!(::bpf_loader::SourceLine::located(FILE, #slot, #line, #text))
     });
     // The variant's name: `ProgType`'s `Debug` is the variant (`SocketFilter`).
     let prog_type = format_ident!("{}", format!("{:?}", encoded.options.prog_type));
@@ -129,6 +156,7 @@ fn program(encoded: &Encoded<Span>, flat: &Flat) -> TokenStream {
             #(#items)*
             const INSNS: &[::bpf_loader::Insn] = #insns;
             const RELOCS: &[::bpf_loader::MapReloc] = &[#(#relocs),*];
+            const FILE: &str = ::core::file!();
             const SOURCE: &[::bpf_loader::SourceLine] = &[#(#source),*];
             ::bpf_loader::Program::from_static_typed(::bpf_loader::ProgType::#prog_type, INSNS, RELOCS, SOURCE)
         }
@@ -168,16 +196,7 @@ impl ExprItems {
             }
             Field::Expr(i) => encoded.exprs.get(i as usize),
         };
-        let Some(&ExprField {
-            id,
-            neg,
-            min,
-            max,
-            nonzero,
-            what,
-            part,
-        }) = e
-        else {
+        let Some(e) = e else {
             return quote!(0);
         };
         let ty = match ty {
@@ -185,9 +204,30 @@ impl ExprItems {
             Ty::I16 => quote!(i16),
             Ty::I32 => quote!(i32),
         };
-        let Some((expr, span)) = flat.exprs.get(id as usize) else {
+        let Some((signed, span)) = self.check(e, flat) else {
             return quote!(0);
         };
+        match e.part {
+            Part::Whole => quote_spanned!(span=> #signed as #ty),
+            Part::Lo32 => quote_spanned!(span=> #signed as i32),
+            Part::Hi32 => quote_spanned!(span=> (#signed >> 32) as i32),
+        }
+    }
+
+    /// The checked constant of an expression (negated if written `-{..}`),
+    /// emitting its items the first time.
+    fn check(&mut self, e: &ExprField, flat: &Flat) -> Option<(TokenStream, Span)> {
+        let ExprField {
+            id,
+            neg,
+            min,
+            max,
+            nonzero,
+            align,
+            what,
+            ..
+        } = *e;
+        let (expr, span) = flat.exprs.get(id as usize)?;
         let span = *span;
         let value = format_ident!("__BPF_EXPR_{}", id, span = span);
         let signed = if neg {
@@ -198,7 +238,7 @@ impl ExprItems {
         if self.done.insert(id) {
             let shown = expr.to_string();
             // `panic!` reads its literal as a format string.
-            let range = if what.contains('(') {
+            let range = if what.contains('(') || what.contains(" from ") {
                 String::new()
             } else {
                 format!(" ({min} to {max})")
@@ -208,18 +248,32 @@ impl ExprItems {
             let zero_msg = format!("bpf_prog!: `{{{{ {shown} }}}}` is 0: expected {what}");
             let zero =
                 nonzero.then(|| quote_spanned!(span=> if v == 0 { ::core::panic!(#zero_msg) }));
+            let align_msg = format!(
+                "bpf_prog!: `{{{{ {shown} }}}}` is not a multiple of {align}: expected {what}"
+            );
+            let align = (align > 1).then(|| {
+                let a = Literal::i128_suffixed(i128::from(align));
+                quote_spanned!(span=> if v % #a != 0 { ::core::panic!(#align_msg) })
+            });
             let (min, max) = (Literal::i128_suffixed(min), Literal::i128_suffixed(max));
-            // `e < 0` tells the sign for any integer type; below zero the
-            // value fits i128, above it u128 does, so the range test is exact
-            // whatever the type (values above i128::MAX saturate, and fail).
+            // The expression is bound once, so its type is what Rust infers
+            // for it standing alone (an unsuffixed literal is an `i32`, a
+            // constant keeps its type): the casts below do not drive the
+            // inference. `v < 0` tells the sign for any integer type; below
+            // zero the value fits i128, above it u128 does, so the range test
+            // is exact whatever the type (values above i128::MAX saturate,
+            // and fail).
             self.items.push(quote_spanned! {span=>
-                #[allow(non_upper_case_globals, unused_comparisons, clippy::absurd_extreme_comparisons, clippy::cast_possible_wrap, clippy::cast_lossless)]
-                const #value: i128 = if (#expr) < 0 {
-                    (#expr) as i128
-                } else if (#expr) as u128 > i128::MAX as u128 {
-                    i128::MAX
-                } else {
-                    (#expr) as i128
+                #[allow(non_upper_case_globals, unused_comparisons, unused_parens, clippy::absurd_extreme_comparisons, clippy::cast_possible_wrap, clippy::cast_lossless, clippy::unnecessary_cast)]
+                const #value: i128 = {
+                    let __bpf_v = #expr;
+                    if __bpf_v < 0 {
+                        __bpf_v as i128
+                    } else if __bpf_v as u128 > i128::MAX as u128 {
+                        i128::MAX
+                    } else {
+                        __bpf_v as i128
+                    }
                 };
                 const _: () = {
                     let v: i128 = #signed;
@@ -227,14 +281,11 @@ impl ExprItems {
                         ::core::panic!(#range_msg)
                     }
                     #zero
+                    #align
                 };
             });
         }
-        match part {
-            Part::Whole => quote_spanned!(span=> #signed as #ty),
-            Part::Lo32 => quote_spanned!(span=> #signed as i32),
-            Part::Hi32 => quote_spanned!(span=> (#signed >> 32) as i32),
-        }
+        Some((signed, span))
     }
 }
 
@@ -249,7 +300,10 @@ mod tests {
             r#"array_from_le :: < 2usize > (b"\xB7\0\0\0\xFF\xFF\xFF\xFF\x95\0\0\0\0\0\0\0")"#;
         assert!(out.contains(bytes), "{out}");
         assert!(!out.contains("Insn :: new"), "{out}");
-        assert!(out.contains("SourceLine :: new (0usize"), "{out}");
+        assert!(
+            out.contains("SourceLine :: located (FILE , 0usize"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -264,7 +318,9 @@ mod tests {
     #[test]
     fn reports_every_error() {
         let out = expand(quote!(mvo r0, 1; mov r11, 2; exit)).to_string();
+        // Two errors, the last saying that the flow checks wait for them.
         assert_eq!(out.matches("compile_error").count(), 2, "{out}");
         assert!(out.contains("did you mean `mov`"), "{out}");
+        assert!(out.contains("the flow checks"), "{out}");
     }
 }

@@ -93,17 +93,23 @@ pub(crate) fn check<S: Copy>(encoded: &Encoded<S>, sink: &mut Diagnostics<S>) {
     let diag = Walk::new(&prog, diag).run();
     let mut errs = diag.errs;
     errs.sort_by_key(|e| e.0);
-    for (stmt, msg) in errs {
+    for (stmt, at, msg) in errs {
         if let Some(p) = encoded.stmts.get(stmt as usize) {
-            sink.push(p.span, msg);
+            let span = match at {
+                Some(Role::Dst) => p.regs[0],
+                Some(Role::Src) => p.regs[1],
+                _ => None,
+            };
+            sink.push(span.unwrap_or(p.span), msg);
         }
     }
 }
 
-/// Errors, at most one per statement and key.
+/// Errors, at most one per statement and key, each at its statement or at
+/// the statement's operand for a register role.
 #[derive(Default)]
 struct Diag {
-    errs: Vec<(u32, String)>,
+    errs: Vec<(u32, Option<Role>, String)>,
     seen: HashSet<(u32, u32)>,
 }
 
@@ -120,8 +126,12 @@ const KEY_CAP: u32 = 35;
 
 impl Diag {
     fn push(&mut self, stmt: u32, key: u32, msg: String) {
+        self.push_at(stmt, key, None, msg);
+    }
+
+    fn push_at(&mut self, stmt: u32, key: u32, at: Option<Role>, msg: String) {
         if self.seen.insert((stmt, key)) {
-            self.errs.push((stmt, msg));
+            self.errs.push((stmt, at, msg));
         }
     }
 }

@@ -504,6 +504,9 @@ pub(super) struct State {
     /// Registers unset by a call (r1–r5) or returned unset by a function
     /// (r0) on some path.
     pub(super) clobbered: u16,
+    /// The instruction that clobbered r1–r5 last (`NONE` if none), to say
+    /// so when one is read.
+    pub(super) clobbered_by: u32,
     /// Stack slots holding known values on every path, by offset.
     pub(super) spills: Vec<Spill>,
     /// Only under `#![unprivileged]`.
@@ -521,6 +524,7 @@ impl State {
             suspect: false,
             unset_sure: 0x3fd, // r0, r2-r9
             clobbered: 0,
+            clobbered_by: NONE,
             spills: Vec::new(),
             stack: unpriv.then(|| Box::new(Stack::fresh(true))),
         }
@@ -545,6 +549,7 @@ impl State {
             suspect: caller.suspect,
             unset_sure: if sure { 0x3c1 } else { 0 }, // r0, r6-r9
             clobbered: 0,
+            clobbered_by: NONE,
             spills: Vec::new(),
             stack: caller.stack.is_some().then(|| Box::new(Stack::fresh(sure))),
         }
@@ -565,8 +570,9 @@ impl State {
         }
     }
 
-    /// r1-r5 after a call.
-    pub(super) fn clobber_args(&mut self) {
+    /// r1-r5 after a call (instruction `by`).
+    pub(super) fn clobber_args(&mut self, by: u32) {
+        self.clobbered_by = by;
         for r in 1..=5u8 {
             self.regs[usize::from(r)] = Val::UNSET;
             self.clobbered |= 1 << r;
@@ -788,6 +794,8 @@ impl State {
         self.suspect = suspect;
         self.unset_sure = unset_sure;
         self.clobbered = clobbered;
+        // Which call is named is advice, not state: no new walk for it.
+        self.clobbered_by = self.clobbered_by.min(o.clobbered_by);
         if let (Some(a), Some(b)) = (self.stack.as_mut(), o.stack.as_ref()) {
             let words = a.written.iter_mut().zip(&b.written);
             for (x, &y) in words.chain(a.unwritten_sure.iter_mut().zip(&b.unwritten_sure)) {

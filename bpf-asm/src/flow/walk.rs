@@ -218,16 +218,21 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
     }
 
     pub(super) fn report(&mut self, i: usize, key: u32, msg: String) {
+        self.report_at(i, key, None, msg);
+    }
+
+    /// Reports at the operand of the instruction that holds `at`.
+    pub(super) fn report_at(&mut self, i: usize, key: u32, at: Option<Role>, msg: String) {
         if self.collect {
             let stmt = self.p.ins[i].stmt;
-            self.diag.push(stmt, key, msg);
+            self.diag.push_at(stmt, key, at, msg);
         }
     }
 
-    /// Reads register `r`, reporting it if unset; the value read counts as
-    /// set (a path where it was not is refused there), so what is computed
-    /// from it is not reported again.
-    pub(super) fn read(&mut self, i: usize, st: &State, r: u8, why: Why) -> Val {
+    /// Reads register `r` (the operand `role`), reporting it if unset; the
+    /// value read counts as set (a path where it was not is refused there),
+    /// so what is computed from it is not reported again.
+    pub(super) fn read(&mut self, i: usize, st: &State, role: Role, r: u8, why: Why) -> Val {
         let v = st.reg(r);
         if v.is_set() || r > 10 {
             return v;
@@ -248,10 +253,23 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                      start with `mov r6, r1`"
                 )
             } else if clobbered && (1..=5).contains(&r) {
-                format!(
-                    "`{text}` reads r{r}, {what}: `call`, `ldabs*` and `ldind*` clobber r1–r5 \
-                     (r0 holds the result); keep values that must survive a call in r6–r9"
-                )
+                let by = self.p.ins.get(st.clobbered_by as usize).map(|c| c.stmt);
+                match by.and_then(|c| self.p.stmts.get(c as usize)) {
+                    Some(c) => {
+                        let some = if must { "" } else { "on some path, " };
+                        format!(
+                            "`{text}` reads r{r}, but {some}r{r} was clobbered by `{}` at line \
+                             {}: `call`, `ldabs*` and `ldind*` clobber r1–r5 (r0 holds the \
+                             result); save it in r6–r9 before that instruction",
+                            c.text, c.line
+                        )
+                    }
+                    None => format!(
+                        "`{text}` reads r{r}, {what}: `call`, `ldabs*` and `ldind*` clobber \
+                         r1–r5 (r0 holds the result); keep values that must survive a call in \
+                         r6–r9"
+                    ),
+                }
             } else if clobbered && r == 0 {
                 format!(
                     "`{text}` reads r0, {what}: the function called with `call local` returns \
@@ -263,7 +281,8 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                      pointer) are set, and calls clobber r1–r5"
                 )
             };
-            self.report(i, u32::from(r), msg);
+            let at = matches!(role, Role::Dst | Role::Src).then_some(role);
+            self.report_at(i, u32::from(r), at, msg);
         }
         Val {
             init: Init::Set,
@@ -409,7 +428,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 } else {
                     Why::Plain
                 };
-                vals[usize::from(r)] = self.read(i, st, r, why);
+                vals[usize::from(r)] = self.read(i, st, role, r, why);
             }
         }
         let dst = vals[usize::from(sem.dst)];
@@ -503,7 +522,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             Op::Jmp(_) | Op::MayGoto | Op::Ja | Op::Exit | Op::Raw => None,
         };
         if f.clobbers_args {
-            st.clobber_args();
+            st.clobber_args(i as u32);
         }
         if let Some(v) = value {
             for &role in f.writes {
@@ -577,11 +596,14 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         (fall, target): (i64, i64),
     ) {
         let d_pre = st.reg(dst);
-        let d = self.read(i, st, dst, Why::Plain);
+        let d = self.read(i, st, Role::Dst, dst, Why::Plain);
         let (s_pre, s) = match src {
             Src::Reg(r) => {
                 let pre = st.reg(r);
-                (Some(pre), Opnd::Reg(self.read(i, st, r, Why::Plain)))
+                (
+                    Some(pre),
+                    Opnd::Reg(self.read(i, st, Role::Src, r, Why::Plain)),
+                )
             }
             Src::Imm(Some(imm)) => (None, Opnd::Imm(imm_operand(imm, cmp.wide))),
             Src::Imm(None) => (None, Opnd::Unknown),
@@ -759,7 +781,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             after.make_unsure();
         }
         after.suspect |= !sum.clean;
-        after.clobber_args();
+        after.clobber_args(self.p.slot_ins.get(slot as usize).copied().unwrap_or(NONE));
         // The callee may have refined copies of the caller's ranges.
         after.forget_ranges(None);
         let r0 = match sum.r0.init {
@@ -801,6 +823,7 @@ pub(super) fn take(st: &mut State) -> State {
             suspect: false,
             unset_sure: 0,
             clobbered: 0,
+            clobbered_by: NONE,
             spills: Vec::new(),
             stack: None,
         },
