@@ -46,4 +46,4 @@ mod token;
 pub use asm::{AsmError, AsmErrors, Assembler, assemble};
 pub use disasm::{disassemble, disassemble_pseudo_c, insn_to_pseudo_c, insn_to_string};
 pub use insn::{Insn, insns_as_bytes};
-pub use program::{MapReloc, Program, SourceLine};
+pub use program::{MapReloc, MapSpec, Program, SourceLine};
