@@ -495,13 +495,8 @@ pub struct ProgramArray {
     _t: PhantomData<()>,
 }
 
-handle!(
-    ProgramArray,
-    &[MapType::ProgArray],
-    u32,
-    u32,
-    "ProgramArray"
-);
+#[rustfmt::skip]
+handle!(ProgramArray<>, &[MapType::ProgArray], u32, u32, "ProgramArray");
 
 impl ProgramArray {
     /// Creates a program array of `max_entries` slots.
