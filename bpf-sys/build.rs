@@ -1,6 +1,7 @@
 //! Generates the bindings to `linux/bpf.h` with bindgen, plus what the
 //! assembler and the loader need on top: the helper functions (`bpf_func_id`)
-//! by name, the program types (`bpf_prog_type`) as a Rust enum, and the
+//! by name, the program and map types (`bpf_prog_type`, `bpf_map_type`) as
+//! Rust enums, and the
 //! constants newer than the header (so older distribution headers still give
 //! every opcode of the current ISA).
 
@@ -23,6 +24,7 @@ const INCLUDE_ENV: &str = "BPF_SYS_INCLUDE_DIR";
 struct Seen {
     helpers: BTreeMap<u32, String>,
     prog_types: BTreeMap<u32, String>,
+    map_types: BTreeMap<u32, String>,
     bpf_h: Option<PathBuf>,
 }
 
@@ -53,6 +55,10 @@ impl ParseCallbacks for Recorder {
             && let Some(name) = original_variant_name.strip_prefix("BPF_PROG_TYPE_")
         {
             seen.prog_types.insert(id, name.to_ascii_lowercase());
+        } else if enum_name.ends_with("bpf_map_type")
+            && let Some(name) = original_variant_name.strip_prefix("BPF_MAP_TYPE_")
+        {
+            seen.map_types.insert(id, name.to_ascii_lowercase());
         }
         None
     }
@@ -196,7 +202,11 @@ fn main() {
     if seen.prog_types.is_empty() {
         fail("linux/bpf.h defines no `enum bpf_prog_type`: is it a uapi bpf.h?");
     }
+    if seen.map_types.is_empty() {
+        fail("linux/bpf.h defines no `enum bpf_map_type`: is it a uapi bpf.h?");
+    }
     write(&out.join("helpers.rs"), &helper_table(&seen.helpers));
+    write(&out.join("map_type.rs"), &map_type_enum(&seen.map_types));
     write(&out.join("prog_type.rs"), &prog_type_enum(&seen.prog_types));
     write(&out.join("compat.rs"), &compat_constants(&text));
 
@@ -328,6 +338,95 @@ impl ProgType {{
 
 impl core::fmt::Display for ProgType {{
     /// The [`name`](Self::name), e.g. `socket_filter`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {{
+        f.write_str(self.name())
+    }}
+}}
+"#
+    )
+}
+
+/// `enum MapType`: one variant per `BPF_MAP_TYPE_*` of the header, with the
+/// same conversions as [`prog_type_enum`]'s.
+fn map_type_enum(types: &BTreeMap<u32, String>) -> String {
+    let mut variants = String::new();
+    let mut all = String::new();
+    let mut from_raw = String::new();
+    let mut names = String::new();
+    let mut from_name = String::new();
+    for (id, name) in types {
+        let upper = name.to_ascii_uppercase();
+        let camel = camel_case(name);
+        let _ = writeln!(
+            variants,
+            "    /// `BPF_MAP_TYPE_{upper}` ({id}), `#![map(NAME: {name}, ...)]`.\n    \
+             {camel} = crate::BPF_MAP_TYPE_{upper},"
+        );
+        let _ = writeln!(all, "        MapType::{camel},");
+        let _ = writeln!(from_raw, "            {id} => Some(MapType::{camel}),");
+        let _ = writeln!(names, "            MapType::{camel} => {name:?},");
+        let _ = writeln!(from_name, "            {name:?} => Some(MapType::{camel}),");
+    }
+    format!(
+        r#"/// A map type: one variant per `BPF_MAP_TYPE_*` of `enum bpf_map_type` in
+/// the header bpf-sys was built from (so the set depends on the header,
+/// hence `#[non_exhaustive]`).
+///
+/// [`name`](Self::name) is the lower-case name without the prefix, as written
+/// in `#![map(counts: array, ...)]` and shown by `Display`;
+/// [`as_raw`](Self::as_raw) the value passed to `bpf(BPF_MAP_CREATE)`.
+/// `Debug` prints the variant's name (`PercpuArray`).
+///
+/// ```
+/// use bpf_sys::MapType;
+///
+/// let t = MapType::Hash;
+/// assert_eq!(t.as_raw(), bpf_sys::BPF_MAP_TYPE_HASH);
+/// assert_eq!(MapType::from_raw(t.as_raw()), Some(t));
+/// assert_eq!(MapType::from_name("lru_percpu_hash"), Some(MapType::LruPercpuHash));
+/// assert_eq!(MapType::Ringbuf.to_string(), "ringbuf");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+#[repr(u32)]
+pub enum MapType {{
+{variants}}}
+
+impl MapType {{
+    /// Every map type of the header, in the order of their values.
+    pub const ALL: &'static [MapType] = &[
+{all}    ];
+
+    /// The `bpf_map_type` value, as `bpf(BPF_MAP_CREATE)` takes it.
+    pub const fn as_raw(self) -> crate::bpf_map_type {{
+        self as crate::bpf_map_type
+    }}
+
+    /// The map type of a `bpf_map_type` value, if the header knows it.
+    pub const fn from_raw(raw: crate::bpf_map_type) -> Option<Self> {{
+        match raw {{
+{from_raw}            _ => None,
+        }}
+    }}
+
+    /// The lower-case name without the `BPF_MAP_TYPE_` prefix: `hash`,
+    /// `array`, `percpu_array`, `ringbuf`, ...
+    pub const fn name(self) -> &'static str {{
+        match self {{
+{names}        }}
+    }}
+
+    /// The map type named `name` (as [`name`](Self::name) spells it), if the
+    /// header knows it.
+    pub fn from_name(name: &str) -> Option<Self> {{
+        match name {{
+{from_name}            _ => None,
+        }}
+    }}
+}}
+
+impl core::fmt::Display for MapType {{
+    /// The [`name`](Self::name), e.g. `lru_hash`.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {{
         f.write_str(self.name())
     }}

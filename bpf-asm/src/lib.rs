@@ -48,4 +48,4 @@ pub use disasm::{
     disassemble, disassemble_program, disassemble_pseudo_c, insn_to_pseudo_c, insn_to_string,
 };
 pub use insn::{Insn, insns_as_bytes};
-pub use program::{MapReloc, Program, SourceLine};
+pub use program::{MapReloc, MapSpec, Program, SourceLine};

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use bpf_sys::ProgType;
+use bpf_sys::{MapType, ProgType};
 
 use crate::insn::{Insn, insns_as_bytes};
 
@@ -24,6 +24,59 @@ impl MapReloc {
         MapReloc {
             slot,
             name: Cow::Borrowed(name),
+        }
+    }
+}
+
+/// A map the program declares (`#![map(NAME: TYPE, key = K, value = V,
+/// max_entries = N)]`): what the loader needs to create it, and what the
+/// checks know about `map_fd(NAME)` and `map_value(NAME, off)`.
+///
+/// `const`-constructible, so `bpf_prog!` stores its declarations in the
+/// program constant:
+///
+/// ```
+/// use bpf_asm::MapSpec;
+/// use bpf_sys::MapType;
+///
+/// const COUNTS: MapSpec = MapSpec::new("counts", MapType::Array, 4, 8, 256, 0);
+/// assert_eq!((COUNTS.key_size, COUNTS.value_size), (4, 8));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MapSpec {
+    /// The name the program's `map_fd(NAME)` / `map_value(NAME, off)` use;
+    /// also the kernel-visible map name (its first 15 bytes).
+    pub name: Cow<'static, str>,
+    /// The map type.
+    pub map_type: MapType,
+    /// Bytes per key (0 for ring buffers).
+    pub key_size: u32,
+    /// Bytes per value (per CPU, for per-CPU maps; 0 for ring buffers).
+    pub value_size: u32,
+    /// The most entries (for a ring buffer: its size in bytes).
+    pub max_entries: u32,
+    /// `map_flags`: `BPF_F_NO_PREALLOC`, `BPF_F_RDONLY_PROG`,
+    /// `BPF_F_MMAPABLE`, ...
+    pub flags: u32,
+}
+
+impl MapSpec {
+    /// A map spec (used by `bpf_prog!` in constants).
+    pub const fn new(
+        name: &'static str,
+        map_type: MapType,
+        key_size: u32,
+        value_size: u32,
+        max_entries: u32,
+        flags: u32,
+    ) -> Self {
+        MapSpec {
+            name: Cow::Borrowed(name),
+            map_type,
+            key_size,
+            value_size,
+            max_entries,
+            flags,
         }
     }
 }
@@ -93,6 +146,7 @@ pub struct Program {
     relocs: Cow<'static, [MapReloc]>,
     source: Cow<'static, [SourceLine]>,
     prog_type: ProgType,
+    maps: Cow<'static, [MapSpec]>,
 }
 
 impl Program {
@@ -112,12 +166,46 @@ impl Program {
         relocs: &'static [MapReloc],
         source: &'static [SourceLine],
     ) -> Self {
+        Self::from_static_with_maps(prog_type, insns, relocs, source, &[])
+    }
+
+    /// Like [`from_static_typed`](Self::from_static_typed) for a program
+    /// that declares maps (what `bpf_prog!` emits for `#![map(...)]`).
+    pub const fn from_static_with_maps(
+        prog_type: ProgType,
+        insns: &'static [Insn],
+        relocs: &'static [MapReloc],
+        source: &'static [SourceLine],
+        maps: &'static [MapSpec],
+    ) -> Self {
         Program {
             insns: Cow::Borrowed(insns),
             relocs: Cow::Borrowed(relocs),
             source: Cow::Borrowed(source),
             prog_type,
+            maps: Cow::Borrowed(maps),
         }
+    }
+
+    /// The same program declaring `maps` (replacing any declarations).
+    #[must_use]
+    pub fn with_maps(self, maps: Vec<MapSpec>) -> Self {
+        Program {
+            maps: Cow::Owned(maps),
+            ..self
+        }
+    }
+
+    /// The maps the program declares, in declaration order (empty for a
+    /// program that binds every map with
+    /// `bpf_loader::ProgramLoader::map`).
+    pub fn maps(&self) -> &[MapSpec] {
+        &self.maps
+    }
+
+    /// The declared map named `name`.
+    pub fn map_spec(&self, name: &str) -> Option<&MapSpec> {
+        self.maps.iter().find(|m| m.name == name)
     }
 
     /// The same program for another program type (what
@@ -140,6 +228,7 @@ impl Program {
             relocs: Cow::Owned(relocs),
             source: Cow::Owned(source),
             prog_type: ProgType::SocketFilter,
+            maps: Cow::Borrowed(&[]),
         }
     }
 
@@ -203,6 +292,7 @@ impl fmt::Debug for Program {
             .field("insns", &self.insns.len())
             .field("relocs", &self.relocs)
             .field("prog_type", &self.prog_type)
+            .field("maps", &self.maps)
             .finish_non_exhaustive()
     }
 }

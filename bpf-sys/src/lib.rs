@@ -10,10 +10,11 @@
 //! their uapi values, so every opcode is available whatever the header.
 //!
 //! Enum variants are plain constants without the enum's name:
-//! `BPF_PROG_LOAD: bpf_cmd`, `BPF_FUNC_map_lookup_elem: bpf_func_id`. The one
-//! exception is `enum bpf_prog_type`, which is also generated as the Rust
-//! enum [`ProgType`] (with conversions to and from the raw value and the
-//! name), for the typed APIs of the assembler and the loader.
+//! `BPF_PROG_LOAD: bpf_cmd`, `BPF_FUNC_map_lookup_elem: bpf_func_id`. The
+//! exceptions are `enum bpf_prog_type` and `enum bpf_map_type`, which are
+//! also generated as the Rust enums [`ProgType`] and [`MapType`] (with
+//! conversions to and from the raw value and the name), for the typed APIs of
+//! the assembler and the loader.
 //!
 //! ```
 //! assert_eq!(bpf_sys::BPF_ALU64 | bpf_sys::BPF_MOV | bpf_sys::BPF_K, 0xb7);
@@ -54,6 +55,11 @@ mod prog_type {
     include!(concat!(env!("OUT_DIR"), "/prog_type.rs"));
 }
 pub use prog_type::ProgType;
+
+mod map_type {
+    include!(concat!(env!("OUT_DIR"), "/map_type.rs"));
+}
+pub use map_type::MapType;
 
 /// The id of helper `name` (with or without the `bpf_` prefix), if the
 /// header knows it.
@@ -100,6 +106,22 @@ mod tests {
         }
         assert_eq!(ProgType::from_raw(u32::MAX), None);
         assert_eq!(ProgType::from_name("SocketFilter"), None);
+    }
+
+    #[test]
+    fn map_types_round_trip() {
+        use super::MapType;
+        assert!(MapType::ALL.len() > 20, "{:?}", MapType::ALL);
+        for &t in MapType::ALL {
+            assert_eq!(MapType::from_raw(t.as_raw()), Some(t));
+            assert_eq!(MapType::from_name(t.name()), Some(t));
+        }
+        assert_eq!(
+            MapType::PercpuArray.as_raw(),
+            crate::BPF_MAP_TYPE_PERCPU_ARRAY
+        );
+        assert_eq!(MapType::LruPercpuHash.name(), "lru_percpu_hash");
+        assert_eq!(format!("{:?}", MapType::ProgArray), "ProgArray");
     }
 
     #[test]

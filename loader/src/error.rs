@@ -37,6 +37,30 @@ pub enum Syscall {
     Poll,
     /// `recvmsg(2)`.
     Recv,
+    /// `bpf(BPF_MAP_CREATE)`.
+    MapCreate,
+    /// `bpf(BPF_MAP_LOOKUP_ELEM)`.
+    MapLookup,
+    /// `bpf(BPF_MAP_UPDATE_ELEM)`.
+    MapUpdate,
+    /// `bpf(BPF_MAP_DELETE_ELEM)`.
+    MapDelete,
+    /// `bpf(BPF_MAP_GET_NEXT_KEY)`.
+    MapGetNextKey,
+    /// `bpf(BPF_MAP_LOOKUP_BATCH)`.
+    MapLookupBatch,
+    /// `bpf(BPF_MAP_UPDATE_BATCH)`.
+    MapUpdateBatch,
+    /// `bpf(BPF_MAP_DELETE_BATCH)`.
+    MapDeleteBatch,
+    /// `bpf(BPF_OBJ_GET_INFO_BY_FD)`.
+    ObjGetInfo,
+    /// `mmap(2)` of a ring buffer.
+    Mmap,
+    /// `epoll_create1(2)`, `epoll_ctl(2)` or `epoll_wait(2)`.
+    Epoll,
+    /// Reading `/sys/devices/system/cpu/possible`.
+    PossibleCpus,
 }
 
 impl Syscall {
@@ -53,6 +77,18 @@ impl Syscall {
             Syscall::AuxData => "setsockopt(PACKET_AUXDATA)",
             Syscall::Poll => "poll",
             Syscall::Recv => "recvmsg",
+            Syscall::MapCreate => "bpf(BPF_MAP_CREATE)",
+            Syscall::MapLookup => "bpf(BPF_MAP_LOOKUP_ELEM)",
+            Syscall::MapUpdate => "bpf(BPF_MAP_UPDATE_ELEM)",
+            Syscall::MapDelete => "bpf(BPF_MAP_DELETE_ELEM)",
+            Syscall::MapGetNextKey => "bpf(BPF_MAP_GET_NEXT_KEY)",
+            Syscall::MapLookupBatch => "bpf(BPF_MAP_LOOKUP_BATCH)",
+            Syscall::MapUpdateBatch => "bpf(BPF_MAP_UPDATE_BATCH)",
+            Syscall::MapDeleteBatch => "bpf(BPF_MAP_DELETE_BATCH)",
+            Syscall::ObjGetInfo => "bpf(BPF_OBJ_GET_INFO_BY_FD)",
+            Syscall::Mmap => "mmap",
+            Syscall::Epoll => "epoll",
+            Syscall::PossibleCpus => "read(/sys/devices/system/cpu/possible)",
         }
     }
 }
@@ -75,7 +111,9 @@ impl fmt::Display for Syscall {
 /// as messages name it (``program `name` (N instructions)``); `socket` the
 /// socket; `call` the failing system call; `source` the operating system's
 /// error (also [`std::error::Error::source`]); `map` and `slot` a map name
-/// and an instruction slot. [`program`](Self::program),
+/// and an instruction slot (`map` is the map's description, as messages name
+/// it: ``array map `counts` (key 4 B, value 8 B, 256 entries)``).
+/// [`program`](Self::program),
 /// [`io_error`](Self::io_error) and [`failed_call`](Self::failed_call) read
 /// them whatever the variant.
 #[non_exhaustive]
@@ -134,6 +172,49 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A map system call failed.
+    MapSyscall {
+        /// The call.
+        call: Syscall,
+        /// The map.
+        map: String,
+        /// The error the kernel returned.
+        source: io::Error,
+    },
+    /// A map the kernel would refuse, found before the system call: a zero
+    /// size, a ring buffer size that is not a power-of-two multiple of the
+    /// page size, a flag the type does not take; or a typed handle whose
+    /// key or value type does not match the map's sizes.
+    InvalidMap {
+        /// The map.
+        map: String,
+        /// What is wrong, and what would be accepted.
+        reason: String,
+    },
+    /// An insert with [`UpdateFlag::NoExist`](crate::UpdateFlag::NoExist)
+    /// found the key present (`EEXIST`).
+    KeyExists {
+        /// The map.
+        map: String,
+    },
+    /// The key is not in the map (`ENOENT`): a delete of an absent key, an
+    /// update with [`UpdateFlag::Exist`](crate::UpdateFlag::Exist), an index
+    /// beyond an array's end.
+    KeyNotFound {
+        /// The map.
+        map: String,
+    },
+    /// A map bound to a program, or asked for by name, does not match what
+    /// the program declares (`#![map(...)]`), or the program declares no
+    /// such map.
+    MapMismatch {
+        /// The program.
+        program: String,
+        /// The map name.
+        map: String,
+        /// What differs.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -144,6 +225,30 @@ impl Error {
             program: Some(program),
             socket: None,
             source,
+        }
+    }
+
+    /// A failed call about a map.
+    pub(crate) fn map_call(call: Syscall, map: impl Into<String>, source: io::Error) -> Self {
+        Error::MapSyscall {
+            call,
+            map: map.into(),
+            source,
+        }
+    }
+
+    /// The map the error is about, as messages name it, if it is about one
+    /// (for [`Error::UnboundMap`] and [`Error::MapMismatch`]: its name).
+    pub fn map(&self) -> Option<&str> {
+        match self {
+            Error::MapSyscall { map, .. }
+            | Error::InvalidMap { map, .. }
+            | Error::KeyExists { map }
+            | Error::KeyNotFound { map }
+            | Error::MapMismatch { map, .. }
+            | Error::UnboundMap { map, .. }
+            | Error::BadRelocation { map, .. } => Some(map),
+            _ => None,
         }
     }
 
@@ -165,15 +270,22 @@ impl Error {
             Error::Verifier(v) => Some(v.program()),
             Error::UnboundMap { program, .. }
             | Error::BadRelocation { program, .. }
-            | Error::InvalidArgument { program, .. } => Some(program),
-            Error::UnknownInterface { .. } => None,
+            | Error::InvalidArgument { program, .. }
+            | Error::MapMismatch { program, .. } => Some(program),
+            Error::UnknownInterface { .. }
+            | Error::MapSyscall { .. }
+            | Error::InvalidMap { .. }
+            | Error::KeyExists { .. }
+            | Error::KeyNotFound { .. } => None,
         }
     }
 
     /// The operating system error behind this one, if any.
     pub fn io_error(&self) -> Option<&io::Error> {
         match self {
-            Error::Syscall { source, .. } | Error::UnknownInterface { source, .. } => Some(source),
+            Error::Syscall { source, .. }
+            | Error::UnknownInterface { source, .. }
+            | Error::MapSyscall { source, .. } => Some(source),
             Error::Verifier(v) => Some(v.io_error()),
             _ => None,
         }
@@ -187,7 +299,7 @@ impl Error {
     /// The failing system call, if a system call failed.
     pub fn failed_call(&self) -> Option<Syscall> {
         match self {
-            Error::Syscall { call, .. } => Some(*call),
+            Error::Syscall { call, .. } | Error::MapSyscall { call, .. } => Some(*call),
             Error::Verifier(_) => Some(Syscall::ProgLoad),
             _ => None,
         }
@@ -208,7 +320,7 @@ impl Error {
     pub fn is_permission_denied(&self) -> bool {
         matches!(
             self,
-            Error::Syscall { source, .. }
+            Error::Syscall { source, .. } | Error::MapSyscall { source, .. }
                 if matches!(source.raw_os_error(), Some(libc::EPERM | libc::EACCES))
         )
     }
@@ -216,7 +328,8 @@ impl Error {
     /// What to do about it, for the errors where the `errno` alone says
     /// little.
     pub fn hint(&self) -> Option<&'static str> {
-        let Error::Syscall { call, source, .. } = self else {
+        let (Error::Syscall { call, source, .. } | Error::MapSyscall { call, source, .. }) = self
+        else {
             return None;
         };
         let errno = source.raw_os_error()?;
@@ -259,6 +372,47 @@ impl Error {
             }
             (Syscall::PacketSocket, libc::EAFNOSUPPORT) => {
                 "AF_PACKET is not available (kernel built without CONFIG_PACKET?)"
+            }
+            (
+                Syscall::MapCreate | Syscall::ObjGetInfo | Syscall::Mmap,
+                libc::EPERM | libc::EACCES,
+            ) => {
+                "needs root or CAP_BPF (kernels before 5.11 also need a large enough \
+                 RLIMIT_MEMLOCK, `ulimit -l`)"
+            }
+            (Syscall::MapCreate, libc::E2BIG | libc::ENOMEM) => {
+                "the map is too large: lower max_entries or the key/value sizes (keys and \
+                 values are at most a few KiB; before Linux 5.11 maps are also charged to \
+                 RLIMIT_MEMLOCK, `ulimit -l`)"
+            }
+            (Syscall::MapCreate, libc::EINVAL) => {
+                "the kernel refused a field: a key or value size this map type does not \
+                 take (arrays: 4-byte keys; ring buffers and program arrays: see the \
+                 type), max_entries 0, a flag the type does not take, or a type this \
+                 kernel does not know"
+            }
+            (Syscall::MapUpdate | Syscall::MapUpdateBatch, libc::E2BIG) => {
+                "the map is full (every one of its max_entries is in use; for an array: \
+                 the index is beyond max_entries): delete entries or use a larger map"
+            }
+            (Syscall::MapUpdate | Syscall::MapUpdateBatch, libc::ENOMEM) => {
+                "the kernel could not allocate the element (a map created with \
+                 BPF_F_NO_PREALLOC allocates on update)"
+            }
+            (
+                Syscall::MapLookupBatch | Syscall::MapUpdateBatch | Syscall::MapDeleteBatch,
+                libc::EINVAL | ENOTSUPP | libc::EOPNOTSUPP,
+            ) => "this map type has no batch operations (or the kernel predates Linux 5.6)",
+            (Syscall::MapUpdate, libc::EINVAL) => {
+                "the kernel refused the update: a flag the map type does not take, or a \
+                 value it cannot hold (a program array takes program fds)"
+            }
+            (Syscall::MapDelete, libc::EINVAL) => "arrays have no delete: overwrite the entry",
+            (Syscall::Mmap, libc::EINVAL | libc::ENODEV) => {
+                "only ring buffers and arrays created with BPF_F_MMAPABLE can be mapped"
+            }
+            (Syscall::PossibleCpus, _) => {
+                "per-CPU values need /sys/devices/system/cpu/possible (is sysfs mounted?)"
             }
             (Syscall::Bind, libc::ENODEV) => "the interface disappeared",
             (Syscall::Bind, libc::ENETDOWN) => "the interface is down",
@@ -317,6 +471,25 @@ impl fmt::Display for Error {
                  which is not an `lddw` with a map source"
             ),
             Error::InvalidArgument { program, reason } => write!(f, "{program}: {reason}"),
+            Error::MapSyscall { call, map, source } => {
+                write!(f, "{call} failed for {map}: {source}")?;
+                if let Some(hint) = self.hint() {
+                    write!(f, "; {hint}")?;
+                }
+                Ok(())
+            }
+            Error::InvalidMap { map, reason } => write!(f, "{map}: {reason}"),
+            Error::KeyExists { map } => write!(
+                f,
+                "{map}: the key is already present (the insert asked for a new key, \
+                 `UpdateFlag::NoExist`)"
+            ),
+            Error::KeyNotFound { map } => write!(f, "{map}: no such key"),
+            Error::MapMismatch {
+                program,
+                map,
+                reason,
+            } => write!(f, "{program}, map `{map}`: {reason}"),
         }
     }
 }
@@ -330,10 +503,21 @@ impl fmt::Debug for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Syscall { source, .. } | Error::UnknownInterface { source, .. } => Some(source),
+            Error::Syscall { source, .. }
+            | Error::UnknownInterface { source, .. }
+            | Error::MapSyscall { source, .. } => Some(source),
             Error::Verifier(v) => Some(v.io_error()),
             _ => None,
         }
+    }
+}
+
+impl From<std::convert::Infallible> for Error {
+    /// For `TryFrom<Map> for Map` (which cannot fail), so
+    /// [`LoadedProgram::take_map`](crate::LoadedProgram::take_map) takes the
+    /// untyped handle too.
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
     }
 }
 

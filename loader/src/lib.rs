@@ -76,11 +76,14 @@
 
 extern crate self as bpf_loader;
 
-pub use bpf_asm::{Insn, MapReloc, Program, SourceLine};
+pub use bpf_asm::{Insn, MapReloc, MapSpec, Program, SourceLine};
 pub use bpf_macros::bpf_prog;
 /// The raw bindings of `linux/bpf.h`: opcodes, helper ids, `bpf_attr`.
 pub use bpf_sys;
-pub use bpf_sys::ProgType;
+pub use bpf_sys::{MapType, ProgType};
+/// zerocopy, whose derives (`FromBytes`, `IntoBytes`, `Immutable`) make a
+/// `#[repr(C)]` struct a map key or value ([`Pod`]).
+pub use zerocopy;
 
 /// The runtime assembler and the disassembler: the same parser, checks and
 /// ISA table as `bpf_prog!`, for text known only at run time.
@@ -97,6 +100,7 @@ pub mod asm {
 }
 
 mod error;
+mod map;
 mod prog;
 mod socket;
 #[allow(unsafe_code)]
@@ -104,6 +108,10 @@ mod sys;
 mod verifier;
 
 pub use error::{Error, Result, Syscall};
+pub use map::{
+    Array, HashMap, Keys, Map, MapBuilder, PerCpuArray, PerCpuHashMap, Pod, ProgramArray, RingBuf,
+    RingBufRecord, UpdateFlag, possible_cpus,
+};
 pub use prog::{LoadedProgram, ProgramLoader, TestRun, load};
 pub use socket::{
     Packet, PacketMeta, PacketSocket, PacketSocketBuilder, PacketType, attach_filter, detach_filter,

@@ -7,6 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
 use crate::error::{Error, Result, Syscall};
+use crate::map::{self, Map, MapBuilder};
 use crate::sys::{self, Bpf};
 use crate::verifier::VerifierError;
 use crate::{Insn, ProgType, Program};
@@ -94,12 +95,33 @@ impl<'a> ProgramLoader<'a> {
         self
     }
 
-    /// Binds the map fd `fd` to `name`: every `lddw rN, map_fd(name)` or
-    /// `map_value(name, off)` of the program gets this fd. A later binding of
-    /// the same name replaces an earlier one; names the program does not use
-    /// are ignored.
-    pub fn map(mut self, name: &str, fd: BorrowedFd<'a>) -> Self {
-        self.maps.push((name.to_owned(), fd));
+    /// Binds the map `fd` (a [`Map`], a typed handle, any fd) to `name`:
+    /// every `lddw rN, map_fd(name)` or `map_value(name, off)` of the program
+    /// gets this fd. A later binding of the same name replaces an earlier
+    /// one; names the program does not use are ignored.
+    ///
+    /// Maps the program declares (`#![map(name: TYPE, ...)]`) need no
+    /// binding: [`load`](Self::load) creates those left unbound and hands
+    /// them back ([`LoadedProgram::take_map`]). A map bound to a declared
+    /// name must match the declaration (type, key and value sizes, entries;
+    /// checked with `BPF_OBJ_GET_INFO_BY_FD` before loading).
+    ///
+    /// ```no_run
+    /// use bpf_loader::{Array, ProgramLoader, bpf_prog};
+    ///
+    /// const COUNT: bpf_loader::Program = bpf_prog! {
+    ///     lddw r1, map_value(counts, 0);
+    ///     mov r2, 1;
+    ///     lock add [r1], r2;
+    ///     mov r0, -1;
+    ///     exit
+    /// };
+    /// let counts = Array::<u64>::create("counts", 1)?;
+    /// let prog = ProgramLoader::new(&COUNT).map("counts", &counts).load()?;
+    /// # Ok::<(), bpf_loader::Error>(())
+    /// ```
+    pub fn map<F: AsFd + ?Sized>(mut self, name: &str, fd: &'a F) -> Self {
+        self.maps.push((name.to_owned(), fd.as_fd()));
         self
     }
 
@@ -121,8 +143,9 @@ impl<'a> ProgramLoader<'a> {
         describe(self.name.as_deref(), self.program.len())
     }
 
-    /// Loads the program: relocates map references, calls
-    /// `bpf(BPF_PROG_LOAD)` and, on failure, fetches the verifier log.
+    /// Loads the program: creates the declared maps left unbound, relocates
+    /// map references, calls `bpf(BPF_PROG_LOAD)` and, on failure, fetches
+    /// the verifier log.
     ///
     /// # Errors
     ///
@@ -131,14 +154,17 @@ impl<'a> ProgramLoader<'a> {
     /// (`EPERM`: no privilege; `E2BIG`: more than 1,000,000 instructions;
     /// `EINVAL` with no log: an unknown program type or attribute);
     /// [`Error::UnboundMap`], [`Error::BadRelocation`] and
-    /// [`Error::InvalidArgument`] before any system call.
+    /// [`Error::InvalidArgument`] before any system call;
+    /// [`Error::MapMismatch`] for a bound map that does not match its
+    /// declaration, and the errors of [`MapBuilder::create`] for declared
+    /// maps, before the program is loaded.
     pub fn load(&self) -> Result<LoadedProgram> {
         self.load_with(&sys::Kernel)
     }
 
     /// [`load`](Self::load) through `bpf`: the kernel, or a fake one in the
     /// unit tests.
-    fn load_with(&self, bpf: &impl Bpf) -> Result<LoadedProgram> {
+    pub(crate) fn load_with(&self, bpf: &impl Bpf) -> Result<LoadedProgram> {
         let program = self.describe();
         let kernel_name = match &self.name {
             Some(name) => kernel_name(name).map_err(|reason| Error::InvalidArgument {
@@ -151,7 +177,10 @@ impl<'a> ProgramLoader<'a> {
             program: program.clone(),
             reason: "the license contains a NUL byte".to_owned(),
         })?;
-        let insns = relocate(self.program, &self.maps, &program)?;
+        let created = self.declared_maps(bpf, &program)?;
+        let mut bound = self.maps.clone();
+        bound.extend(created.iter().map(|m| (m.name().to_owned(), m.as_fd())));
+        let insns = relocate(self.program, &bound, &program)?;
         let mut first_attrs = sys::ProgLoadAttrs {
             prog_type: self.prog_type,
             insns: &insns,
@@ -161,7 +190,7 @@ impl<'a> ProgramLoader<'a> {
         };
 
         let first = match bpf.prog_load(&mut first_attrs) {
-            Ok(fd) => return Ok(self.loaded(fd)),
+            Ok(fd) => return Ok(self.loaded(fd, created)),
             Err(e) => e,
         };
         // Refusals that come before the verifier runs have no log to fetch.
@@ -184,7 +213,7 @@ impl<'a> ProgramLoader<'a> {
             let result = bpf.prog_load(&mut attrs);
             let needed = attrs.log.map_or(0, |l| l.true_size as usize);
             let err = match result {
-                Ok(fd) => return Ok(self.loaded(fd)),
+                Ok(fd) => return Ok(self.loaded(fd, created)),
                 Err(e) => e,
             };
             let full = err.raw_os_error() == Some(libc::ENOSPC);
@@ -206,12 +235,53 @@ impl<'a> ProgramLoader<'a> {
         }
     }
 
-    fn loaded(&self, fd: OwnedFd) -> LoadedProgram {
+    /// Checks the bound maps against the program's declarations, and
+    /// creates the declared maps nobody bound.
+    fn declared_maps(&self, bpf: &impl Bpf, program: &str) -> Result<Vec<Map>> {
+        let mut created = Vec::new();
+        for spec in self.program.maps() {
+            let Some((_, fd)) = self.maps.iter().rev().find(|(n, _)| *n == spec.name) else {
+                created.push(MapBuilder::from_spec(spec).create_with(bpf)?);
+                continue;
+            };
+            let have = map::info_of(bpf, *fd)?;
+            let mismatch = |what: &str, want: u32, got: u32| {
+                Err(Error::MapMismatch {
+                    program: program.to_owned(),
+                    map: spec.name.to_string(),
+                    reason: format!("the program declares {what} {want}, the bound map has {got}"),
+                })
+            };
+            if have.map_type != spec.map_type {
+                return Err(Error::MapMismatch {
+                    program: program.to_owned(),
+                    map: spec.name.to_string(),
+                    reason: format!(
+                        "the program declares a {} map, the bound map is a {} map",
+                        spec.map_type, have.map_type
+                    ),
+                });
+            }
+            if have.key_size != spec.key_size {
+                return mismatch("key size", spec.key_size, have.key_size);
+            }
+            if have.value_size != spec.value_size {
+                return mismatch("value size", spec.value_size, have.value_size);
+            }
+            if have.max_entries != spec.max_entries {
+                return mismatch("max_entries", spec.max_entries, have.max_entries);
+            }
+        }
+        Ok(created)
+    }
+
+    fn loaded(&self, fd: OwnedFd, maps: Vec<Map>) -> LoadedProgram {
         LoadedProgram {
             fd,
             name: self.name.clone(),
             prog_type: self.prog_type,
             len: self.program.len(),
+            maps,
         }
     }
 }
@@ -286,13 +356,15 @@ fn relocate<'p>(
 }
 
 /// A program loaded into the kernel; owns its fd (closing it unloads the
-/// program unless a socket still has it attached).
+/// program unless a socket still has it attached), and the maps the loader
+/// created for its declarations.
 #[derive(Debug)]
 pub struct LoadedProgram {
     fd: OwnedFd,
     name: Option<String>,
     prog_type: ProgType,
     len: usize,
+    maps: Vec<Map>,
 }
 
 /// What [`LoadedProgram::test_run`] reports.
@@ -331,6 +403,67 @@ impl LoadedProgram {
     /// How the program is named in error messages.
     pub(crate) fn describe(&self) -> String {
         describe(self.name.as_deref(), self.len)
+    }
+
+    /// The declared map `name` the loader created (not one bound with
+    /// [`ProgramLoader::map`], and not one already taken).
+    pub fn map(&self, name: &str) -> Option<&Map> {
+        self.maps.iter().find(|m| m.name() == name)
+    }
+
+    /// The maps the loader created, in declaration order.
+    pub fn maps(&self) -> &[Map] {
+        &self.maps
+    }
+
+    /// Takes the declared map `name` the loader created, as a typed handle
+    /// (`Array<u64>`, `HashMap<K, V>`, `RingBuf`, ... or the untyped
+    /// [`Map`]), its key and value types checked against the map. The
+    /// program keeps using the map whatever becomes of the handle.
+    ///
+    /// ```no_run
+    /// use bpf_loader::{Array, bpf_prog};
+    ///
+    /// const COUNT: bpf_loader::Program = bpf_prog! {
+    ///     #![map(counts: array, key = u32, value = u64, max_entries = 1)]
+    ///     lddw r1, map_value(counts, 0);
+    ///     mov r2, 1;
+    ///     lock add [r1], r2;
+    ///     mov r0, -1;
+    ///     exit
+    /// };
+    /// let mut prog = bpf_loader::load(&COUNT)?;
+    /// let counts: Array<u64> = prog.take_map("counts")?;
+    /// # Ok::<(), bpf_loader::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MapMismatch`] when the loader created no map of that name;
+    /// [`Error::InvalidMap`] when the handle's types do not fit the map.
+    pub fn take_map<T>(&mut self, name: &str) -> Result<T>
+    where
+        T: TryFrom<Map>,
+        Error: From<T::Error>,
+    {
+        let Some(i) = self.maps.iter().position(|m| m.name() == name) else {
+            let names: Vec<&str> = self.maps.iter().map(Map::name).collect();
+            return Err(Error::MapMismatch {
+                program: self.describe(),
+                map: name.to_owned(),
+                reason: if names.is_empty() {
+                    "the loader created no maps for this program (it declares none, or \
+                     all were bound, or taken already)"
+                        .to_owned()
+                } else {
+                    format!(
+                        "no such map among those the loader created: {}",
+                        names.join(", ")
+                    )
+                },
+            });
+        };
+        Ok(T::try_from(self.maps.remove(i))?)
     }
 
     /// Runs the program `repeat` times (0 counts as 1) on `data` with
@@ -1007,17 +1140,17 @@ mod tests {
         let map = sys::test_support::array_map_create(8, 1).unwrap();
         let prog = map_prog(bpf_sys::BPF_PSEUDO_MAP_FD as u8);
         ProgramLoader::new(&prog)
-            .map("counts", map.as_fd())
+            .map("counts", &map)
             .load()
             .unwrap();
         let prog = map_prog(bpf_sys::BPF_PSEUDO_MAP_VALUE as u8);
         ProgramLoader::new(&prog)
-            .map("counts", map.as_fd())
+            .map("counts", &map)
             .load()
             .unwrap();
         // An fd that is not a map: the kernel says EBADF or EINVAL, no log.
         let e = ProgramLoader::new(&map_prog(bpf_sys::BPF_PSEUDO_MAP_FD as u8))
-            .map("counts", std::io::stdin().as_fd())
+            .map("counts", &std::io::stdin())
             .load()
             .unwrap_err();
         assert!(e.raw_os_error().is_some(), "{e}");

@@ -146,6 +146,248 @@ pub(crate) trait Bpf {
         data: &[u8],
         repeat: u32,
     ) -> io::Result<TestRunOut>;
+
+    /// `bpf(BPF_MAP_CREATE)`: a new map fd.
+    fn map_create(&self, attrs: &MapCreateAttrs<'_>) -> io::Result<OwnedFd> {
+        let _ = attrs;
+        Err(enosys())
+    }
+
+    /// `bpf(BPF_OBJ_GET_INFO_BY_FD)` of a map.
+    fn map_info(&self, map: BorrowedFd<'_>) -> io::Result<MapInfo> {
+        let _ = map;
+        Err(enosys())
+    }
+
+    /// `bpf(BPF_MAP_LOOKUP_ELEM)`: the value of `key` into `value`.
+    fn map_lookup_elem(&self, map: MapRef<'_>, key: &[u8], value: &mut [u8]) -> io::Result<()> {
+        let _ = (map, key, value);
+        Err(enosys())
+    }
+
+    /// `bpf(BPF_MAP_UPDATE_ELEM)` with `flags` (`BPF_ANY`, `BPF_NOEXIST`,
+    /// `BPF_EXIST`).
+    fn map_update_elem(
+        &self,
+        map: MapRef<'_>,
+        key: &[u8],
+        value: &[u8],
+        flags: u64,
+    ) -> io::Result<()> {
+        let _ = (map, key, value, flags);
+        Err(enosys())
+    }
+
+    /// `bpf(BPF_MAP_DELETE_ELEM)`.
+    fn map_delete_elem(&self, map: MapRef<'_>, key: &[u8]) -> io::Result<()> {
+        let _ = (map, key);
+        Err(enosys())
+    }
+
+    /// `bpf(BPF_MAP_GET_NEXT_KEY)`: the key after `key` (the first key for
+    /// `None`) into `next`; `ENOENT` after the last.
+    fn map_get_next_key(
+        &self,
+        map: MapRef<'_>,
+        key: Option<&[u8]>,
+        next: &mut [u8],
+    ) -> io::Result<()> {
+        let _ = (map, key, next);
+        Err(enosys())
+    }
+
+    /// `bpf(BPF_MAP_LOOKUP_BATCH)` (Linux 5.6): up to `batch.count` entries
+    /// after the token `batch.in_batch`; `ENOENT` (with the last entries
+    /// counted) at the end of the map.
+    fn map_lookup_batch(&self, map: MapRef<'_>, batch: &mut Batch<'_>) -> io::Result<()> {
+        let _ = (map, batch);
+        Err(enosys())
+    }
+
+    /// `bpf(BPF_MAP_UPDATE_BATCH)` (Linux 5.6) of `batch.count` entries;
+    /// `batch.count` is then how many were written.
+    fn map_update_batch(&self, map: MapRef<'_>, batch: &mut Batch<'_>) -> io::Result<()> {
+        let _ = (map, batch);
+        Err(enosys())
+    }
+
+    /// `bpf(BPF_MAP_DELETE_BATCH)` (Linux 5.6) of `batch.count` keys;
+    /// `batch.count` is then how many were deleted.
+    fn map_delete_batch(&self, map: MapRef<'_>, batch: &mut Batch<'_>) -> io::Result<()> {
+        let _ = (map, batch);
+        Err(enosys())
+    }
+}
+
+fn enosys() -> io::Error {
+    io::Error::from_raw_os_error(libc::ENOSYS)
+}
+
+/// The arguments of `BPF_MAP_CREATE`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MapCreateAttrs<'a> {
+    /// The map type.
+    pub(crate) map_type: bpf_sys::MapType,
+    /// Bytes per key.
+    pub(crate) key_size: u32,
+    /// Bytes per value.
+    pub(crate) value_size: u32,
+    /// The most entries (ring buffers: bytes).
+    pub(crate) max_entries: u32,
+    /// `map_flags`.
+    pub(crate) flags: u32,
+    /// The kernel-visible name, already validated and at most
+    /// `BPF_OBJ_NAME_LEN - 1` bytes.
+    pub(crate) name: &'a [u8],
+}
+
+impl MapCreateAttrs<'_> {
+    /// The one place a `bpf_attr` for `BPF_MAP_CREATE` is built.
+    fn attr(&self) -> bpf_sys::bpf_attr {
+        let mut attr = bpf_sys::bpf_attr::default();
+        // SAFETY: `attr` is all zeroes, a valid value of this member (plain
+        // integers and arrays); fields are written one by one so no padding
+        // byte is left undefined.
+        let create = unsafe { &mut attr.__bindgen_anon_1 };
+        create.map_type = self.map_type.as_raw();
+        create.key_size = self.key_size;
+        create.value_size = self.value_size;
+        create.max_entries = self.max_entries;
+        create.map_flags = self.flags;
+        let n = self.name.len().min(create.map_name.len() - 1);
+        for (dst, &src) in create.map_name.iter_mut().zip(&self.name[..n]) {
+            *dst = src as std::ffi::c_char;
+        }
+        attr
+    }
+}
+
+/// What `BPF_OBJ_GET_INFO_BY_FD` says about a map.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct MapInfo {
+    /// `bpf_map_type`.
+    pub(crate) map_type: u32,
+    /// The kernel's map id.
+    pub(crate) id: u32,
+    /// Bytes per key.
+    pub(crate) key_size: u32,
+    /// Bytes per value.
+    pub(crate) value_size: u32,
+    /// The most entries.
+    pub(crate) max_entries: u32,
+    /// `map_flags`.
+    pub(crate) flags: u32,
+    /// The kernel-visible name.
+    pub(crate) name: String,
+}
+
+/// A map fd with the buffer sizes its elements take, as the kernel copies
+/// them: every key is `key` bytes, every value `value` bytes (for per-CPU
+/// maps: the value rounded up to 8 bytes, times the possible CPUs). The
+/// functions below refuse shorter buffers (`EINVAL`) before the call, so the
+/// kernel never reads or writes past one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MapRef<'a> {
+    /// The map.
+    pub(crate) fd: BorrowedFd<'a>,
+    /// Bytes per key.
+    pub(crate) key: usize,
+    /// Bytes per value buffer.
+    pub(crate) value: usize,
+}
+
+/// The buffers of a batch operation. `keys` and `values` hold `count`
+/// elements of the map's sizes; the tokens hold at least
+/// [`BATCH_TOKEN`] bytes.
+#[derive(Debug)]
+pub(crate) struct Batch<'a> {
+    /// Where the previous batch ended (`None`: from the start).
+    pub(crate) in_batch: Option<&'a [u8]>,
+    /// Out: where this batch ended (lookup only).
+    pub(crate) out_batch: &'a mut [u8],
+    /// Keys (in for update and delete, out for lookup).
+    pub(crate) keys: &'a mut [u8],
+    /// Values (in for update, out for lookup; unused for delete).
+    pub(crate) values: &'a mut [u8],
+    /// In: elements the buffers hold; out: elements processed.
+    pub(crate) count: u32,
+    /// `elem_flags` (`BPF_ANY`, ... for update).
+    pub(crate) elem_flags: u64,
+}
+
+/// The size of a batch token buffer: the kernel's hash maps use a `u32`
+/// bucket index, arrays a key; 8 bytes or the key size, whichever is larger.
+pub(crate) const BATCH_TOKEN: usize = 8;
+
+fn einval() -> io::Error {
+    io::Error::from_raw_os_error(libc::EINVAL)
+}
+
+/// Fails unless `buf` holds at least `len` bytes.
+fn check_len(buf: &[u8], len: usize) -> io::Result<()> {
+    if buf.len() < len {
+        Err(einval())
+    } else {
+        Ok(())
+    }
+}
+
+/// The `bpf_attr` of the single-element commands.
+fn elem_attr(map: MapRef<'_>, key: Option<&[u8]>, value: u64, flags: u64) -> bpf_sys::bpf_attr {
+    let mut attr = bpf_sys::bpf_attr::default();
+    // SAFETY: `attr` is all zeroes, a valid value of this member; fields are
+    // written one by one so no padding byte is left undefined.
+    let elem = unsafe { &mut attr.__bindgen_anon_2 };
+    elem.map_fd = fd_u32(map.fd);
+    elem.key = key.map_or(0, |k| k.as_ptr() as u64);
+    elem.__bindgen_anon_1.value = value;
+    elem.flags = flags;
+    attr
+}
+
+/// Runs a batch command after checking the buffers against `map`.
+fn batch_call(cmd: bpf_sys::bpf_cmd, map: MapRef<'_>, b: &mut Batch<'_>) -> io::Result<()> {
+    let n = b.count as usize;
+    let token = map.key.max(BATCH_TOKEN);
+    check_len(b.keys, n.checked_mul(map.key).ok_or_else(einval)?)?;
+    if cmd != bpf_sys::BPF_MAP_DELETE_BATCH {
+        check_len(b.values, n.checked_mul(map.value).ok_or_else(einval)?)?;
+    }
+    check_len(b.out_batch, token)?;
+    if let Some(t) = b.in_batch {
+        check_len(t, token)?;
+    }
+    let mut attr = bpf_sys::bpf_attr::default();
+    // SAFETY: all zeroes is a valid value of this member; fields are written
+    // one by one.
+    let batch = unsafe { &mut attr.batch };
+    batch.map_fd = fd_u32(map.fd);
+    batch.in_batch = b.in_batch.map_or(0, |t| t.as_ptr() as u64);
+    batch.out_batch = b.out_batch.as_mut_ptr() as u64;
+    batch.keys = b.keys.as_mut_ptr() as u64;
+    batch.values = if cmd == bpf_sys::BPF_MAP_DELETE_BATCH {
+        0
+    } else {
+        b.values.as_mut_ptr() as u64
+    };
+    batch.count = b.count;
+    batch.elem_flags = b.elem_flags;
+    // SAFETY: the buffers were checked above to hold `count` keys and
+    // values of the sizes the kernel copies for this map, and the tokens the
+    // larger of the key size and 8 bytes; all are borrowed (writable where
+    // the kernel writes) for the call.
+    let ret = unsafe { bpf(cmd, &mut attr) };
+    // SAFETY: `batch` is the member written above; the kernel writes back
+    // `count` in place; any bit pattern is a valid u32.
+    b.count = unsafe { attr.batch.count };
+    ret.map(drop)
+}
+
+fn new_fd(ret: c_long) -> io::Result<OwnedFd> {
+    let fd = c_int::try_from(ret).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    // SAFETY: the command returned a new file descriptor that nothing else
+    // owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// The running kernel: [`Bpf`] by the `bpf(2)` system call.
@@ -198,6 +440,117 @@ impl Bpf for Kernel {
         Ok(TestRunOut {
             retval: out.retval,
             duration_ns: out.duration,
+        })
+    }
+
+    fn map_create(&self, attrs: &MapCreateAttrs<'_>) -> io::Result<OwnedFd> {
+        Kernel::map_create_impl(attrs)
+    }
+
+    fn map_info(&self, map: BorrowedFd<'_>) -> io::Result<MapInfo> {
+        Kernel::map_info_impl(map)
+    }
+
+    fn map_lookup_elem(&self, map: MapRef<'_>, key: &[u8], value: &mut [u8]) -> io::Result<()> {
+        check_len(key, map.key)?;
+        check_len(value, map.value)?;
+        let mut attr = elem_attr(map, Some(key), value.as_mut_ptr() as u64, 0);
+        // SAFETY: `key` holds the map's key size and `value` the value
+        // buffer size (checked above), borrowed for the call, `value`
+        // writable.
+        unsafe { bpf(bpf_sys::BPF_MAP_LOOKUP_ELEM, &mut attr)? };
+        Ok(())
+    }
+
+    fn map_update_elem(
+        &self,
+        map: MapRef<'_>,
+        key: &[u8],
+        value: &[u8],
+        flags: u64,
+    ) -> io::Result<()> {
+        check_len(key, map.key)?;
+        check_len(value, map.value)?;
+        let mut attr = elem_attr(map, Some(key), value.as_ptr() as u64, flags);
+        // SAFETY: `key` and `value` hold the map's sizes (checked above)
+        // and are borrowed for the call; the kernel only reads them.
+        unsafe { bpf(bpf_sys::BPF_MAP_UPDATE_ELEM, &mut attr)? };
+        Ok(())
+    }
+
+    fn map_delete_elem(&self, map: MapRef<'_>, key: &[u8]) -> io::Result<()> {
+        check_len(key, map.key)?;
+        let mut attr = elem_attr(map, Some(key), 0, 0);
+        // SAFETY: `key` holds the map's key size (checked above), borrowed
+        // for the call.
+        unsafe { bpf(bpf_sys::BPF_MAP_DELETE_ELEM, &mut attr)? };
+        Ok(())
+    }
+
+    fn map_get_next_key(
+        &self,
+        map: MapRef<'_>,
+        key: Option<&[u8]>,
+        next: &mut [u8],
+    ) -> io::Result<()> {
+        if let Some(key) = key {
+            check_len(key, map.key)?;
+        }
+        check_len(next, map.key)?;
+        let mut attr = elem_attr(map, key, next.as_mut_ptr() as u64, 0);
+        // SAFETY: `key` (when set) and `next` hold the map's key size
+        // (checked above), borrowed for the call, `next` writable; a null
+        // key asks for the first key.
+        unsafe { bpf(bpf_sys::BPF_MAP_GET_NEXT_KEY, &mut attr)? };
+        Ok(())
+    }
+
+    fn map_lookup_batch(&self, map: MapRef<'_>, batch: &mut Batch<'_>) -> io::Result<()> {
+        batch_call(bpf_sys::BPF_MAP_LOOKUP_BATCH, map, batch)
+    }
+
+    fn map_update_batch(&self, map: MapRef<'_>, batch: &mut Batch<'_>) -> io::Result<()> {
+        batch_call(bpf_sys::BPF_MAP_UPDATE_BATCH, map, batch)
+    }
+
+    fn map_delete_batch(&self, map: MapRef<'_>, batch: &mut Batch<'_>) -> io::Result<()> {
+        batch_call(bpf_sys::BPF_MAP_DELETE_BATCH, map, batch)
+    }
+}
+
+impl Kernel {
+    fn map_create_impl(attrs: &MapCreateAttrs<'_>) -> io::Result<OwnedFd> {
+        let mut attr = attrs.attr();
+        // SAFETY: BPF_MAP_CREATE with no pointer set (the name is inline).
+        new_fd(unsafe { bpf(bpf_sys::BPF_MAP_CREATE, &mut attr)? })
+    }
+
+    fn map_info_impl(map: BorrowedFd<'_>) -> io::Result<MapInfo> {
+        let mut info = bpf_sys::bpf_map_info::default();
+        let mut attr = bpf_sys::bpf_attr::default();
+        // SAFETY: all zeroes is a valid value of this member; fields are
+        // written one by one.
+        let get = unsafe { &mut attr.info };
+        get.bpf_fd = fd_u32(map);
+        get.info_len = mem::size_of::<bpf_sys::bpf_map_info>() as u32;
+        get.info = ptr::from_mut(&mut info) as u64;
+        // SAFETY: `info` is a writable `bpf_map_info` of `info_len` bytes for
+        // the call; the kernel writes at most that many.
+        unsafe { bpf(bpf_sys::BPF_OBJ_GET_INFO_BY_FD, &mut attr)? };
+        let name: Vec<u8> = info
+            .name
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
+        Ok(MapInfo {
+            map_type: info.type_,
+            id: info.id,
+            key_size: info.key_size,
+            value_size: info.value_size,
+            max_entries: info.max_entries,
+            flags: info.map_flags,
+            name: String::from_utf8_lossy(&name).into_owned(),
         })
     }
 }
@@ -421,6 +774,211 @@ pub(crate) fn recv_packet(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Re
         ifindex: addr.sll_ifindex,
         orig_len,
     })
+}
+
+/// The size of a memory page (`sysconf(_SC_PAGESIZE)`).
+pub(crate) fn page_size() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(4096)
+}
+
+/// A ring buffer map's pages mapped into this process (Linux 5.8): the
+/// consumer page (read-write: the consumer position) and, read-only, the
+/// producer page (the producer position) followed by the data area, which
+/// the kernel maps twice in a row so that a record that wraps around the end
+/// is still contiguous.
+///
+/// The methods are the only way to touch the mapping. Record bytes are
+/// handed out as `&[u8]` borrowed from `&self`, and the consumer position
+/// advances only through `&mut self`, so no record can be read after the
+/// kernel was told it may reuse its bytes.
+#[derive(Debug)]
+pub(crate) struct RingMmap {
+    consumer: ptr::NonNull<c_void>,
+    producer: ptr::NonNull<c_void>,
+    page: usize,
+    /// The data area's size (a power of two).
+    size: usize,
+}
+
+// SAFETY: the mapping is plain shared memory, touched only through atomics
+// (positions, headers) and shared slices of committed records; nothing ties
+// it to the thread that made it.
+unsafe impl Send for RingMmap {}
+
+impl RingMmap {
+    /// Maps ring buffer `map` of `size` data bytes (its `max_entries`).
+    pub(crate) fn new(map: BorrowedFd<'_>, size: usize) -> io::Result<RingMmap> {
+        let page = page_size();
+        if !size.is_power_of_two() || size % page != 0 {
+            return Err(einval());
+        }
+        // SAFETY: a new shared mapping of the map fd's first page (the
+        // consumer page, which the kernel lets user space write); no existing
+        // memory is affected.
+        let consumer = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                page,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                map.as_raw_fd(),
+                0,
+            )
+        };
+        if consumer == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let consumer = ptr::NonNull::new(consumer).ok_or_else(einval)?;
+        let len = page + 2 * size;
+        // SAFETY: a new read-only shared mapping of the producer page and the
+        // (doubly mapped) data area, at the offset the kernel defines.
+        let producer = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                map.as_raw_fd(),
+                page as libc::off_t,
+            )
+        };
+        if producer == libc::MAP_FAILED {
+            let e = io::Error::last_os_error();
+            // SAFETY: `consumer` is the mapping of `page` bytes made above,
+            // not used after this.
+            unsafe { libc::munmap(consumer.as_ptr(), page) };
+            return Err(e);
+        }
+        let producer = ptr::NonNull::new(producer).ok_or_else(einval)?;
+        Ok(RingMmap {
+            consumer,
+            producer,
+            page,
+            size,
+        })
+    }
+
+    /// The data area's size.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    fn consumer_atomic(&self) -> &std::sync::atomic::AtomicU64 {
+        // SAFETY: the consumer position is the first, 8-byte aligned (page
+        // aligned) u64 of the consumer page, mapped for the life of `self`;
+        // the kernel reads it atomically too.
+        unsafe {
+            &*self
+                .consumer
+                .as_ptr()
+                .cast::<std::sync::atomic::AtomicU64>()
+        }
+    }
+
+    /// The consumer position (only this process writes it).
+    pub(crate) fn consumer_pos(&self) -> u64 {
+        self.consumer_atomic()
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The producer position, with acquire ordering: the headers of records
+    /// before it are then visible.
+    pub(crate) fn producer_pos(&self) -> u64 {
+        // SAFETY: the producer position is the first, page-aligned u64 of
+        // the producer page, mapped read-only for the life of `self`; the
+        // kernel writes it with release stores.
+        let p = unsafe {
+            &*self
+                .producer
+                .as_ptr()
+                .cast::<std::sync::atomic::AtomicU64>()
+        };
+        p.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Gives the bytes up to `pos` back to the producer (release ordering,
+    /// so our reads of them happen before the kernel reuses them). `&mut`:
+    /// no record slice may still be borrowed.
+    pub(crate) fn set_consumer_pos(&mut self, pos: u64) {
+        self.consumer_atomic()
+            .store(pos, std::sync::atomic::Ordering::Release);
+    }
+
+    /// The 8-byte record header at position `pos` (8-aligned): the length
+    /// word, loaded with acquire ordering (the kernel clears its busy bit
+    /// with a release store when the record is committed), and the page
+    /// offset word.
+    pub(crate) fn header(&self, pos: u64) -> u32 {
+        let off = (pos as usize) & (self.size - 1);
+        // SAFETY: `off` < size and 8-aligned, so the u32 lies in the data
+        // area, which starts a page after the producer page and is mapped for
+        // the life of `self`; the kernel updates it atomically.
+        let h = unsafe {
+            &*self
+                .producer
+                .as_ptr()
+                .cast::<u8>()
+                .add(self.page + off)
+                .cast::<std::sync::atomic::AtomicU32>()
+        };
+        h.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The `len` bytes of the record whose header is at `pos`. Only called
+    /// for committed records (busy bit clear) before the consumer position
+    /// passes them: the kernel does not write those bytes then.
+    pub(crate) fn record(&self, pos: u64, len: usize) -> &[u8] {
+        let off = (pos as usize) & (self.size - 1);
+        let len = len.min(self.size);
+        // SAFETY: the data area is mapped twice in a row, so `off + 8 + len`
+        // ≤ 2 * size bytes after its start are mapped; the record is
+        // committed and not yet consumed, so the kernel leaves it alone while
+        // the slice (borrowing `self`, which `set_consumer_pos` needs
+        // mutably) lives.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.producer.as_ptr().cast::<u8>().add(self.page + off + 8),
+                len,
+            )
+        }
+    }
+}
+
+impl Drop for RingMmap {
+    fn drop(&mut self) {
+        // SAFETY: the two mappings made in `new`, with their lengths; no
+        // slice of them outlives `self`.
+        unsafe {
+            libc::munmap(self.consumer.as_ptr(), self.page);
+            libc::munmap(self.producer.as_ptr(), self.page + 2 * self.size);
+        }
+    }
+}
+
+/// `epoll_create1(EPOLL_CLOEXEC)` with `fd` registered for readability.
+pub(crate) fn epoll_for(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with an integer argument.
+    let ep = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+    // SAFETY: epoll_create1 returned a new descriptor that nothing else owns.
+    let ep = unsafe { OwnedFd::from_raw_fd(ep) };
+    let mut ev = libc::epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: 0,
+    };
+    // SAFETY: `ev` is a valid epoll_event for the call.
+    cvt(unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, fd.as_raw_fd(), &mut ev) })?;
+    Ok(ep)
+}
+
+/// `epoll_wait(2)` for one event; `Ok(false)` on timeout. A negative
+/// `timeout_ms` waits forever.
+pub(crate) fn epoll_wait(ep: BorrowedFd<'_>, timeout_ms: c_int) -> io::Result<bool> {
+    let mut ev = libc::epoll_event { events: 0, u64: 0 };
+    // SAFETY: `ev` is room for one event, and we pass a count of 1.
+    let n = cvt(unsafe { libc::epoll_wait(ep.as_raw_fd(), &mut ev, 1, timeout_ms) })?;
+    Ok(n > 0)
 }
 
 #[cfg(test)]
