@@ -106,6 +106,7 @@ mod socket;
 #[allow(unsafe_code)]
 mod sys;
 mod verifier;
+pub mod vm;
 
 pub use error::{Error, Result, Syscall};
 pub use map::{

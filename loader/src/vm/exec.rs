@@ -1,0 +1,598 @@
+//! The run loop: each step's operation from its ISA row, with the kernel's
+//! arithmetic, and memory through checked regions.
+
+use std::rc::Rc;
+
+use bpf_asm::isa::{AluOp, AtomicOp, ByteOrder, Fld, JmpOp, Op, Pseudo};
+
+use super::ctx::{self, SkBuff};
+use super::helpers;
+use super::mem::{self, Fault, Kind, Region};
+use super::{Code, MAX_FRAMES, MAX_TAIL_CALLS, MAY_GOTO_BUDGET, STACK, Vm, VmError, VmErrorKind};
+
+/// Region indexes fixed for a run.
+pub(crate) const CTX: usize = 0;
+const STACK0: usize = 1;
+
+/// A frame of `call local`.
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    ret: usize,
+    saved: [u64; 4],
+    may_goto: u64,
+}
+
+/// A run in progress.
+pub(crate) struct Machine<'v, 'p> {
+    pub(crate) vm: &'v mut Vm,
+    pub(crate) skb: &'v SkBuff<'p>,
+    pub(crate) regions: Vec<Region>,
+    code: Rc<Code>,
+    regs: [u64; 11],
+    frames: Vec<Frame>,
+    may_goto: u64,
+    pub(crate) tail_calls: u32,
+    /// Set by the tail-call helper: the program to continue with.
+    pub(crate) tail: Option<Rc<Code>>,
+}
+
+pub(crate) fn run(vm: &mut Vm, skb: &SkBuff<'_>) -> Result<u64, VmError> {
+    let code = Rc::clone(&vm.code);
+    let mut regions = Vec::with_capacity(STACK0 + MAX_FRAMES + 4);
+    regions.push(Region {
+        kind: Kind::Ctx,
+        bytes: skb.bytes(),
+    });
+    for _ in 0..MAX_FRAMES {
+        regions.push(Region {
+            kind: Kind::Stack,
+            bytes: vec![0; STACK],
+        });
+    }
+    let mut m = Machine {
+        vm,
+        skb,
+        regions,
+        code,
+        regs: [0; 11],
+        frames: Vec::new(),
+        may_goto: MAY_GOTO_BUDGET,
+        tail_calls: 0,
+        tail: None,
+    };
+    m.regs[1] = mem::base(CTX);
+    m.regs[10] = mem::base(STACK0) + STACK as u64;
+    m.run()
+}
+
+/// `x op y` for an ALU operation, with the kernel's rules for division and
+/// shifts; 32-bit operations see and produce the low halves, zero-extended.
+fn alu(op: AluOp, wide: bool, signed: bool, x: u64, y: u64) -> u64 {
+    if wide {
+        match op {
+            AluOp::Add => x.wrapping_add(y),
+            AluOp::Sub => x.wrapping_sub(y),
+            AluOp::Mul => x.wrapping_mul(y),
+            AluOp::Div if signed => match y as i64 {
+                0 => 0,
+                -1 => (x as i64).wrapping_neg() as u64,
+                d => ((x as i64) / d) as u64,
+            },
+            AluOp::Div => x.checked_div(y).unwrap_or(0),
+            AluOp::Mod if signed => match y as i64 {
+                0 => x,
+                -1 => 0,
+                d => ((x as i64) % d) as u64,
+            },
+            AluOp::Mod => x.checked_rem(y).unwrap_or(x),
+            AluOp::Or => x | y,
+            AluOp::And => x & y,
+            AluOp::Lsh => x << (y & 63),
+            AluOp::Rsh => x >> (y & 63),
+            AluOp::Arsh => ((x as i64) >> (y & 63)) as u64,
+            AluOp::Xor => x ^ y,
+            AluOp::Mov => y,
+        }
+    } else {
+        let (a, b) = (x as u32, y as u32);
+        u64::from(match op {
+            AluOp::Add => a.wrapping_add(b),
+            AluOp::Sub => a.wrapping_sub(b),
+            AluOp::Mul => a.wrapping_mul(b),
+            AluOp::Div if signed => match b as i32 {
+                0 => 0,
+                -1 => (a as i32).wrapping_neg() as u32,
+                d => ((a as i32) / d) as u32,
+            },
+            AluOp::Div => a.checked_div(b).unwrap_or(0),
+            AluOp::Mod if signed => match b as i32 {
+                0 => a,
+                -1 => 0,
+                d => ((a as i32) % d) as u32,
+            },
+            AluOp::Mod => a.checked_rem(b).unwrap_or(a),
+            AluOp::Or => a | b,
+            AluOp::And => a & b,
+            AluOp::Lsh => a << (b & 31),
+            AluOp::Rsh => a >> (b & 31),
+            AluOp::Arsh => ((a as i32) >> (b & 31)) as u32,
+            AluOp::Xor => a ^ b,
+            AluOp::Mov => b,
+        })
+    }
+}
+
+/// Whether `x op y` holds (on the low halves for 32-bit jumps).
+fn cond(op: JmpOp, wide: bool, x: u64, y: u64) -> bool {
+    let (ux, uy, sx, sy) = if wide {
+        (x, y, x as i64, y as i64)
+    } else {
+        (
+            u64::from(x as u32),
+            u64::from(y as u32),
+            i64::from(x as i32),
+            i64::from(y as i32),
+        )
+    };
+    match op {
+        JmpOp::Jeq => ux == uy,
+        JmpOp::Jne => ux != uy,
+        JmpOp::Jgt => ux > uy,
+        JmpOp::Jge => ux >= uy,
+        JmpOp::Jlt => ux < uy,
+        JmpOp::Jle => ux <= uy,
+        JmpOp::Jset => ux & uy != 0,
+        JmpOp::Jsgt => sx > sy,
+        JmpOp::Jsge => sx >= sy,
+        JmpOp::Jslt => sx < sy,
+        JmpOp::Jsle => sx <= sy,
+    }
+}
+
+fn byte_order(order: ByteOrder, width: i32, x: u64) -> u64 {
+    let big_endian_host = cfg!(target_endian = "big");
+    let swap = match order {
+        ByteOrder::Swap => true,
+        ByteOrder::Le => big_endian_host,
+        ByteOrder::Be => !big_endian_host,
+    };
+    match (width, swap) {
+        (16, true) => u64::from((x as u16).swap_bytes()),
+        (16, false) => u64::from(x as u16),
+        (32, true) => u64::from((x as u32).swap_bytes()),
+        (32, false) => u64::from(x as u32),
+        (_, true) => x.swap_bytes(),
+        (_, false) => x,
+    }
+}
+
+fn sign_extend(x: u64, bytes: usize) -> u64 {
+    let sh = 64 - 8 * bytes as u32;
+    (((x << sh) as i64) >> sh) as u64
+}
+
+impl Machine<'_, '_> {
+    fn fail(&self, pc: usize, kind: VmErrorKind) -> VmError {
+        VmError {
+            kind,
+            slot: Some(pc),
+            source_line: self.code.prog.source_of(pc).cloned(),
+        }
+    }
+
+    fn invalid(&self, pc: usize, why: &str) -> VmError {
+        let insns = self.code.prog.insns();
+        let text = insns
+            .get(pc..)
+            .map_or_else(String::new, bpf_asm::insn_to_string);
+        self.fail(
+            pc,
+            VmErrorKind::InvalidInstruction(format!("`{text}`: {why}")),
+        )
+    }
+
+    fn fault(&self, pc: usize, f: Fault) -> VmError {
+        let msg = match f {
+            Fault::NotAPointer(0) => "a load or store through a null pointer (0)".to_owned(),
+            Fault::NotAPointer(v) => {
+                format!("a load or store through {v:#x}, which is a number, not a pointer")
+            }
+            Fault::OutOfBounds {
+                what,
+                off,
+                size,
+                len,
+            } => format!("a {size}-byte access at offset {off} of {what}, outside its {len} bytes"),
+            Fault::Ctx(why) => format!("context access refused: {why}"),
+        };
+        self.fail(pc, VmErrorKind::Memory(msg))
+    }
+
+    /// The bytes at `addr..addr + len`, checked.
+    pub(crate) fn slice(&mut self, addr: u64, len: usize, write: bool) -> Result<&mut [u8], Fault> {
+        let (i, off) = mem::split(addr).ok_or(Fault::NotAPointer(addr))?;
+        let region = self.regions.get_mut(i).ok_or(Fault::NotAPointer(addr))?;
+        let what = region.kind.describe();
+        let oob = |rlen: usize| Fault::OutOfBounds {
+            what,
+            off,
+            size: len,
+            len: rlen,
+        };
+        if let Kind::Ctx = region.kind {
+            ctx::check_access(off, len, write).map_err(Fault::Ctx)?;
+        }
+        let bytes: &mut [u8] = match region.kind {
+            Kind::Ctx | Kind::Stack => &mut region.bytes,
+            Kind::MapValue { map, slot } => self
+                .vm
+                .maps
+                .get_mut(map)
+                .and_then(|m| m.value_mut(slot))
+                .ok_or_else(|| oob(0))?,
+            Kind::Record { map, id } => self
+                .vm
+                .maps
+                .get_mut(map)
+                .and_then(|m| m.record_mut(id))
+                .ok_or_else(|| oob(0))?,
+            Kind::Map(_) => return Err(oob(0)),
+        };
+        let rlen = bytes.len();
+        let start = usize::try_from(off).map_err(|_| oob(rlen))?;
+        bytes.get_mut(start..start + len).ok_or_else(|| oob(rlen))
+    }
+
+    fn load(&mut self, pc: usize, addr: u64, size: usize) -> Result<u64, VmError> {
+        match self.slice(addr, size, false) {
+            Ok(b) => {
+                let mut v = [0u8; 8];
+                v[..size].copy_from_slice(b);
+                Ok(u64::from_le_bytes(v))
+            }
+            Err(f) => Err(self.fault(pc, f)),
+        }
+    }
+
+    fn store(&mut self, pc: usize, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
+        match self.slice(addr, size, true) {
+            Ok(b) => {
+                b.copy_from_slice(&v.to_le_bytes()[..size]);
+                Ok(())
+            }
+            Err(f) => Err(self.fault(pc, f)),
+        }
+    }
+
+    /// A region for map `map`'s value at `slot`, reused if it exists.
+    pub(crate) fn value_region(&mut self, map: usize, slot: usize) -> u64 {
+        let kind = Kind::MapValue { map, slot };
+        let i = match self.regions.iter().position(|r| r.kind == kind) {
+            Some(i) => i,
+            None => {
+                self.regions.push(Region {
+                    kind,
+                    bytes: Vec::new(),
+                });
+                self.regions.len() - 1
+            }
+        };
+        mem::base(i)
+    }
+
+    /// A region standing for map `map` itself (what `map_fd(NAME)` loads).
+    fn map_region(&mut self, map: usize) -> u64 {
+        let kind = Kind::Map(map);
+        let i = match self.regions.iter().position(|r| r.kind == kind) {
+            Some(i) => i,
+            None => {
+                self.regions.push(Region {
+                    kind,
+                    bytes: Vec::new(),
+                });
+                self.regions.len() - 1
+            }
+        };
+        mem::base(i)
+    }
+
+    /// The map a register points at.
+    pub(crate) fn map_of(&self, ptr: u64) -> Option<usize> {
+        let (i, off) = mem::split(ptr)?;
+        match self.regions.get(i)?.kind {
+            Kind::Map(m) if off == 0 => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The map a relocated `lddw` names.
+    fn reloc_map(&self, pc: usize) -> Result<usize, VmErrorKind> {
+        let Some(r) = self.code.prog.relocs().iter().find(|r| r.slot == pc) else {
+            return Err(VmErrorKind::Helper(
+                "`lddw` of a numeric map fd: the interpreter knows maps by name \
+                 (`map_fd(NAME)`)"
+                    .to_owned(),
+            ));
+        };
+        self.vm
+            .names
+            .get(r.name.as_ref())
+            .copied()
+            .ok_or_else(|| VmErrorKind::UnboundMap(r.name.to_string()))
+    }
+
+    /// The legacy packet load of `size` bytes at `off` (`bpf_skb_load_helper`):
+    /// big-endian, negative offsets relative to the network (`SKF_NET_OFF`)
+    /// or link-layer (`SKF_LL_OFF`) header; `None` if out of the packet.
+    fn packet_load(&self, off: i32, size: usize) -> Option<u64> {
+        const SKF_NET_OFF: i32 = -0x10_0000;
+        const SKF_LL_OFF: i32 = -0x20_0000;
+        let data = self.skb.data();
+        let bytes = if off >= 0 {
+            data.get(off as usize..off as usize + size)?
+        } else if off >= SKF_NET_OFF {
+            let at = self.skb.network_offset() + (off - SKF_NET_OFF) as usize;
+            data.get(at..at + size)?
+        } else if off >= SKF_LL_OFF {
+            let at = (off - SKF_LL_OFF) as usize;
+            self.skb.frame().get(at..at + size)?
+        } else {
+            return None;
+        };
+        let mut v = [0u8; 8];
+        v[8 - size..].copy_from_slice(bytes);
+        Some(u64::from_be_bytes(v))
+    }
+
+    fn run(&mut self) -> Result<u64, VmError> {
+        let mut pc = 0usize;
+        let mut executed = 0u64;
+        let budget = self.vm.budget;
+        loop {
+            executed += 1;
+            if executed > budget {
+                return Err(self.fail(pc, VmErrorKind::Budget(budget)));
+            }
+            let Some(&s) = self.code.steps.get(pc) else {
+                return Err(self.fail(pc.saturating_sub(1), VmErrorKind::OutOfProgram));
+            };
+            let Some(f) = s.form else {
+                return Err(self.invalid(pc, "not an instruction the assembler accepts"));
+            };
+            let (d, sr) = (usize::from(s.dst), usize::from(s.src));
+            let imm64 = i64::from(s.imm) as u64;
+            let operand = if s.x { self.regs[sr] } else { imm64 };
+            let next = pc + f.slots();
+            let here = pc;
+            let target = move |fld: Fld| {
+                let rel = if fld == Fld::Off {
+                    i64::from(s.off)
+                } else {
+                    i64::from(s.imm)
+                };
+                (here as i64 + 1 + rel) as usize
+            };
+            pc = next;
+            match f.op {
+                Op::Alu(op) => {
+                    self.regs[d] = alu(op, f.wide, f.signed, self.regs[d], operand);
+                }
+                Op::Neg => {
+                    self.regs[d] = if f.wide {
+                        self.regs[d].wrapping_neg()
+                    } else {
+                        u64::from((self.regs[d] as u32).wrapping_neg())
+                    };
+                }
+                Op::Endian(order) => self.regs[d] = byte_order(order, f.imm, self.regs[d]),
+                Op::MovSx => {
+                    let v = sign_extend(self.regs[sr], usize::from(f.off as u8 / 8));
+                    self.regs[d] = if f.wide { v } else { u64::from(v as u32) };
+                }
+                Op::Lddw(None) => self.regs[d] = s.imm64,
+                Op::Lddw(Some(p)) => {
+                    let at = pc - 2;
+                    let map = self.reloc_map(at).map_err(|k| self.fail(at, k))?;
+                    self.regs[d] = match p {
+                        Pseudo::MapFd => self.map_region(map),
+                        Pseudo::MapValue => {
+                            let off = (s.imm64 >> 32) as u32;
+                            self.value_region(map, 0) + u64::from(off)
+                        }
+                        _ => {
+                            return Err(self.fail(
+                                at,
+                                VmErrorKind::InvalidInstruction(format!(
+                                    "`lddw` with `{}(...)` is not supported by the interpreter",
+                                    p.keyword()
+                                )),
+                            ));
+                        }
+                    };
+                }
+                Op::LdAbs | Op::LdInd => {
+                    let base = if f.op == Op::LdInd {
+                        self.regs[sr] as i32
+                    } else {
+                        0
+                    };
+                    let v = self.packet_load(base.wrapping_add(s.imm), usize::from(f.size));
+                    for r in 1..=5 {
+                        self.regs[r] = 0;
+                    }
+                    match v {
+                        Some(v) => self.regs[0] = v,
+                        // Out of the packet: the program ends, returning 0.
+                        None => return Ok(0),
+                    }
+                }
+                Op::Load | Op::LoadAcquire => {
+                    let addr = self.regs[sr].wrapping_add(i64::from(s.off) as u64);
+                    let size = usize::from(f.size);
+                    let v = self.load(pc - 1, addr, size)?;
+                    self.regs[d] = if f.signed { sign_extend(v, size) } else { v };
+                }
+                Op::Store | Op::StoreRelease => {
+                    let addr = self.regs[d].wrapping_add(i64::from(s.off) as u64);
+                    self.store(pc - 1, addr, usize::from(f.size), operand)?;
+                }
+                Op::Atomic { op, fetch } => {
+                    let addr = self.regs[d].wrapping_add(i64::from(s.off) as u64);
+                    let size = usize::from(f.size);
+                    let old = self.load(pc - 1, addr, size)?;
+                    let src = self.regs[sr];
+                    let (new, result) = match op {
+                        AtomicOp::Add => (old.wrapping_add(src), old),
+                        AtomicOp::Or => (old | src, old),
+                        AtomicOp::And => (old & src, old),
+                        AtomicOp::Xor => (old ^ src, old),
+                        AtomicOp::Xchg => (src, old),
+                        AtomicOp::Cmpxchg => {
+                            let r0 = self.regs[0];
+                            let equal = if f.wide {
+                                old == r0
+                            } else {
+                                old as u32 == r0 as u32
+                            };
+                            (if equal { src } else { old }, old)
+                        }
+                    };
+                    self.store(pc - 1, addr, size, new)?;
+                    match (op, fetch) {
+                        (AtomicOp::Cmpxchg, _) => self.regs[0] = result,
+                        (_, true) => self.regs[sr] = result,
+                        _ => {}
+                    }
+                }
+                Op::Ja => pc = target(f.target_field().unwrap_or(Fld::Off)),
+                Op::MayGoto => {
+                    if self.may_goto == 0 {
+                        pc = target(Fld::Off);
+                    } else {
+                        self.may_goto -= 1;
+                    }
+                }
+                Op::Jmp(op) => {
+                    if cond(op, f.wide, self.regs[d], operand) {
+                        pc = target(Fld::Off);
+                    }
+                }
+                Op::Call => {
+                    let at = pc - 1;
+                    let args = [
+                        self.regs[1],
+                        self.regs[2],
+                        self.regs[3],
+                        self.regs[4],
+                        self.regs[5],
+                    ];
+                    let r0 = helpers::call(self, at, s.imm as u32, args)?;
+                    for r in 1..=5 {
+                        self.regs[r] = 0;
+                    }
+                    if let Some(code) = self.tail.take() {
+                        if !self.frames.is_empty() {
+                            return Err(self.fail(
+                                at,
+                                VmErrorKind::Helper(
+                                    "a tail call from a bpf-to-bpf function is not supported \
+                                     by the interpreter"
+                                        .to_owned(),
+                                ),
+                            ));
+                        }
+                        self.code = code;
+                        self.regs[1] = mem::base(CTX);
+                        pc = 0;
+                    } else {
+                        self.regs[0] = r0;
+                    }
+                }
+                Op::CallLocal => {
+                    if self.frames.len() + 1 >= MAX_FRAMES {
+                        return Err(self.fail(pc - 1, VmErrorKind::CallDepth));
+                    }
+                    self.frames.push(Frame {
+                        ret: pc,
+                        saved: [self.regs[6], self.regs[7], self.regs[8], self.regs[9]],
+                        may_goto: self.may_goto,
+                    });
+                    self.may_goto = MAY_GOTO_BUDGET;
+                    let depth = self.frames.len();
+                    self.regions[STACK0 + depth].bytes.fill(0);
+                    self.regs[10] = mem::base(STACK0 + depth) + STACK as u64;
+                    pc = target(Fld::Imm);
+                }
+                Op::Exit => match self.frames.pop() {
+                    None => return Ok(self.regs[0]),
+                    Some(fr) => {
+                        self.regs[6..10].copy_from_slice(&fr.saved);
+                        self.may_goto = fr.may_goto;
+                        let depth = self.frames.len();
+                        self.regs[10] = mem::base(STACK0 + depth) + STACK as u64;
+                        pc = fr.ret;
+                    }
+                },
+                Op::Raw | Op::AddrSpaceCast | Op::CallKfunc => {
+                    return Err(self.invalid(pc - 1, "not supported by the interpreter"));
+                }
+            }
+        }
+    }
+}
+
+/// The decoded program at `index` of program array `map`, for a tail call.
+pub(crate) fn tail_target(vm: &mut Vm, map: usize, index: u64) -> Option<Rc<Code>> {
+    if let Some(c) = vm.tails.get(&(map, index)) {
+        return Some(Rc::clone(c));
+    }
+    let prog = vm.maps.get(map)?.program(index)?.clone();
+    let code = Rc::new(Code::new(&prog));
+    vm.tails.insert((map, index), Rc::clone(&code));
+    Some(code)
+}
+
+impl Machine<'_, '_> {
+    /// Counts a tail call; false once the kernel's limit is reached.
+    pub(crate) fn count_tail_call(&mut self) -> bool {
+        if self.tail_calls >= MAX_TAIL_CALLS {
+            return false;
+        }
+        self.tail_calls += 1;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_arithmetic() {
+        assert_eq!(alu(AluOp::Div, true, false, 7, 0), 0);
+        assert_eq!(alu(AluOp::Mod, true, false, 7, 0), 7);
+        assert_eq!(alu(AluOp::Mod, false, false, u64::MAX, 0), 0xffff_ffff);
+        assert_eq!(
+            alu(AluOp::Div, true, true, i64::MIN as u64, u64::MAX),
+            i64::MIN as u64
+        );
+        assert_eq!(alu(AluOp::Mod, true, true, i64::MIN as u64, u64::MAX), 0);
+        assert_eq!(
+            alu(AluOp::Mod, true, true, (-7i64) as u64, 2),
+            (-1i64) as u64
+        );
+        assert_eq!(
+            alu(AluOp::Div, false, true, 0x8000_0000, 0xffff_ffff),
+            0x8000_0000
+        );
+        assert_eq!(alu(AluOp::Lsh, true, false, 1, 65), 2);
+        assert_eq!(alu(AluOp::Lsh, false, false, 1, 33), 2);
+        assert_eq!(alu(AluOp::Arsh, false, false, 0x8000_0000, 4), 0xf800_0000);
+        assert_eq!(alu(AluOp::Add, false, false, 0xffff_ffff, 1), 0);
+        assert_eq!(byte_order(ByteOrder::Be, 16, 0x1234), 0x3412);
+        assert_eq!(byte_order(ByteOrder::Le, 16, 0xab_1234), 0x1234);
+        assert_eq!(sign_extend(0x80, 1), 0xffff_ffff_ffff_ff80);
+        assert!(cond(JmpOp::Jslt, false, 0xffff_ffff, 0));
+        assert!(!cond(JmpOp::Jslt, true, 0xffff_ffff, 0));
+    }
+}

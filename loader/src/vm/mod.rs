@@ -1,0 +1,387 @@
+//! A pure-Rust interpreter with the kernel's semantics, so filters are
+//! testable without privileges: `assert_eq!(vm.run(&SkBuff::live(&pkt))?, KEEP)`
+//! in a plain `#[test]`.
+//!
+//! Each instruction's meaning comes from its row in the ISA table
+//! ([`bpf_asm::isa`]): the interpreter decodes the program once and runs the
+//! rows' operations with the kernel's rules: 32-bit results zero-extended,
+//! division by zero giving 0 and modulo by zero leaving the dividend, shift
+//! counts masked, `sdiv`/`smod` of `MIN / -1`, sign-extending loads and
+//! moves, byte swaps, atomics and their fetch results, `may_goto` with the
+//! kernel's budget (`BPF_MAX_LOOPS` per frame), bpf-to-bpf calls with their
+//! own 512-byte stack frames (8 at most), tail calls through a program
+//! array (33 at most), and the legacy packet loads (big-endian, an offset
+//! out of range ends the program with 0, r1–r5 clobbered).
+//!
+//! Without the verifier, every memory access is checked against the region
+//! it points into (the context, a stack frame, a map value, a ring-buffer
+//! record): what the kernel would have refused is an [`VmError`] naming
+//! the instruction's source line, never undefined behaviour or a panic, and
+//! an instruction budget stops runaway loops.
+//!
+//! ```
+//! use bpf_loader::bpf_prog;
+//! use bpf_loader::vm::{SkBuff, Vm};
+//!
+//! // Keep UDP over IPv4 (live-socket offsets).
+//! const UDP: bpf_loader::Program = bpf_prog! {
+//!     mov r6, r1;
+//!     ldabsh 12;
+//!     jne r0, 0x0800, drop;
+//!     ldabsb 23;
+//!     jne r0, 17, drop;
+//!     mov r0, -1;
+//!     exit;
+//! drop:
+//!     mov r0, 0;
+//!     exit
+//! };
+//!
+//! let mut vm = Vm::new(&UDP)?;
+//! let mut frame = [0u8; 42];
+//! frame[12] = 0x08;
+//! frame[23] = 17;
+//! assert_eq!(vm.run(&SkBuff::live(&frame))?, u64::from(u32::MAX));
+//! frame[23] = 6;
+//! assert_eq!(vm.run(&SkBuff::live(&frame))?, 0);
+//! # Ok::<(), bpf_loader::vm::VmError>(())
+//! ```
+
+mod ctx;
+mod exec;
+mod helpers;
+mod maps;
+mod mem;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
+
+use bpf_asm::isa::{Fld, Form};
+use bpf_asm::{Insn, Program, SourceLine};
+
+pub use ctx::{DataStart, SkBuff};
+pub use helpers::HelperCall;
+pub use maps::{MapError, MemMap};
+
+/// The most frames of bpf-to-bpf calls (`MAX_CALL_FRAMES`).
+const MAX_FRAMES: usize = 8;
+/// The most tail calls in one run (`MAX_TAIL_CALL_CNT`).
+const MAX_TAIL_CALLS: u32 = 33;
+/// `may_goto`'s budget per frame (`BPF_MAX_LOOPS`).
+const MAY_GOTO_BUDGET: u64 = 8 * 1024 * 1024;
+/// Bytes of stack per frame (`MAX_BPF_STACK`).
+const STACK: usize = 512;
+
+/// Why a run stopped without an `exit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmError {
+    /// What went wrong.
+    pub kind: VmErrorKind,
+    /// The slot of the instruction, if one was running.
+    pub slot: Option<usize>,
+    /// Its source line, if the program has one.
+    pub source_line: Option<SourceLine>,
+}
+
+/// The kinds of [`VmError`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VmErrorKind {
+    /// A slot that is no instruction the assembler accepts (the kernel
+    /// refuses to load it).
+    InvalidInstruction(String),
+    /// A load or store the kernel's verifier would have refused.
+    Memory(String),
+    /// A helper the interpreter does not implement and no closure was
+    /// given for (by name).
+    UnknownHelper(String),
+    /// A helper given arguments the kernel would have refused.
+    Helper(String),
+    /// A map the program names that no map was bound to.
+    UnboundMap(String),
+    /// More instructions than the budget ([`Vm::budget`]).
+    Budget(u64),
+    /// More than 8 frames of `call local`.
+    CallDepth,
+    /// Control left the program (a jump out of it, or off its end).
+    OutOfProgram,
+}
+
+impl fmt::Display for VmErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VmErrorKind::InvalidInstruction(s) => write!(f, "invalid instruction: {s}"),
+            VmErrorKind::Memory(s) => write!(f, "{s}"),
+            VmErrorKind::UnknownHelper(h) => write!(
+                f,
+                "helper `{h}` is not implemented by the interpreter; give it one with \
+                 `Vm::helper`"
+            ),
+            VmErrorKind::Helper(s) => write!(f, "{s}"),
+            VmErrorKind::UnboundMap(m) => {
+                write!(f, "no map is bound to `{m}`: use `Vm::map(\"{m}\", ...)`")
+            }
+            VmErrorKind::Budget(n) => write!(
+                f,
+                "ran {n} instructions without exiting (the budget; raise it with `Vm::budget`)"
+            ),
+            VmErrorKind::CallDepth => f.write_str("more than 8 frames of `call local`"),
+            VmErrorKind::OutOfProgram => f.write_str("control left the program"),
+        }
+    }
+}
+
+impl fmt::Display for VmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.source_line, self.slot) {
+            (Some(s), _) => write!(f, "at {}: `{}`: {}", s.location(), s.text, self.kind),
+            (None, Some(slot)) => write!(f, "at instruction {slot}: {}", self.kind),
+            (None, None) => write!(f, "{}", self.kind),
+        }
+    }
+}
+
+impl std::error::Error for VmError {}
+
+/// One decoded slot: its row and fields.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Step {
+    pub(crate) form: Option<&'static Form>,
+    pub(crate) dst: u8,
+    pub(crate) src: u8,
+    pub(crate) off: i16,
+    pub(crate) imm: i32,
+    /// `lddw`'s 64-bit value.
+    pub(crate) imm64: u64,
+    /// The second operand is the `src` register (else the immediate).
+    pub(crate) x: bool,
+}
+
+/// A decoded program.
+#[derive(Debug)]
+pub(crate) struct Code {
+    pub(crate) prog: Program,
+    pub(crate) steps: Vec<Step>,
+}
+
+impl Code {
+    fn new(prog: &Program) -> Code {
+        let insns = prog.insns();
+        let mut steps = Vec::with_capacity(insns.len());
+        let mut i = 0;
+        while i < insns.len() {
+            let d = bpf_asm::disasm::decode(&insns[i..]);
+            let (form, next) = match d {
+                Some(d) => (d.form, d.next),
+                None => (None, None),
+            };
+            let insn: Insn = insns[i];
+            let hi = next.map_or(0, |n| n.imm() as u32);
+            steps.push(Step {
+                form,
+                dst: insn.dst(),
+                src: insn.src(),
+                off: insn.off(),
+                imm: insn.imm(),
+                imm64: (u64::from(hi) << 32) | u64::from(insn.imm() as u32),
+                x: form.is_some_and(|f| f.fills(Fld::Src)),
+            });
+            if form.is_some_and(|f| f.slots() == 2) {
+                // The second half of an `lddw` is no instruction.
+                steps.push(Step {
+                    form: None,
+                    ..steps[steps.len() - 1]
+                });
+                i += 2;
+            } else {
+                i += 1;
+            }
+        }
+        Code {
+            prog: prog.clone(),
+            steps,
+        }
+    }
+}
+
+/// Settings and state the helpers see.
+#[derive(Debug)]
+pub(crate) struct Env {
+    pub(crate) ktime_ns: u64,
+    pub(crate) prandom: u64,
+    pub(crate) cpu: u32,
+    pub(crate) trace: Vec<String>,
+}
+
+type Closure = Box<dyn FnMut(&mut HelperCall<'_>) -> Result<u64, String>>;
+
+/// The interpreter: a program, the maps it uses, and the helpers' state.
+/// See the [module docs](self).
+pub struct Vm {
+    code: Rc<Code>,
+    /// Map name to index in `maps`.
+    names: HashMap<String, usize>,
+    maps: Vec<MemMap>,
+    /// Tail-call targets, decoded, by program array and index.
+    tails: HashMap<(usize, u64), Rc<Code>>,
+    closures: HashMap<u32, Closure>,
+    env: Env,
+    budget: u64,
+}
+
+impl fmt::Debug for Vm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vm")
+            .field("slots", &self.code.steps.len())
+            .field("maps", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Vm {
+    /// An interpreter for `prog`. Every map the program declares is
+    /// created in memory; maps it only names (`map_fd(NAME)`) must be bound
+    /// with [`map`](Self::map) before it runs.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `Result` leaves room for checks at load time.
+    pub fn new(prog: &Program) -> Result<Vm, VmError> {
+        let mut vm = Vm {
+            code: Rc::new(Code::new(prog)),
+            names: HashMap::new(),
+            maps: Vec::new(),
+            tails: HashMap::new(),
+            closures: HashMap::new(),
+            env: Env {
+                ktime_ns: 0,
+                prandom: 0x2545_f491_4f6c_dd1d,
+                cpu: 0,
+                trace: Vec::new(),
+            },
+            budget: 1 << 26,
+        };
+        for spec in prog.maps() {
+            let m = MemMap::new(
+                spec.map_type,
+                spec.key_size,
+                spec.value_size,
+                spec.max_entries,
+            );
+            vm = vm.map(&spec.name, m);
+        }
+        Ok(vm)
+    }
+
+    /// Binds the map named `name` in the program (`map_fd(name)`) to `map`,
+    /// replacing any map of that name.
+    #[must_use]
+    pub fn map(mut self, name: &str, map: MemMap) -> Self {
+        match self.names.get(name) {
+            Some(&i) => self.maps[i] = map,
+            None => {
+                self.names.insert(name.to_owned(), self.maps.len());
+                self.maps.push(map);
+            }
+        }
+        self
+    }
+
+    /// The map bound to `name`, to fill before a run or read after it.
+    pub fn map_mut(&mut self, name: &str) -> Option<&mut MemMap> {
+        let i = *self.names.get(name)?;
+        self.maps.get_mut(i)
+    }
+
+    /// Runs a user-supplied implementation of a helper (by name, with or
+    /// without the `bpf_` prefix): it gets the arguments and access to the
+    /// program's memory, and returns r0 or an error message.
+    ///
+    /// # Errors
+    ///
+    /// [`VmErrorKind::UnknownHelper`] if the kernel headers have no helper
+    /// of that name.
+    pub fn helper(
+        mut self,
+        name: &str,
+        f: impl FnMut(&mut HelperCall<'_>) -> Result<u64, String> + 'static,
+    ) -> Result<Self, VmError> {
+        let bare = name.strip_prefix("bpf_").unwrap_or(name);
+        let id = bpf_sys::helper_id(bare).ok_or_else(|| VmError {
+            kind: VmErrorKind::UnknownHelper(name.to_owned()),
+            slot: None,
+            source_line: None,
+        })?;
+        self.closures.insert(id, Box::new(f));
+        Ok(self)
+    }
+
+    /// What `bpf_ktime_get_ns` returns.
+    pub fn set_ktime_ns(&mut self, ns: u64) {
+        self.env.ktime_ns = ns;
+    }
+
+    /// Seeds `bpf_get_prandom_u32` (a deterministic xorshift generator).
+    pub fn set_prandom_seed(&mut self, seed: u64) {
+        self.env.prandom = seed.max(1);
+    }
+
+    /// The CPU `bpf_get_smp_processor_id` returns and whose per-CPU map
+    /// values the program sees.
+    pub fn set_cpu(&mut self, cpu: u32) {
+        self.env.cpu = cpu;
+    }
+
+    /// Instructions a run may execute before it stops with
+    /// [`VmErrorKind::Budget`] (default 2^26).
+    pub fn budget(&mut self, insns: u64) {
+        self.budget = insns;
+    }
+
+    /// What `bpf_trace_printk` wrote, one entry per call.
+    pub fn trace(&self) -> &[String] {
+        &self.env.trace
+    }
+
+    /// Runs the program on a socket filter's input and returns r0.
+    ///
+    /// # Errors
+    ///
+    /// A [`VmError`] for what the kernel would refuse or cannot run.
+    pub fn run(&mut self, skb: &SkBuff<'_>) -> Result<u64, VmError> {
+        let cpu = self.env.cpu as usize;
+        for m in &mut self.maps {
+            m.set_cpu(cpu);
+        }
+        exec::run(self, skb)
+    }
+}
+
+/// What a socket filter's return value means.
+///
+/// ```
+/// use bpf_loader::vm::Verdict;
+/// assert_eq!(Verdict::of(0), Verdict::Drop);
+/// assert_eq!(Verdict::of(u64::from(u32::MAX)), Verdict::Keep(u32::MAX));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// 0: the packet is dropped.
+    Drop,
+    /// N > 0: at most N bytes are kept (`u32::MAX`, `-1`, keeps it all).
+    Keep(u32),
+}
+
+impl Verdict {
+    /// The verdict of a socket filter's r0 (its low 32 bits).
+    pub fn of(r0: u64) -> Verdict {
+        match r0 as u32 {
+            0 => Verdict::Drop,
+            n => Verdict::Keep(n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,338 @@
+//! The interpreter on programs from the runtime assembler: semantics,
+//! helpers, maps, and the errors that replace the verifier.
+
+use super::*;
+use crate::MapType;
+
+fn prog(src: &str) -> Program {
+    match bpf_asm::assemble(src) {
+        Ok(p) => p,
+        Err(e) => panic!("{e}\n{src}"),
+    }
+}
+
+fn run(src: &str) -> u64 {
+    let mut vm = Vm::new(&prog(src)).unwrap();
+    match vm.run(&SkBuff::live(&[0u8; 64])) {
+        Ok(r) => r,
+        Err(e) => panic!("{e}\n{src}"),
+    }
+}
+
+fn fails(src: &str) -> VmError {
+    let mut vm = Vm::new(&prog(src)).unwrap();
+    match vm.run(&SkBuff::live(&[0u8; 64])) {
+        Ok(r) => panic!("ran to r0 = {r}\n{src}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn alu_semantics_of_the_kernel() {
+    assert_eq!(run("mov r0, 7\nmov r1, 0\ndiv r0, r1\nexit"), 0);
+    assert_eq!(run("mov r0, 7\nmov r1, 0\nmod r0, r1\nexit"), 7);
+    assert_eq!(
+        run("lddw r0, 0x1_0000_0007\nmov r1, 0\nmod32 r0, r1\nexit"),
+        7
+    );
+    assert_eq!(
+        run("mov r0, -1\nmov32 r0, r0\nexit"),
+        0xffff_ffff,
+        "32-bit results are zero-extended"
+    );
+    assert_eq!(
+        run("mov r0, 1\nmov r1, 65\nlsh r0, r1\nexit"),
+        2,
+        "shift masked"
+    );
+    assert_eq!(
+        run("lddw r0, 0x8000000000000000\nsdiv r0, -1\nexit"),
+        1 << 63,
+        "MIN / -1"
+    );
+    assert_eq!(run("lddw r0, 0x8000000000000000\nsmod r0, -1\nexit"), 0);
+    assert_eq!(run("mov r0, -7\nsmod r0, 2\nexit"), (-1i64) as u64);
+    assert_eq!(run("mov r1, 0x80\nmovsx8 r0, r1\nexit"), (-128i64) as u64);
+    assert_eq!(run("mov r1, 0x80\nmovsx832 r0, r1\nexit"), 0xffff_ff80);
+    assert_eq!(run("mov r0, 0x1234\nbe16 r0\nexit"), 0x3412);
+    assert_eq!(
+        run("lddw r0, 0x1122334455667788\nle32 r0\nexit"),
+        0x5566_7788
+    );
+    assert_eq!(run("mov r0, 0x12\nbswap64 r0\nexit"), 0x1200_0000_0000_0000);
+    assert_eq!(
+        run("mov r0, 5\nneg32 r0\nexit"),
+        u64::from(5u32.wrapping_neg())
+    );
+}
+
+#[test]
+fn stack_loads_stores_and_atomics() {
+    assert_eq!(
+        run("stdw [r10 - 8], -1\nldxsb r0, [r10 - 8]\nexit"),
+        u64::MAX,
+        "sign-extending load"
+    );
+    assert_eq!(
+        run("stw [r10 - 8], -1\nldxw r0, [r10 - 8]\nexit"),
+        0xffff_ffff
+    );
+    assert_eq!(
+        run(
+            "stdw [r10 - 8], 5\nmov r1, 3\nlock fetch add [r10 - 8], r1\nldxdw r0, [r10 - 8]\nadd r0, r1\nexit"
+        ),
+        8 + 5
+    );
+    assert_eq!(
+        run(
+            "stw [r10 - 8], 5\nmov r0, 5\nmov r1, 9\nlock cmpxchg32 [r10 - 8], r1\nldxw r2, [r10 - 8]\nlsh r0, 8\nor r0, r2\nexit"
+        ),
+        (5 << 8) | 9
+    );
+    assert_eq!(
+        run(
+            "stdw [r10 - 8], 5\nmov r1, 7\nlock xchg [r10 - 8], r1\nldxdw r0, [r10 - 8]\nlsh r0, 8\nor r0, r1\nexit"
+        ),
+        (7 << 8) | 5
+    );
+}
+
+#[test]
+fn jumps_calls_and_may_goto() {
+    assert_eq!(
+        run("mov r0, -1\njslt32 r0, 0, neg\nmov r0, 1\nexit\nneg: mov r0, 2\nexit"),
+        2
+    );
+    assert_eq!(run("mov r0, 1\nja32 over\nback: exit\nover: ja back"), 1);
+    // A bpf-to-bpf call: its own frame, r6-r9 kept.
+    assert_eq!(
+        run(
+            "mov r6, 40\nstdw [r10 - 8], 1\nmov r1, 2\ncall local f\nadd r0, r6\nldxdw r1, [r10 - 8]\nadd r0, r1\nexit\n\
+             f: stdw [r10 - 8], 99\nmov r6, 0\nmov r0, r1\nexit"
+        ),
+        2 + 40 + 1
+    );
+    // may_goto: taken once the budget is spent.
+    let mut vm = Vm::new(&prog(
+        "mov r0, 0\nloop: may_goto out\nadd r0, 1\nja loop\nout: exit",
+    ))
+    .unwrap();
+    vm.budget(1 << 30);
+    assert_eq!(vm.run(&SkBuff::live(&[0; 14])).unwrap(), MAY_GOTO_BUDGET);
+}
+
+#[test]
+fn legacy_packet_loads() {
+    let mut frame = [0u8; 34];
+    frame[12] = 0x08;
+    frame[23] = 17;
+    let p = prog("mov r6, r1\nldabsb 23\nmov r7, r0\nldabsh 12\nlsh r0, 8\nor r0, r7\nexit");
+    let mut vm = Vm::new(&p).unwrap();
+    assert_eq!(vm.run(&SkBuff::live(&frame)).unwrap(), (0x0800 << 8) | 17);
+    // In a test run the data starts at the IP header.
+    let p = prog("mov r6, r1\nldabsb 9\nexit");
+    assert_eq!(
+        Vm::new(&p).unwrap().run(&SkBuff::test_run(&frame)).unwrap(),
+        17
+    );
+    // Out of the packet: the program ends with 0.
+    let p = prog("mov r6, r1\nmov r0, 5\nldabsw 40\nmov r0, 9\nexit");
+    assert_eq!(Vm::new(&p).unwrap().run(&SkBuff::live(&frame)).unwrap(), 0);
+    // SKF_NET_OFF: relative to the network header, in both modes.
+    let p = prog("mov r6, r1\nldabsb -1048567\nexit");
+    assert_eq!(Vm::new(&p).unwrap().run(&SkBuff::live(&frame)).unwrap(), 17);
+    assert_eq!(
+        Vm::new(&p).unwrap().run(&SkBuff::test_run(&frame)).unwrap(),
+        17
+    );
+}
+
+#[test]
+fn context_fields_and_rules() {
+    let frame = [0u8; 60];
+    let p = prog("ldxw r0, [r1 + 8]\nexit");
+    let mut vm = Vm::new(&p).unwrap();
+    assert_eq!(vm.run(&SkBuff::live(&frame).mark(77)).unwrap(), 77);
+    let p = prog("ldxw r0, [r1 + 0]\nexit");
+    assert_eq!(
+        Vm::new(&p).unwrap().run(&SkBuff::test_run(&frame)).unwrap(),
+        46
+    );
+    let p = prog("stw [r1 + 48], 3\nldxw r0, [r1 + 48]\nexit");
+    assert_eq!(Vm::new(&p).unwrap().run(&SkBuff::live(&frame)).unwrap(), 3);
+    let e = fails("ldxw r0, [r1 + 80]\nexit");
+    assert!(e.to_string().contains("may not read `data_end`"), "{e}");
+    let e = fails("stw [r1 + 8], 1\nmov r0, 0\nexit");
+    assert!(e.to_string().contains("only `cb[0..5]`"), "{e}");
+}
+
+#[test]
+fn memory_errors_name_the_line() {
+    let e = fails("mov r2, r10\nadd r2, -520\nstdw [r2 + 0], 1\nmov r0, 0\nexit");
+    assert_eq!(e.slot, Some(2));
+    assert_eq!(e.source_line.as_ref().map(|s| s.line), Some(3));
+    assert!(
+        e.to_string().starts_with(
+            "at line 3: `stdw [r2 + 0], 1`: a 8-byte access at offset -8 of the stack"
+        ),
+        "{e}"
+    );
+    let e = fails("mov r2, 42\nldxw r0, [r2 + 0]\nexit");
+    assert!(e.to_string().contains("a number, not a pointer"), "{e}");
+    let mut vm = Vm::new(&prog("mov r0, 0\nl: ja l")).unwrap();
+    vm.budget(1000);
+    let e = vm.run(&SkBuff::live(&[0; 14])).unwrap_err();
+    assert_eq!(e.kind, VmErrorKind::Budget(1000));
+    let e = fails("call clone_redirect\nexit");
+    assert_eq!(
+        e.kind,
+        VmErrorKind::UnknownHelper("clone_redirect".to_owned())
+    );
+}
+
+#[test]
+fn map_helpers_on_memory_maps() {
+    let p = prog(
+        "mov r6, r1
+         ldabsb 23
+         stxw [r10 - 4], r0
+         lddw r1, map_fd(counts)
+         mov r2, r10
+         add r2, -4
+         call map_lookup_elem
+         jeq r0, 0, out
+         ldxw r1, [r6 + 0]
+         lock add [r0 + 0], r1
+         out: mov r0, 0
+         exit",
+    );
+    let mut vm = Vm::new(&p)
+        .unwrap()
+        .map("counts", MemMap::new(MapType::Array, 4, 8, 256));
+    let mut frame = [0u8; 60];
+    frame[23] = 17;
+    for _ in 0..3 {
+        vm.run(&SkBuff::live(&frame)).unwrap();
+    }
+    let counts = vm.map_mut("counts").unwrap();
+    assert_eq!(
+        counts.lookup(&17u32.to_ne_bytes()),
+        Some(&(3 * 60u64).to_ne_bytes()[..])
+    );
+
+    // A hash: update, lookup, delete; errors as negative errnos.
+    let p = prog(
+        "stw [r10 - 4], 7
+         stdw [r10 - 16], 99
+         lddw r1, map_fd(h)
+         mov r2, r10
+         add r2, -4
+         mov r3, r10
+         add r3, -16
+         mov r4, 1
+         call map_update_elem
+         mov r6, r0
+         lddw r1, map_fd(h)
+         mov r2, r10
+         add r2, -4
+         mov r3, r10
+         add r3, -16
+         mov r4, 1
+         call map_update_elem
+         mov r0, r6
+         lsh r0, 32
+         or r0, r0
+         exit",
+    );
+    let mut vm = Vm::new(&p)
+        .unwrap()
+        .map("h", MemMap::new(MapType::Hash, 4, 8, 16));
+    let r = vm.run(&SkBuff::live(&[0; 14])).unwrap();
+    assert_eq!(r >> 32, 0, "first insert with BPF_NOEXIST succeeds");
+    assert_eq!(
+        vm.map_mut("h").unwrap().lookup(&7u32.to_ne_bytes()),
+        Some(&99u64.to_ne_bytes()[..])
+    );
+    let e = Vm::new(&p)
+        .unwrap()
+        .run(&SkBuff::live(&[0; 14]))
+        .unwrap_err();
+    assert_eq!(e.kind, VmErrorKind::UnboundMap("h".to_owned()));
+}
+
+#[test]
+fn ring_buffer_trace_and_settable_helpers() {
+    let p = prog(
+        "lddw r1, map_fd(events)
+         mov r2, 8
+         mov r3, 0
+         call ringbuf_reserve
+         jeq r0, 0, out
+         stdw [r0 + 0], 42
+         mov r1, r0
+         mov r2, 0
+         call ringbuf_submit
+         out: stw [r10 - 8], 0x6425
+         stw [r10 - 4], 0
+         mov r1, r10
+         add r1, -8
+         mov r2, 8
+         mov r3, 9
+         call trace_printk
+         call get_smp_processor_id
+         mov r6, r0
+         call ktime_get_ns
+         add r0, r6
+         exit",
+    );
+    let mut vm = Vm::new(&p)
+        .unwrap()
+        .map("events", MemMap::new(MapType::Ringbuf, 0, 0, 4096));
+    vm.set_cpu(3);
+    vm.set_ktime_ns(1000);
+    assert_eq!(vm.run(&SkBuff::live(&[0; 14])).unwrap(), 1003);
+    assert_eq!(vm.trace(), ["%d".replace("%d", "9")]);
+    let rec = vm.map_mut("events").unwrap().pop_record().unwrap();
+    assert_eq!(rec, 42u64.to_ne_bytes());
+}
+
+#[test]
+fn tail_calls_and_user_helpers() {
+    let target = prog("mov r0, 77\nexit");
+    let p = prog(
+        "mov r6, r1
+         lddw r2, map_fd(jumps)
+         mov r3, 1
+         call tail_call
+         mov r0, 5
+         exit",
+    );
+    let mut jumps = MemMap::new(MapType::ProgArray, 4, 4, 4);
+    jumps.set_program(1, target).unwrap();
+    let mut vm = Vm::new(&p).unwrap().map("jumps", jumps);
+    assert_eq!(vm.run(&SkBuff::live(&[0; 14])).unwrap(), 77);
+    // An empty slot: the call falls through.
+    let p = prog("lddw r2, map_fd(jumps)\nmov r3, 2\ncall tail_call\nmov r0, 5\nexit");
+    let mut vm = Vm::new(&p)
+        .unwrap()
+        .map("jumps", MemMap::new(MapType::ProgArray, 4, 4, 4));
+    assert_eq!(vm.run(&SkBuff::live(&[0; 14])).unwrap(), 5);
+
+    let p = prog("mov r1, 20\ncall get_current_pid_tgid\nexit");
+    let mut vm = Vm::new(&p)
+        .unwrap()
+        .helper("get_current_pid_tgid", |c| Ok(c.args[0] + 1))
+        .unwrap();
+    assert_eq!(vm.run(&SkBuff::live(&[0; 14])).unwrap(), 21);
+}
+
+#[test]
+fn prandom_is_deterministic() {
+    let p = prog("call get_prandom_u32\nexit");
+    let mut a = Vm::new(&p).unwrap();
+    let mut b = Vm::new(&p).unwrap();
+    a.set_prandom_seed(9);
+    b.set_prandom_seed(9);
+    let skb = SkBuff::live(&[0; 14]);
+    assert_eq!(a.run(&skb).unwrap(), b.run(&skb).unwrap());
+}
