@@ -1,33 +1,43 @@
 //! Every instruction family the running kernel accepts for socket filters,
-//! assembled by `bpf_prog!`, loaded, and run with `BPF_PROG_TEST_RUN`: each
-//! program computes a value with its family's instructions and returns it,
-//! and the test compares it with the same computation in Rust.
+//! assembled by `bpf_prog!`, run on the interpreter and, with privileges,
+//! loaded and run with `BPF_PROG_TEST_RUN`: each program computes a value
+//! with its family's instructions and returns it, and the test compares it
+//! with the same computation in Rust, and the interpreter's with the
+//! kernel's.
 
 mod common;
 
+use bpf_loader::vm::{SkBuff, Vm};
 use bpf_loader::{Program, bpf_prog};
 use common::require_privilege;
 
-/// Runs `prog` once on a 64-byte frame and returns r0.
+/// Runs `prog` once on a 64-byte frame on the interpreter and, with
+/// privileges, on the kernel, asserting they agree; returns r0.
 fn run(prog: &Program) -> u32 {
-    let loaded = match bpf_loader::load(prog) {
-        Ok(l) => l,
-        Err(e) => panic!("load failed: {e}"),
-    };
     let mut frame = [0u8; 64];
     frame[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
     for (i, b) in frame.iter_mut().enumerate().skip(14) {
         *b = i as u8;
     }
-    match loaded.test_run(&frame, 1) {
-        Ok(r) => r.retval,
-        Err(e) => panic!("test run failed: {e}"),
+    let vm = match Vm::new(prog).and_then(|mut vm| vm.run(&SkBuff::test_run(&frame))) {
+        Ok(r0) => r0 as u32,
+        Err(e) => panic!("interpreter: {e}"),
+    };
+    if common::kernel() {
+        let loaded = match bpf_loader::load(prog) {
+            Ok(l) => l,
+            Err(e) => panic!("load failed: {e}"),
+        };
+        match loaded.test_run(&frame, 1) {
+            Ok(r) => assert_eq!(vm, r.retval, "the interpreter and the kernel disagree"),
+            Err(e) => panic!("test run failed: {e}"),
+        }
     }
+    vm
 }
 
 #[test]
 fn alu64_immediate_and_register() {
-    require_privilege!();
     const P: Program = bpf_prog! {
         mov r0, 7;
         add r0, 5;
@@ -58,7 +68,6 @@ fn alu64_immediate_and_register() {
 
 #[test]
 fn alu32_wraps_and_zero_extends() {
-    require_privilege!();
     const P: Program = bpf_prog! {
         mov r0, -1;          // 64 bits of ones
         mov32 r0, r0;        // upper half zeroed
@@ -77,7 +86,6 @@ fn alu32_wraps_and_zero_extends() {
 
 #[test]
 fn v4_signed_division_sign_extension_and_byte_swaps() {
-    require_privilege!();
     const P: Program = bpf_prog! {
         #![cpu = v4]
         mov r0, -20;
@@ -102,7 +110,6 @@ fn v4_signed_division_sign_extension_and_byte_swaps() {
 
 #[test]
 fn byte_order_conversions() {
-    require_privilege!();
     const P: Program = bpf_prog! {
         mov r0, 0x1234;
         be16 r0;             // 0x3412 on a little-endian machine
@@ -125,7 +132,6 @@ fn byte_order_conversions() {
 
 #[test]
 fn jumps_jmp32_and_long_jumps() {
-    require_privilege!();
     const P: Program = bpf_prog! {
         #![cpu = v4]
         mov r0, 0;
@@ -159,7 +165,6 @@ fn jumps_jmp32_and_long_jumps() {
 
 #[test]
 fn may_goto_bounds_a_loop() {
-    require_privilege!();
     const P: Program = bpf_prog! {
         mov r0, 0;
     again:
@@ -174,7 +179,6 @@ fn may_goto_bounds_a_loop() {
 
 #[test]
 fn loads_and_stores_on_the_stack() {
-    require_privilege!();
     const P: Program = bpf_prog! {
         #![cpu = v4]
         stdw [r10 - 8], -2;
@@ -204,7 +208,6 @@ fn loads_and_stores_on_the_stack() {
 
 #[test]
 fn atomics_on_the_stack() {
-    require_privilege!();
     const P: Program = bpf_prog! {
         stdw [r10 - 8], 10;
         mov r1, 5;
@@ -240,7 +243,6 @@ fn atomics_on_the_stack() {
 
 #[test]
 fn load_acquire_and_store_release() {
-    require_privilege!();
     const P: Program = bpf_prog! {
         stdw [r10 - 8], 0;
         mov r1, 0x1234;
@@ -257,7 +259,6 @@ fn load_acquire_and_store_release() {
 
 #[test]
 fn helper_and_local_calls() {
-    require_privilege!();
     const P: Program = bpf_prog! {
         call get_prandom_u32;    // r0 = random, r1-r5 clobbered
         mov r6, 20;
@@ -308,7 +309,6 @@ fn func_pointer_reaches_the_verifier() {
 
 #[test]
 fn legacy_packet_loads() {
-    require_privilege!();
     // Under a test run the data starts at the IP header: byte i of the frame
     // built by `run` is i, so data byte k is k + 14.
     const P: Program = bpf_prog! {
@@ -330,7 +330,6 @@ fn legacy_packet_loads() {
 
 #[test]
 fn runtime_assembler_programs_load_too() {
-    require_privilege!();
     let prog = bpf_loader::asm::assemble(
         "
         # ubpf-style comments and %r registers

@@ -65,6 +65,29 @@ macro_rules! require_privilege {
 }
 pub(crate) use require_privilege;
 
+/// Whether the kernel half of a test that runs on both the interpreter and
+/// the kernel can run: false (after saying so) when unprivileged, a failure
+/// when `BPF_TESTS_REQUIRE_PRIVILEGE=1`.
+pub fn kernel() -> bool {
+    match privilege() {
+        Ok(()) => true,
+        Err(why) => {
+            assert!(
+                std::env::var_os(REQUIRE_VAR).is_none_or(|v| v != "1"),
+                "{REQUIRE_VAR}=1 but the test lacks privilege: {why}"
+            );
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!(
+                    "kernel half skipped, interpreter only: needs root or CAP_BPF+CAP_NET_RAW ({why})\n"
+                )
+                .as_bytes(),
+            );
+            false
+        }
+    }
+}
+
 /// A payload no other test (or process) sends: `bpf-test/<pid>/<tag>/<n>`.
 pub fn marker(tag: &str) -> Vec<u8> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
