@@ -38,16 +38,20 @@ const ETH_HLEN: usize = 14;
 pub struct SkBuff<'p> {
     frame: &'p [u8],
     start: DataStart,
-    fields: Skb,
+    /// The context as the program reads it: `struct __sk_buff`'s layout.
+    bytes: [u8; CTX_SIZE],
 }
+
+/// Bytes of `struct __sk_buff`.
+pub(crate) const CTX_SIZE: usize = size_of::<Skb>();
 
 impl std::fmt::Debug for SkBuff<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SkBuff")
             .field("frame", &self.frame.len())
             .field("start", &self.start)
-            .field("len", &self.fields.len)
-            .field("mark", &self.fields.mark)
+            .field("len", &self.get(offset_of!(Skb, len)))
+            .field("mark", &self.get(offset_of!(Skb, mark)))
             .finish_non_exhaustive()
     }
 }
@@ -58,23 +62,39 @@ impl<'p> SkBuff<'p> {
             DataStart::Ethernet => frame.len(),
             DataStart::Network => frame.len().saturating_sub(ETH_HLEN),
         };
-        let mut fields = Skb::default();
-        fields.len = u32::try_from(data_len).unwrap_or(u32::MAX);
+        let mut skb = SkBuff {
+            frame,
+            start,
+            bytes: [0; CTX_SIZE],
+        };
+        skb.set(
+            offset_of!(Skb, len),
+            u32::try_from(data_len).unwrap_or(u32::MAX),
+        );
         // `skb->protocol` is the ethertype in network order; a 4-byte load
         // of the field gives those two bytes as stored.
         if let Some(t) = frame.get(12..14) {
-            fields.protocol = u32::from(u16::from_ne_bytes([t[0], t[1]]));
+            skb.set(
+                offset_of!(Skb, protocol),
+                u32::from(u16::from_ne_bytes([t[0], t[1]])),
+            );
         }
-        fields.pkt_type = u32::from(libc::PACKET_HOST);
-        fields.ifindex = 1; // lo
+        skb.set(offset_of!(Skb, pkt_type), u32::from(libc::PACKET_HOST));
+        skb.set(offset_of!(Skb, ifindex), 1); // lo
         if start == DataStart::Ethernet {
-            fields.ingress_ifindex = 1;
+            skb.set(offset_of!(Skb, ingress_ifindex), 1);
         }
-        SkBuff {
-            frame,
-            start,
-            fields,
-        }
+        skb
+    }
+
+    fn set(&mut self, off: usize, v: u32) {
+        self.bytes[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+    }
+
+    fn get(&self, off: usize) -> u32 {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&self.bytes[off..off + 4]);
+        u32::from_ne_bytes(b)
     }
 
     /// A packet as a live `AF_PACKET` socket on `lo` delivers it: `frame`
@@ -119,21 +139,21 @@ impl<'p> SkBuff<'p> {
     /// `len`: bytes from the data start (the packet length by default).
     #[must_use]
     pub fn len(mut self, len: u32) -> Self {
-        self.fields.len = len;
+        self.set(offset_of!(Skb, len), len);
         self
     }
 
     /// `mark`.
     #[must_use]
     pub fn mark(mut self, mark: u32) -> Self {
-        self.fields.mark = mark;
+        self.set(offset_of!(Skb, mark), mark);
         self
     }
 
     /// `pkt_type` (`PACKET_HOST`, `PACKET_OUTGOING`, ...).
     #[must_use]
     pub fn pkt_type(mut self, pkt_type: u8) -> Self {
-        self.fields.pkt_type = u32::from(pkt_type);
+        self.set(offset_of!(Skb, pkt_type), u32::from(pkt_type));
         self
     }
 
@@ -141,80 +161,62 @@ impl<'p> SkBuff<'p> {
     /// stores it, in network order).
     #[must_use]
     pub fn protocol(mut self, ethertype: u16) -> Self {
-        self.fields.protocol = u32::from(u16::from_ne_bytes(ethertype.to_be_bytes()));
+        let v = u32::from(u16::from_ne_bytes(ethertype.to_be_bytes()));
+        self.set(offset_of!(Skb, protocol), v);
         self
     }
 
     /// `ifindex` and `ingress_ifindex`.
     #[must_use]
     pub fn ifindex(mut self, ifindex: u32) -> Self {
-        self.fields.ifindex = ifindex;
-        self.fields.ingress_ifindex = ifindex;
+        self.set(offset_of!(Skb, ifindex), ifindex);
+        self.set(offset_of!(Skb, ingress_ifindex), ifindex);
         self
     }
 
     /// `cb[0..5]`, the scratch words a program may also write.
     #[must_use]
     pub fn cb(mut self, cb: [u32; 5]) -> Self {
-        self.fields.cb = cb;
+        for (i, c) in cb.into_iter().enumerate() {
+            self.set(offset_of!(Skb, cb) + 4 * i, c);
+        }
         self
     }
 
     /// `priority`.
     #[must_use]
     pub fn priority(mut self, priority: u32) -> Self {
-        self.fields.priority = priority;
+        self.set(offset_of!(Skb, priority), priority);
         self
     }
 
     /// `hash`.
     #[must_use]
     pub fn hash(mut self, hash: u32) -> Self {
-        self.fields.hash = hash;
+        self.set(offset_of!(Skb, hash), hash);
         self
     }
 
     /// `queue_mapping`.
     #[must_use]
     pub fn queue_mapping(mut self, queue: u32) -> Self {
-        self.fields.queue_mapping = queue;
+        self.set(offset_of!(Skb, queue_mapping), queue);
         self
     }
 
     /// `vlan_present`, `vlan_tci` and `vlan_proto` (host order).
     #[must_use]
     pub fn vlan(mut self, tci: u16, proto: u16) -> Self {
-        self.fields.vlan_present = 1;
-        self.fields.vlan_tci = u32::from(tci);
-        self.fields.vlan_proto = u32::from(u16::from_ne_bytes(proto.to_be_bytes()));
+        self.set(offset_of!(Skb, vlan_present), 1);
+        self.set(offset_of!(Skb, vlan_tci), u32::from(tci));
+        let p = u32::from(u16::from_ne_bytes(proto.to_be_bytes()));
+        self.set(offset_of!(Skb, vlan_proto), p);
         self
     }
 
     /// The context bytes the program reads.
-    pub(crate) fn bytes(&self) -> Vec<u8> {
-        let mut out = vec![0u8; size_of::<Skb>()];
-        let f = &self.fields;
-        let mut put = |off: usize, v: u32| out[off..off + 4].copy_from_slice(&v.to_ne_bytes());
-        put(offset_of!(Skb, len), f.len);
-        put(offset_of!(Skb, pkt_type), f.pkt_type);
-        put(offset_of!(Skb, mark), f.mark);
-        put(offset_of!(Skb, queue_mapping), f.queue_mapping);
-        put(offset_of!(Skb, protocol), f.protocol);
-        put(offset_of!(Skb, vlan_present), f.vlan_present);
-        put(offset_of!(Skb, vlan_tci), f.vlan_tci);
-        put(offset_of!(Skb, vlan_proto), f.vlan_proto);
-        put(offset_of!(Skb, priority), f.priority);
-        put(offset_of!(Skb, ingress_ifindex), f.ingress_ifindex);
-        put(offset_of!(Skb, ifindex), f.ifindex);
-        put(offset_of!(Skb, tc_index), f.tc_index);
-        for (i, &c) in f.cb.iter().enumerate() {
-            put(offset_of!(Skb, cb) + 4 * i, c);
-        }
-        put(offset_of!(Skb, hash), f.hash);
-        put(offset_of!(Skb, napi_id), f.napi_id);
-        put(offset_of!(Skb, gso_segs), f.gso_segs);
-        put(offset_of!(Skb, gso_size), f.gso_size);
-        out
+    pub(crate) fn bytes(&self) -> &[u8; CTX_SIZE] {
+        &self.bytes
     }
 }
 

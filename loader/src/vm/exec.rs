@@ -3,12 +3,14 @@
 
 use std::rc::Rc;
 
-use bpf_asm::isa::{AluOp, AtomicOp, ByteOrder, Fld, JmpOp, Op, Pseudo};
+use bpf_asm::isa::{AtomicOp, ByteOrder, JmpOp};
 
 use super::ctx::{self, SkBuff};
 use super::helpers;
 use super::mem::{self, Fault, Kind, Region};
-use super::{Code, MAX_FRAMES, MAX_TAIL_CALLS, MAY_GOTO_BUDGET, STACK, Vm, VmError, VmErrorKind};
+use super::{
+    A, Code, MAX_FRAMES, MAX_TAIL_CALLS, MAY_GOTO_BUDGET, STACK, Vm, VmError, VmErrorKind, X,
+};
 
 /// Region indexes fixed for a run.
 pub(crate) const CTX: usize = 0;
@@ -28,7 +30,8 @@ pub(crate) struct Machine<'v, 'p> {
     pub(crate) skb: &'v SkBuff<'p>,
     pub(crate) regions: Vec<Region>,
     code: Rc<Code>,
-    regs: [u64; 11],
+    /// r0-r10, and 5 more so a 4-bit register index needs no bounds check.
+    regs: [u64; 16],
     frames: Vec<Frame>,
     may_goto: u64,
     pub(crate) tail_calls: u32,
@@ -38,23 +41,35 @@ pub(crate) struct Machine<'v, 'p> {
 
 pub(crate) fn run(vm: &mut Vm, skb: &SkBuff<'_>) -> Result<u64, VmError> {
     let code = Rc::clone(&vm.code);
-    let mut regions = Vec::with_capacity(STACK0 + MAX_FRAMES + 4);
-    regions.push(Region {
-        kind: Kind::Ctx,
-        bytes: skb.bytes(),
-    });
-    for _ in 0..MAX_FRAMES {
+    // The regions of the last run, reset: the context rewritten, each
+    // stack frame zeroed as far down as it was written.
+    let mut regions = std::mem::take(&mut vm.regions);
+    if regions.is_empty() {
         regions.push(Region {
-            kind: Kind::Stack,
-            bytes: vec![0; STACK],
+            kind: Kind::Ctx,
+            bytes: vec![0; ctx::CTX_SIZE],
         });
+        for _ in 0..MAX_FRAMES {
+            regions.push(Region {
+                kind: Kind::Stack,
+                bytes: vec![0; STACK],
+            });
+        }
+    }
+    regions.truncate(STACK0 + MAX_FRAMES);
+    regions[CTX].bytes.copy_from_slice(skb.bytes());
+    for (f, low) in vm.dirty.iter_mut().enumerate() {
+        if *low < STACK {
+            regions[STACK0 + f].bytes[*low..].fill(0);
+            *low = STACK;
+        }
     }
     let mut m = Machine {
         vm,
         skb,
         regions,
         code,
-        regs: [0; 11],
+        regs: [0; 16],
         frames: Vec::new(),
         may_goto: MAY_GOTO_BUDGET,
         tail_calls: 0,
@@ -62,90 +77,106 @@ pub(crate) fn run(vm: &mut Vm, skb: &SkBuff<'_>) -> Result<u64, VmError> {
     };
     m.regs[1] = mem::base(CTX);
     m.regs[10] = mem::base(STACK0) + STACK as u64;
-    m.run()
+    let r = m.run();
+    m.vm.regions = std::mem::take(&mut m.regions);
+    r
 }
 
-/// `x op y` for an ALU operation, with the kernel's rules for division and
-/// shifts; 32-bit operations see and produce the low halves, zero-extended.
-fn alu(op: AluOp, wide: bool, signed: bool, x: u64, y: u64) -> u64 {
-    if wide {
-        match op {
-            AluOp::Add => x.wrapping_add(y),
-            AluOp::Sub => x.wrapping_sub(y),
-            AluOp::Mul => x.wrapping_mul(y),
-            AluOp::Div if signed => match y as i64 {
-                0 => 0,
-                -1 => (x as i64).wrapping_neg() as u64,
-                d => ((x as i64) / d) as u64,
-            },
-            AluOp::Div => x.checked_div(y).unwrap_or(0),
-            AluOp::Mod if signed => match y as i64 {
-                0 => x,
-                -1 => 0,
-                d => ((x as i64) % d) as u64,
-            },
-            AluOp::Mod => x.checked_rem(y).unwrap_or(x),
-            AluOp::Or => x | y,
-            AluOp::And => x & y,
-            AluOp::Lsh => x << (y & 63),
-            AluOp::Rsh => x >> (y & 63),
-            AluOp::Arsh => ((x as i64) >> (y & 63)) as u64,
-            AluOp::Xor => x ^ y,
-            AluOp::Mov => y,
-        }
-    } else {
-        let (a, b) = (x as u32, y as u32);
-        u64::from(match op {
-            AluOp::Add => a.wrapping_add(b),
-            AluOp::Sub => a.wrapping_sub(b),
-            AluOp::Mul => a.wrapping_mul(b),
-            AluOp::Div if signed => match b as i32 {
-                0 => 0,
-                -1 => (a as i32).wrapping_neg() as u32,
-                d => ((a as i32) / d) as u32,
-            },
-            AluOp::Div => a.checked_div(b).unwrap_or(0),
-            AluOp::Mod if signed => match b as i32 {
-                0 => a,
-                -1 => 0,
-                d => ((a as i32) % d) as u32,
-            },
-            AluOp::Mod => a.checked_rem(b).unwrap_or(a),
-            AluOp::Or => a | b,
-            AluOp::And => a & b,
-            AluOp::Lsh => a << (b & 31),
-            AluOp::Rsh => a >> (b & 31),
-            AluOp::Arsh => ((a as i32) >> (b & 31)) as u32,
-            AluOp::Xor => a ^ b,
-            AluOp::Mov => b,
-        })
+/// `x op y` for a 64-bit ALU operation, with the kernel's rules for
+/// division and shifts.
+#[inline(always)]
+fn alu64(op: A, x: u64, y: u64) -> u64 {
+    match op {
+        A::Add => x.wrapping_add(y),
+        A::Sub => x.wrapping_sub(y),
+        A::Mul => x.wrapping_mul(y),
+        A::Div => x.checked_div(y).unwrap_or(0),
+        A::SDiv => match y as i64 {
+            0 => 0,
+            -1 => (x as i64).wrapping_neg() as u64,
+            d => ((x as i64) / d) as u64,
+        },
+        A::Mod => x.checked_rem(y).unwrap_or(x),
+        A::SMod => match y as i64 {
+            0 => x,
+            -1 => 0,
+            d => ((x as i64) % d) as u64,
+        },
+        A::Or => x | y,
+        A::And => x & y,
+        A::Lsh => x << (y & 63),
+        A::Rsh => x >> (y & 63),
+        A::Arsh => ((x as i64) >> (y & 63)) as u64,
+        A::Xor => x ^ y,
+        A::Mov => y,
     }
 }
 
-/// Whether `x op y` holds (on the low halves for 32-bit jumps).
-fn cond(op: JmpOp, wide: bool, x: u64, y: u64) -> bool {
-    let (ux, uy, sx, sy) = if wide {
-        (x, y, x as i64, y as i64)
-    } else {
-        (
-            u64::from(x as u32),
-            u64::from(y as u32),
-            i64::from(x as i32),
-            i64::from(y as i32),
-        )
-    };
+/// The same for 32-bit operations: they see and produce the low halves,
+/// zero-extended.
+#[inline(always)]
+fn alu32(op: A, x: u64, y: u64) -> u64 {
+    let (a, b) = (x as u32, y as u32);
+    u64::from(match op {
+        A::Add => a.wrapping_add(b),
+        A::Sub => a.wrapping_sub(b),
+        A::Mul => a.wrapping_mul(b),
+        A::Div => a.checked_div(b).unwrap_or(0),
+        A::SDiv => match b as i32 {
+            0 => 0,
+            -1 => (a as i32).wrapping_neg() as u32,
+            d => ((a as i32) / d) as u32,
+        },
+        A::Mod => a.checked_rem(b).unwrap_or(a),
+        A::SMod => match b as i32 {
+            0 => a,
+            -1 => 0,
+            d => ((a as i32) % d) as u32,
+        },
+        A::Or => a | b,
+        A::And => a & b,
+        A::Lsh => a << (b & 31),
+        A::Rsh => a >> (b & 31),
+        A::Arsh => ((a as i32) >> (b & 31)) as u32,
+        A::Xor => a ^ b,
+        A::Mov => b,
+    })
+}
+
+/// Whether `x op y` holds for a 64-bit jump.
+#[inline(always)]
+fn cond64(op: JmpOp, x: u64, y: u64) -> bool {
     match op {
-        JmpOp::Jeq => ux == uy,
-        JmpOp::Jne => ux != uy,
-        JmpOp::Jgt => ux > uy,
-        JmpOp::Jge => ux >= uy,
-        JmpOp::Jlt => ux < uy,
-        JmpOp::Jle => ux <= uy,
-        JmpOp::Jset => ux & uy != 0,
-        JmpOp::Jsgt => sx > sy,
-        JmpOp::Jsge => sx >= sy,
-        JmpOp::Jslt => sx < sy,
-        JmpOp::Jsle => sx <= sy,
+        JmpOp::Jeq => x == y,
+        JmpOp::Jne => x != y,
+        JmpOp::Jgt => x > y,
+        JmpOp::Jge => x >= y,
+        JmpOp::Jlt => x < y,
+        JmpOp::Jle => x <= y,
+        JmpOp::Jset => x & y != 0,
+        JmpOp::Jsgt => (x as i64) > (y as i64),
+        JmpOp::Jsge => (x as i64) >= (y as i64),
+        JmpOp::Jslt => (x as i64) < (y as i64),
+        JmpOp::Jsle => (x as i64) <= (y as i64),
+    }
+}
+
+/// The same on the low halves, for a 32-bit jump.
+#[inline(always)]
+fn cond32(op: JmpOp, x: u64, y: u64) -> bool {
+    let (x, y) = (x as u32, y as u32);
+    match op {
+        JmpOp::Jeq => x == y,
+        JmpOp::Jne => x != y,
+        JmpOp::Jgt => x > y,
+        JmpOp::Jge => x >= y,
+        JmpOp::Jlt => x < y,
+        JmpOp::Jle => x <= y,
+        JmpOp::Jset => x & y != 0,
+        JmpOp::Jsgt => (x as i32) > (y as i32),
+        JmpOp::Jsge => (x as i32) >= (y as i32),
+        JmpOp::Jslt => (x as i32) < (y as i32),
+        JmpOp::Jsle => (x as i32) <= (y as i32),
     }
 }
 
@@ -255,12 +286,24 @@ impl Machine<'_, '_> {
     }
 
     fn store(&mut self, pc: usize, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
+        self.mark_dirty(addr);
         match self.slice(addr, size, true) {
             Ok(b) => {
                 b.copy_from_slice(&v.to_le_bytes()[..size]);
                 Ok(())
             }
             Err(f) => Err(self.fault(pc, f)),
+        }
+    }
+
+    /// Notes how far down a stack frame a store reaches.
+    pub(crate) fn mark_dirty(&mut self, addr: u64) {
+        if let Some((i, off)) = mem::split(addr)
+            && (STACK0..STACK0 + MAX_FRAMES).contains(&i)
+            && let Ok(off) = usize::try_from(off)
+        {
+            let low = &mut self.vm.dirty[i - STACK0];
+            *low = (*low).min(off);
         }
     }
 
@@ -346,139 +389,142 @@ impl Machine<'_, '_> {
 
     fn run(&mut self) -> Result<u64, VmError> {
         let mut pc = 0usize;
-        let mut executed = 0u64;
-        let budget = self.vm.budget;
+        let mut budget = self.vm.budget;
+        let code = Rc::clone(&self.code);
+        let mut steps: &[super::Step] = &code.steps;
+        // Holds a tail call's code alive while `steps` borrows it.
+        let mut tail_code: Rc<Code>;
         loop {
-            executed += 1;
-            if executed > budget {
-                return Err(self.fail(pc, VmErrorKind::Budget(budget)));
+            if budget == 0 {
+                return Err(self.fail(pc, VmErrorKind::Budget(self.vm.budget)));
             }
-            let Some(&s) = self.code.steps.get(pc) else {
+            budget -= 1;
+            let Some(&s) = steps.get(pc) else {
                 return Err(self.fail(pc.saturating_sub(1), VmErrorKind::OutOfProgram));
             };
-            let Some(f) = s.form else {
-                return Err(self.invalid(pc, "not an instruction the assembler accepts"));
-            };
-            let (d, sr) = (usize::from(s.dst), usize::from(s.src));
-            let imm64 = i64::from(s.imm) as u64;
-            let operand = if s.x { self.regs[sr] } else { imm64 };
-            let next = pc + f.slots();
-            let here = pc;
-            let target = move |fld: Fld| {
-                let rel = if fld == Fld::Off {
-                    i64::from(s.off)
-                } else {
-                    i64::from(s.imm)
-                };
-                (here as i64 + 1 + rel) as usize
-            };
-            pc = next;
-            match f.op {
-                Op::Alu(op) => {
-                    self.regs[d] = alu(op, f.wide, f.signed, self.regs[d], operand);
+            let (d, sr) = (usize::from(s.dst & 15), usize::from(s.src & 15));
+            let at = pc;
+            pc += usize::from(s.len);
+            match s.x {
+                X::Alu64(op) => self.regs[d] = alu64(op, self.regs[d], s.imm),
+                X::Alu64X(op) => self.regs[d] = alu64(op, self.regs[d], self.regs[sr]),
+                X::Alu32(op) => self.regs[d] = alu32(op, self.regs[d], s.imm),
+                X::Alu32X(op) => self.regs[d] = alu32(op, self.regs[d], self.regs[sr]),
+                X::Jmp64(op) => {
+                    if cond64(op, self.regs[d], s.imm) {
+                        pc = s.target;
+                    }
                 }
-                Op::Neg => {
-                    self.regs[d] = if f.wide {
-                        self.regs[d].wrapping_neg()
-                    } else {
-                        u64::from((self.regs[d] as u32).wrapping_neg())
-                    };
+                X::Jmp64X(op) => {
+                    if cond64(op, self.regs[d], self.regs[sr]) {
+                        pc = s.target;
+                    }
                 }
-                Op::Endian(order) => self.regs[d] = byte_order(order, f.imm, self.regs[d]),
-                Op::MovSx => {
-                    let v = sign_extend(self.regs[sr], usize::from(f.off as u8 / 8));
-                    self.regs[d] = if f.wide { v } else { u64::from(v as u32) };
+                X::Jmp32(op) => {
+                    if cond32(op, self.regs[d], s.imm) {
+                        pc = s.target;
+                    }
                 }
-                Op::Lddw(None) => self.regs[d] = s.imm64,
-                Op::Lddw(Some(p)) => {
-                    let at = pc - 2;
-                    let map = self.reloc_map(at).map_err(|k| self.fail(at, k))?;
-                    self.regs[d] = match p {
-                        Pseudo::MapFd => self.map_region(map),
-                        Pseudo::MapValue => {
-                            let off = (s.imm64 >> 32) as u32;
-                            self.value_region(map, 0) + u64::from(off)
-                        }
-                        _ => {
-                            return Err(self.fail(
-                                at,
-                                VmErrorKind::InvalidInstruction(format!(
-                                    "`lddw` with `{}(...)` is not supported by the interpreter",
-                                    p.keyword()
-                                )),
-                            ));
-                        }
-                    };
+                X::Jmp32X(op) => {
+                    if cond32(op, self.regs[d], self.regs[sr]) {
+                        pc = s.target;
+                    }
                 }
-                Op::LdAbs | Op::LdInd => {
-                    let base = if f.op == Op::LdInd {
+                X::LdAbs | X::LdInd => {
+                    let base = if s.x == X::LdInd {
                         self.regs[sr] as i32
                     } else {
                         0
                     };
-                    let v = self.packet_load(base.wrapping_add(s.imm), usize::from(f.size));
-                    for r in 1..=5 {
-                        self.regs[r] = 0;
-                    }
+                    let v = self.packet_load(base.wrapping_add(s.imm as i32), usize::from(s.size));
+                    self.regs[1..=5].fill(0);
                     match v {
                         Some(v) => self.regs[0] = v,
                         // Out of the packet: the program ends, returning 0.
                         None => return Ok(0),
                     }
                 }
-                Op::Load | Op::LoadAcquire => {
+                X::Load { signed } => {
                     let addr = self.regs[sr].wrapping_add(i64::from(s.off) as u64);
-                    let size = usize::from(f.size);
-                    let v = self.load(pc - 1, addr, size)?;
-                    self.regs[d] = if f.signed { sign_extend(v, size) } else { v };
+                    let size = usize::from(s.size);
+                    let v = self.load(at, addr, size)?;
+                    self.regs[d] = if signed { sign_extend(v, size) } else { v };
                 }
-                Op::Store | Op::StoreRelease => {
+                X::Store { reg } => {
                     let addr = self.regs[d].wrapping_add(i64::from(s.off) as u64);
-                    self.store(pc - 1, addr, usize::from(f.size), operand)?;
+                    let v = if reg { self.regs[sr] } else { s.imm };
+                    self.store(at, addr, usize::from(s.size), v)?;
                 }
-                Op::Atomic { op, fetch } => {
+                X::Ja => pc = s.target,
+                X::Exit => match self.frames.pop() {
+                    None => return Ok(self.regs[0]),
+                    Some(fr) => {
+                        self.regs[6..10].copy_from_slice(&fr.saved);
+                        self.may_goto = fr.may_goto;
+                        let depth = self.frames.len();
+                        self.regs[10] = mem::base(STACK0 + depth) + STACK as u64;
+                        pc = fr.ret;
+                    }
+                },
+                X::Neg { wide } => {
+                    self.regs[d] = if wide {
+                        self.regs[d].wrapping_neg()
+                    } else {
+                        u64::from((self.regs[d] as u32).wrapping_neg())
+                    };
+                }
+                X::Endian { order, width } => {
+                    self.regs[d] = byte_order(order, i32::from(width), self.regs[d]);
+                }
+                X::MovSx { wide, bytes } => {
+                    let v = sign_extend(self.regs[sr], usize::from(bytes));
+                    self.regs[d] = if wide { v } else { u64::from(v as u32) };
+                }
+                X::Lddw => self.regs[d] = s.imm,
+                X::LddwMap { value } => {
+                    let map = self.reloc_map(at).map_err(|k| self.fail(at, k))?;
+                    self.regs[d] = if value {
+                        self.value_region(map, 0) + (s.imm >> 32)
+                    } else {
+                        self.map_region(map)
+                    };
+                }
+                X::Atomic { op, fetch, wide } => {
                     let addr = self.regs[d].wrapping_add(i64::from(s.off) as u64);
-                    let size = usize::from(f.size);
-                    let old = self.load(pc - 1, addr, size)?;
+                    let size = usize::from(s.size);
+                    let old = self.load(at, addr, size)?;
                     let src = self.regs[sr];
-                    let (new, result) = match op {
-                        AtomicOp::Add => (old.wrapping_add(src), old),
-                        AtomicOp::Or => (old | src, old),
-                        AtomicOp::And => (old & src, old),
-                        AtomicOp::Xor => (old ^ src, old),
-                        AtomicOp::Xchg => (src, old),
+                    let new = match op {
+                        AtomicOp::Add => old.wrapping_add(src),
+                        AtomicOp::Or => old | src,
+                        AtomicOp::And => old & src,
+                        AtomicOp::Xor => old ^ src,
+                        AtomicOp::Xchg => src,
                         AtomicOp::Cmpxchg => {
                             let r0 = self.regs[0];
-                            let equal = if f.wide {
+                            let equal = if wide {
                                 old == r0
                             } else {
                                 old as u32 == r0 as u32
                             };
-                            (if equal { src } else { old }, old)
+                            if equal { src } else { old }
                         }
                     };
-                    self.store(pc - 1, addr, size, new)?;
+                    self.store(at, addr, size, new)?;
                     match (op, fetch) {
-                        (AtomicOp::Cmpxchg, _) => self.regs[0] = result,
-                        (_, true) => self.regs[sr] = result,
+                        (AtomicOp::Cmpxchg, _) => self.regs[0] = old,
+                        (_, true) => self.regs[sr] = old,
                         _ => {}
                     }
                 }
-                Op::Ja => pc = target(f.target_field().unwrap_or(Fld::Off)),
-                Op::MayGoto => {
+                X::MayGoto => {
                     if self.may_goto == 0 {
-                        pc = target(Fld::Off);
+                        pc = s.target;
                     } else {
                         self.may_goto -= 1;
                     }
                 }
-                Op::Jmp(op) => {
-                    if cond(op, f.wide, self.regs[d], operand) {
-                        pc = target(Fld::Off);
-                    }
-                }
-                Op::Call => {
-                    let at = pc - 1;
+                X::Call => {
                     let args = [
                         self.regs[1],
                         self.regs[2],
@@ -487,10 +533,8 @@ impl Machine<'_, '_> {
                         self.regs[5],
                     ];
                     let r0 = helpers::call(self, at, s.imm as u32, args)?;
-                    for r in 1..=5 {
-                        self.regs[r] = 0;
-                    }
-                    if let Some(code) = self.tail.take() {
+                    self.regs[1..=5].fill(0);
+                    if let Some(next) = self.tail.take() {
                         if !self.frames.is_empty() {
                             return Err(self.fail(
                                 at,
@@ -501,16 +545,18 @@ impl Machine<'_, '_> {
                                 ),
                             ));
                         }
-                        self.code = code;
+                        self.code = Rc::clone(&next);
+                        tail_code = next;
+                        steps = &tail_code.steps;
                         self.regs[1] = mem::base(CTX);
                         pc = 0;
                     } else {
                         self.regs[0] = r0;
                     }
                 }
-                Op::CallLocal => {
+                X::CallLocal => {
                     if self.frames.len() + 1 >= MAX_FRAMES {
-                        return Err(self.fail(pc - 1, VmErrorKind::CallDepth));
+                        return Err(self.fail(at, VmErrorKind::CallDepth));
                     }
                     self.frames.push(Frame {
                         ret: pc,
@@ -519,23 +565,10 @@ impl Machine<'_, '_> {
                     });
                     self.may_goto = MAY_GOTO_BUDGET;
                     let depth = self.frames.len();
-                    self.regions[STACK0 + depth].bytes.fill(0);
                     self.regs[10] = mem::base(STACK0 + depth) + STACK as u64;
-                    pc = target(Fld::Imm);
+                    pc = s.target;
                 }
-                Op::Exit => match self.frames.pop() {
-                    None => return Ok(self.regs[0]),
-                    Some(fr) => {
-                        self.regs[6..10].copy_from_slice(&fr.saved);
-                        self.may_goto = fr.may_goto;
-                        let depth = self.frames.len();
-                        self.regs[10] = mem::base(STACK0 + depth) + STACK as u64;
-                        pc = fr.ret;
-                    }
-                },
-                Op::Raw | Op::AddrSpaceCast | Op::CallKfunc => {
-                    return Err(self.invalid(pc - 1, "not supported by the interpreter"));
-                }
+                X::Invalid(why) => return Err(self.invalid(at, why)),
             }
         }
     }
@@ -592,7 +625,7 @@ mod tests {
         assert_eq!(byte_order(ByteOrder::Be, 16, 0x1234), 0x3412);
         assert_eq!(byte_order(ByteOrder::Le, 16, 0xab_1234), 0x1234);
         assert_eq!(sign_extend(0x80, 1), 0xffff_ffff_ffff_ff80);
-        assert!(cond(JmpOp::Jslt, false, 0xffff_ffff, 0));
-        assert!(!cond(JmpOp::Jslt, true, 0xffff_ffff, 0));
+        assert!(cond32(JmpOp::Jslt, 0xffff_ffff, 0));
+        assert!(!cond64(JmpOp::Jslt, 0xffff_ffff, 0));
     }
 }

@@ -57,7 +57,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
 
-use bpf_asm::isa::{Fld, Form};
+use bpf_asm::isa::{AluOp, AtomicOp, ByteOrder, Fld, Form, JmpOp, Op, Pseudo};
 use bpf_asm::{Insn, Program, SourceLine};
 
 pub use ctx::{DataStart, SkBuff};
@@ -144,18 +144,114 @@ impl fmt::Display for VmError {
 
 impl std::error::Error for VmError {}
 
-/// One decoded slot: its row and fields.
+/// What a step does: its row's operation with the fields that select the
+/// arithmetic resolved, so the run loop dispatches once per step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum X {
+    /// 64-bit ALU with the immediate, then with `src`; 32-bit likewise.
+    Alu64(A),
+    Alu64X(A),
+    Alu32(A),
+    Alu32X(A),
+    Neg {
+        wide: bool,
+    },
+    Endian {
+        order: ByteOrder,
+        width: u8,
+    },
+    MovSx {
+        wide: bool,
+        bytes: u8,
+    },
+    /// `lddw` of a constant (in `imm`).
+    Lddw,
+    /// `lddw` of a relocated map (`value`: `map_value(NAME, off)`).
+    LddwMap {
+        value: bool,
+    },
+    LdAbs,
+    LdInd,
+    Load {
+        signed: bool,
+    },
+    Store {
+        reg: bool,
+    },
+    Atomic {
+        op: AtomicOp,
+        fetch: bool,
+        wide: bool,
+    },
+    Ja,
+    MayGoto,
+    /// Conditional jumps by width, with the immediate or `src`.
+    Jmp64(JmpOp),
+    Jmp64X(JmpOp),
+    Jmp32(JmpOp),
+    Jmp32X(JmpOp),
+    Call,
+    CallLocal,
+    Exit,
+    /// Not runnable (why).
+    Invalid(&'static str),
+}
+
+/// An ALU operation with its signedness folded in (`sdiv`, `smod`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum A {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    SDiv,
+    Or,
+    And,
+    Lsh,
+    Rsh,
+    Mod,
+    SMod,
+    Xor,
+    Mov,
+    Arsh,
+}
+
+impl A {
+    fn of(op: AluOp, signed: bool) -> A {
+        match op {
+            AluOp::Add => A::Add,
+            AluOp::Sub => A::Sub,
+            AluOp::Mul => A::Mul,
+            AluOp::Div if signed => A::SDiv,
+            AluOp::Div => A::Div,
+            AluOp::Or => A::Or,
+            AluOp::And => A::And,
+            AluOp::Lsh => A::Lsh,
+            AluOp::Rsh => A::Rsh,
+            AluOp::Mod if signed => A::SMod,
+            AluOp::Mod => A::Mod,
+            AluOp::Xor => A::Xor,
+            AluOp::Mov => A::Mov,
+            AluOp::Arsh => A::Arsh,
+        }
+    }
+}
+
+/// One decoded slot.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Step {
-    pub(crate) form: Option<&'static Form>,
+    pub(crate) x: X,
     pub(crate) dst: u8,
     pub(crate) src: u8,
+    /// Access size in bytes.
+    pub(crate) size: u8,
     pub(crate) off: i16,
-    pub(crate) imm: i32,
-    /// `lddw`'s 64-bit value.
-    pub(crate) imm64: u64,
-    /// The second operand is the `src` register (else the immediate).
-    pub(crate) x: bool,
+    /// The immediate sign-extended (an `lddw`'s whole value; a helper id).
+    pub(crate) imm: u64,
+    /// The slot a jump or `call local` goes to; the next slot otherwise.
+    pub(crate) target: usize,
+    /// Slots taken (2 for `lddw`).
+    pub(crate) len: u8,
 }
 
 /// A decoded program.
@@ -165,37 +261,118 @@ pub(crate) struct Code {
     pub(crate) steps: Vec<Step>,
 }
 
+/// The step of a decoded instruction.
+fn step(f: &Form, insn: Insn, next: Option<Insn>, slot: usize) -> Step {
+    let reg = f.fills(Fld::Src);
+    let x = match f.op {
+        Op::Alu(op) => {
+            let a = A::of(op, f.signed);
+            match (f.wide, reg) {
+                (true, false) => X::Alu64(a),
+                (true, true) => X::Alu64X(a),
+                (false, false) => X::Alu32(a),
+                (false, true) => X::Alu32X(a),
+            }
+        }
+        Op::Neg => X::Neg { wide: f.wide },
+        Op::Endian(order) => X::Endian {
+            order,
+            width: f.imm as u8,
+        },
+        Op::MovSx => X::MovSx {
+            wide: f.wide,
+            bytes: (f.off / 8) as u8,
+        },
+        Op::Lddw(None) => X::Lddw,
+        Op::Lddw(Some(Pseudo::MapFd)) => X::LddwMap { value: false },
+        Op::Lddw(Some(Pseudo::MapValue)) => X::LddwMap { value: true },
+        Op::Lddw(Some(_)) => {
+            X::Invalid("this `lddw` pseudo source is not supported by the interpreter")
+        }
+        Op::LdAbs => X::LdAbs,
+        Op::LdInd => X::LdInd,
+        Op::Load | Op::LoadAcquire => X::Load { signed: f.signed },
+        Op::Store | Op::StoreRelease => X::Store { reg },
+        Op::Atomic { op, fetch } => X::Atomic {
+            op,
+            fetch,
+            wide: f.wide,
+        },
+        Op::Ja => X::Ja,
+        Op::MayGoto => X::MayGoto,
+        Op::Jmp(op) => match (f.wide, reg) {
+            (true, false) => X::Jmp64(op),
+            (true, true) => X::Jmp64X(op),
+            (false, false) => X::Jmp32(op),
+            (false, true) => X::Jmp32X(op),
+        },
+        Op::Call => X::Call,
+        Op::CallLocal => X::CallLocal,
+        Op::Exit => X::Exit,
+        Op::AddrSpaceCast | Op::CallKfunc | Op::Raw => {
+            X::Invalid("not supported by the interpreter")
+        }
+    };
+    let imm = match f.op {
+        Op::Lddw(_) => {
+            let hi = next.map_or(0, |n| n.imm() as u32);
+            (u64::from(hi) << 32) | u64::from(insn.imm() as u32)
+        }
+        _ => i64::from(insn.imm()) as u64,
+    };
+    let rel = match f.target_field() {
+        Some(Fld::Off) => i64::from(insn.off()),
+        Some(_) => i64::from(insn.imm()),
+        None => 0,
+    };
+    Step {
+        x,
+        dst: insn.dst(),
+        src: insn.src(),
+        size: f.size,
+        off: insn.off(),
+        imm,
+        target: usize::try_from(slot as i64 + 1 + rel).unwrap_or(usize::MAX),
+        len: f.slots() as u8,
+    }
+}
+
 impl Code {
     fn new(prog: &Program) -> Code {
         let insns = prog.insns();
         let mut steps = Vec::with_capacity(insns.len());
+        let invalid = |insn: Insn, why| Step {
+            x: X::Invalid(why),
+            dst: insn.dst(),
+            src: insn.src(),
+            size: 0,
+            off: 0,
+            imm: 0,
+            target: 0,
+            len: 1,
+        };
         let mut i = 0;
         while i < insns.len() {
-            let d = bpf_asm::disasm::decode(&insns[i..]);
-            let (form, next) = match d {
-                Some(d) => (d.form, d.next),
-                None => (None, None),
-            };
-            let insn: Insn = insns[i];
-            let hi = next.map_or(0, |n| n.imm() as u32);
-            steps.push(Step {
-                form,
-                dst: insn.dst(),
-                src: insn.src(),
-                off: insn.off(),
-                imm: insn.imm(),
-                imm64: (u64::from(hi) << 32) | u64::from(insn.imm() as u32),
-                x: form.is_some_and(|f| f.fills(Fld::Src)),
-            });
-            if form.is_some_and(|f| f.slots() == 2) {
-                // The second half of an `lddw` is no instruction.
-                steps.push(Step {
-                    form: None,
-                    ..steps[steps.len() - 1]
-                });
-                i += 2;
-            } else {
-                i += 1;
+            match bpf_asm::disasm::decode(&insns[i..]) {
+                Some(bpf_asm::disasm::Decoded {
+                    form: Some(f),
+                    insn,
+                    next,
+                }) => {
+                    steps.push(step(f, insn, next, i));
+                    if f.slots() == 2 {
+                        // The second half of an `lddw` is no instruction.
+                        steps.push(invalid(insns[i + 1], "the second half of an `lddw`"));
+                    }
+                    i += f.slots();
+                }
+                _ => {
+                    steps.push(invalid(
+                        insns[i],
+                        "not an instruction the assembler accepts",
+                    ));
+                    i += 1;
+                }
             }
         }
         Code {
@@ -228,6 +405,12 @@ pub struct Vm {
     closures: HashMap<u32, Closure>,
     env: Env,
     budget: u64,
+    /// The memory of the last run, reused: the context, the stack frames,
+    /// map values and records.
+    regions: Vec<mem::Region>,
+    /// How far down each frame's stack the last run wrote (zeroed again
+    /// before the next).
+    dirty: [usize; MAX_FRAMES],
 }
 
 impl fmt::Debug for Vm {
@@ -261,6 +444,8 @@ impl Vm {
                 trace: Vec::new(),
             },
             budget: 1 << 26,
+            regions: Vec::new(),
+            dirty: [0; MAX_FRAMES],
         };
         for spec in prog.maps() {
             let m = MemMap::new(
