@@ -161,7 +161,9 @@ fn program(encoded: Encoded<Pos>) -> Program {
             text: s.text.into(),
         })
         .collect();
-    Program::new(insns, relocs, source).with_prog_type(encoded.options.prog_type)
+    Program::new(insns, relocs, source)
+        .with_prog_type(encoded.options.prog_type)
+        .with_maps(encoded.maps)
 }
 
 /// Assembles `src` with every check on.
