@@ -190,8 +190,8 @@ fn flag_bits<S: Copy>(arg: &AttrArg<'_, S>, diag: &mut Diagnostics<S>) -> u32 {
         match MapSpec::flag_by_name(f) {
             Some(b) => bits |= b,
             None => {
-                let near = nearest(f, MapSpec::flag_spellings(), 3);
-                let all: Vec<&str> = MapSpec::flag_spellings().collect();
+                let all = MapSpec::flag_spellings();
+                let near = nearest(f, all.iter().map(String::as_str), 3);
                 diag.push(
                     span,
                     format!(
@@ -222,8 +222,8 @@ pub(crate) fn lookup<'m, S: Copy>(
     diag.push(
         span,
         format!(
-            "undeclared map `{name}`{}; a program that declares maps with `#![map(...)]` must \
-             declare every map it names",
+            "undeclared map `{name}`: a program that declares maps with `#![map(...)]` must \
+             declare every map it names{}",
             did_you_mean(&near)
         ),
     );
@@ -329,7 +329,7 @@ mod tests {
         );
         let e = errors(&src);
         assert!(
-            e.contains("undeclared map `coutns`; did you mean `counts`?"),
+            e.contains("undeclared map `coutns`") && e.contains("did you mean `counts`?"),
             "{e}"
         );
         // Without declarations, any name is left to the loader.

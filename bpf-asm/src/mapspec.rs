@@ -104,11 +104,12 @@ impl MapSpec {
     }
 
     /// Every flag name [`flag_by_name`](Self::flag_by_name) accepts, in
-    /// lower case.
-    pub fn flag_spellings() -> impl Iterator<Item = &'static str> {
+    /// lower case (`no_prealloc`, ...).
+    pub fn flag_spellings() -> Vec<String> {
         FLAG_NAMES
             .iter()
-            .map(|(_, n)| n.strip_prefix("BPF_F_").unwrap_or(n))
+            .map(|(_, n)| n.strip_prefix("BPF_F_").unwrap_or(n).to_ascii_lowercase())
+            .collect()
     }
 
     /// What `BPF_MAP_CREATE` would surely refuse about this spec: a bad

@@ -551,10 +551,10 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                         KEY_MAP_ARG,
                         format!(
                             "`{text}`: the {what} of map `{}` is {size} bytes, so r{r} \
-                             (r10 {off:+}) must point at least {size} bytes below r10: the \
+                             (r10 - {}) must point at least {size} bytes below r10: the \
                              kernel refuses a {what} that reaches outside the stack \
                              [r10 - 512, r10)",
-                            map.name
+                            map.name, -off
                         ),
                     );
                 }
