@@ -357,6 +357,19 @@ impl Map {
         })
     }
 
+    /// The kernel's id of the map (`BPF_OBJ_GET_INFO_BY_FD`), as `bpftool
+    /// map` shows it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MapSyscall`] with [`Syscall::ObjGetInfo`].
+    pub fn id(&self) -> Result<u32> {
+        sys::Kernel
+            .map_info(self.fd.as_fd())
+            .map(|i| i.id)
+            .map_err(|e| Error::map_call(Syscall::ObjGetInfo, self.described.clone(), e))
+    }
+
     /// The map's type, sizes and flags.
     pub fn spec(&self) -> &MapSpec {
         &self.spec
