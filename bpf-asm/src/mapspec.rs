@@ -167,7 +167,7 @@ impl MapSpec {
             MapType::Ringbuf => {
                 let n = u64::from(n);
                 let page = page_size.unwrap_or(4096);
-                let bad = !n.is_power_of_two() || n < page || n % page != 0;
+                let bad = !n.is_power_of_two() || n < page || !n.is_multiple_of(page);
                 if bad {
                     let next = n.max(page).next_power_of_two();
                     let of = match page_size {

@@ -762,7 +762,7 @@ impl Map {
             map: self.described.clone(),
             reason,
         };
-        if ks == 0 || keys.len() % ks != 0 {
+        if ks == 0 || !keys.len().is_multiple_of(ks) {
             return Err(bad(format!(
                 "{} bytes of keys is not a whole number of {ks}-byte keys",
                 keys.len()
