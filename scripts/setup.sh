@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on a Debian/Ubuntu machine, if it is
 # missing: libclang (bindgen, for bpf-sys), the kernel uapi headers
-# (linux/bpf.h) and LLVM 19 (llvm-mc-19, for the differential test).
+# (linux/bpf.h), LLVM 19 (llvm-mc-19, for the differential test) and libbpf
+# (the C ring buffer consumer the map benchmark compares against).
 # Run as root, or it uses sudo. Does nothing when everything is present.
 set -euo pipefail
 
-packages=(libclang-dev linux-libc-dev llvm-19)
+packages=(libclang-dev linux-libc-dev llvm-19 libbpf-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

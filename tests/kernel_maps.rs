@@ -373,3 +373,88 @@ proptest! {
         prop_assert_eq!(&batch, &keys);
     }
 }
+
+/// Declares its maps: the loader creates them.
+const DECLARED: Program = bpf_prog! {
+    #![map(total: array, key = u32, value = u64, max_entries = 1)]
+    #![map(seen: hash, key = u32, value = u64, max_entries = 16)]
+    mov r6, r1;
+    lddw r1, map_value(total, 0);
+    mov r2, 1;
+    lock add [r1], r2;
+    ldxw r7, [r6 + 0];          // skb->len as the key
+    stxw [r10 - 4], r7;
+    stdw [r10 - 16], 1;
+    lddw r1, map_fd(seen);
+    mov r2, r10;
+    add r2, -4;
+    mov r3, r10;
+    add r3, -16;
+    mov r4, 0;
+    call map_update_elem;
+    mov r0, -1;
+    exit
+};
+
+#[test]
+fn declared_maps_are_created_by_the_loader() {
+    require_privilege!();
+    let mut prog = ProgramLoader::new(&DECLARED)
+        .name("t_declared")
+        .load()
+        .unwrap();
+    assert_eq!(prog.maps().len(), 2);
+    for _ in 0..3 {
+        prog.test_run(&[0u8; 64], 1).unwrap();
+    }
+    let total: Array<u64> = prog.take_map("total").unwrap();
+    assert_eq!(total.get(0).unwrap(), Some(3));
+    let seen: HashMap<u32, u64> = prog.take_map("seen").unwrap();
+    // Under a test run the filter sees the 64-byte frame minus its
+    // Ethernet header.
+    assert_eq!(
+        seen.iter().map(Result::unwrap).collect::<Vec<_>>(),
+        [(50, 1)]
+    );
+    let e = prog.take_map::<Map>("seen").unwrap_err();
+    assert!(matches!(e, Error::MapMismatch { .. }), "{e}");
+
+    // A map bound by the user must match the declaration.
+    let wrong = HashMap::<u32, u64>::create("t_wrong", 32).unwrap();
+    let e = ProgramLoader::new(&DECLARED)
+        .map("seen", &wrong)
+        .load()
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("map `seen`: the program declares max_entries 16, the bound map has 32"),
+        "{e}"
+    );
+    let right = HashMap::<u32, u64>::create("t_right", 16).unwrap();
+    let prog = ProgramLoader::new(&DECLARED)
+        .map("seen", &right)
+        .load()
+        .unwrap();
+    assert_eq!(prog.maps().len(), 1, "only `total` was created");
+    prog.test_run(&[0u8; 64], 1).unwrap();
+    assert_eq!(right.get(&50).unwrap(), Some(1));
+}
+
+#[test]
+fn an_unbound_map_name_is_an_error_before_loading() {
+    require_privilege!();
+    const UNBOUND: Program = bpf_prog! {
+        lddw r1, map_fd(nowhere);
+        mov r0, 0;
+        exit
+    };
+    let e = ProgramLoader::new(&UNBOUND).load().unwrap_err();
+    assert!(
+        matches!(&e, Error::UnboundMap { map, .. } if map == "nowhere"),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("no map is bound to that name"),
+        "{e}"
+    );
+}

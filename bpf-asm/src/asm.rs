@@ -187,7 +187,9 @@ fn program(encoded: Encoded<Pos>, file: Option<&str>) -> Program {
             file: file.map_or(Cow::Borrowed(""), |f| Cow::Owned(f.to_owned())),
         })
         .collect();
-    Program::new(insns, relocs, source).with_prog_type(encoded.options.prog_type)
+    Program::new(insns, relocs, source)
+        .with_prog_type(encoded.options.prog_type)
+        .with_maps(encoded.maps)
 }
 
 /// Assembles `src` with every check on.

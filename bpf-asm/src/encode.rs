@@ -7,9 +7,11 @@
 
 use std::collections::HashMap;
 
+use crate::decl;
 use crate::diag::Diagnostics;
 use crate::error::{did_you_mean, nearest};
-use crate::isa::{AluOp, Fld, Form, Op, Opnd, PseudoArg, Role, isa};
+use crate::isa::{AluOp, Fld, Form, Op, Opnd, Pseudo, PseudoArg, Role, isa};
+use crate::mapspec::MapSpec;
 use crate::parse::{Attr, Operand, Parsed, Stmt, Value};
 use crate::rules::{self, Range, StackFault};
 
@@ -180,6 +182,8 @@ pub(crate) struct Encoded<S> {
     pub(crate) exprs: Vec<ExprField>,
     /// The options in force.
     pub(crate) options: Options,
+    /// The maps declared with `#![map(...)]`, in order.
+    pub(crate) maps: Vec<MapSpec>,
 }
 
 /// The encoder, fed parsed statements in batches (the runtime assembler
@@ -209,6 +213,8 @@ struct State<'a, S> {
     options: Options,
     relocs: Vec<(usize, String)>,
     exprs: Vec<ExprField>,
+    /// `#![map(...)]` declarations.
+    maps: Vec<MapSpec>,
 }
 
 impl<'a, S: Copy> Encoder<'a, S> {
@@ -222,6 +228,7 @@ impl<'a, S: Copy> Encoder<'a, S> {
                 options: Options::default(),
                 relocs: Vec::new(),
                 exprs: Vec::new(),
+                maps: Vec::new(),
             },
             slots: Vec::with_capacity(n),
             stmts: Vec::with_capacity(n),
@@ -233,7 +240,12 @@ impl<'a, S: Copy> Encoder<'a, S> {
     /// Encodes what `parsed` holds and empties it (keeping its buffers).
     pub(crate) fn feed(&mut self, parsed: &mut Parsed<'a, S>, diag: &mut Diagnostics<S>) {
         if !parsed.attrs.is_empty() {
-            self.state.options = options(&parsed.attrs, diag);
+            // The runtime assembler feeds one line at a time: options add up.
+            let so_far = self.state.options.clone();
+            self.state.options = options(so_far, &parsed.attrs, diag);
+            for a in parsed.attrs.iter().filter(|a| a.key == "map") {
+                decl::declare(a, &mut self.state.maps, diag);
+            }
             parsed.attrs.clear();
         }
         let mut labels = parsed.labels.drain(..).peekable();
@@ -312,6 +324,7 @@ impl<'a, S: Copy> Encoder<'a, S> {
             relocs: state.relocs,
             exprs: state.exprs,
             options: state.options,
+            maps: state.maps,
         }
     }
 }
@@ -330,9 +343,9 @@ struct Fixup<'a, S> {
     hint: &'static str,
 }
 
-fn options<S: Copy>(attrs: &[Attr<'_, S>], diag: &mut Diagnostics<S>) -> Options {
-    let mut o = Options::default();
-    for a in attrs {
+fn options<S: Copy>(mut o: Options, attrs: &[Attr<'_, S>], diag: &mut Diagnostics<S>) -> Options {
+    // `#![map(...)]` declarations are read by `decl::declare`.
+    for a in attrs.iter().filter(|a| a.key != "map") {
         match (a.key, a.value) {
             ("cpu", Some((v, span))) => match v {
                 "v1" | "v2" | "v3" | "v4" => o.cpu = v[1..].parse().ok(),
@@ -834,7 +847,10 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
                     match want {
                         PseudoArg::Map => {
                             lo = match arg {
-                                Operand::Name(map, _) => {
+                                Operand::Name(map, span) => {
+                                    if !self.state.maps.is_empty() {
+                                        decl::lookup(&self.state.maps, map, *span, self.diag);
+                                    }
                                     self.state.relocs.push((slot, (*map).to_owned()));
                                     z
                                 }
@@ -869,6 +885,13 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
                             lo = Field::Lit(imm);
                         }
                     }
+                }
+                if p == Pseudo::MapValue
+                    && let [Operand::Name(map, span), off] = args.as_slice()
+                    && let Some(spec) = self.state.maps.iter().find(|m| m.name == *map)
+                {
+                    let off = hi.lit().map(|v| (v, off.span()));
+                    decl::check_map_value(spec, *span, off, self.diag);
                 }
                 (lo, hi)
             }

@@ -28,6 +28,7 @@
 //! ```
 
 mod asm;
+mod decl;
 mod diag;
 pub mod disasm;
 mod encode;
@@ -37,6 +38,7 @@ pub mod expand;
 mod flow;
 mod insn;
 pub mod isa;
+mod mapspec;
 mod parse;
 mod pipeline;
 mod program;
@@ -48,4 +50,5 @@ pub use disasm::{
     disassemble, disassemble_program, disassemble_pseudo_c, insn_to_pseudo_c, insn_to_string,
 };
 pub use insn::{Insn, insns_as_bytes};
-pub use program::{MapReloc, MapSpec, Program, SourceLine};
+pub use mapspec::MapSpec;
+pub use program::{MapReloc, Program, SourceLine};

@@ -135,7 +135,7 @@ pub(crate) struct Label<'a, S> {
     pub(crate) stmt: usize,
 }
 
-/// An inner attribute `#![key]` or `#![key = value]`.
+/// An inner attribute `#![key]`, `#![key = value]` or `#![key(args)]`.
 #[derive(Clone, Debug)]
 pub(crate) struct Attr<'a, S> {
     /// The key.
@@ -144,6 +144,22 @@ pub(crate) struct Attr<'a, S> {
     pub(crate) span: S,
     /// The value, if any, with its span.
     pub(crate) value: Option<(&'a str, S)>,
+    /// The arguments of `#![key(...)]`, if written with parentheses.
+    pub(crate) args: Option<Vec<AttrArg<'a, S>>>,
+}
+
+/// One argument of `#![key(...)]`: `name`, `name: value` or `name = value`,
+/// where a value is one or more words or integers joined by `|`.
+#[derive(Clone, Debug)]
+pub(crate) struct AttrArg<'a, S> {
+    /// The name.
+    pub(crate) name: &'a str,
+    /// Span of the name.
+    pub(crate) span: S,
+    /// `:` or `=`, if a value follows.
+    pub(crate) sep: Option<char>,
+    /// The value's parts, with their spans.
+    pub(crate) value: Vec<(&'a str, S)>,
 }
 
 /// A parsed program.
@@ -340,7 +356,11 @@ impl<'a, S: Copy> Cursor<'_, '_, 'a, S> {
         };
         self.pos += 1;
         let mut value = None;
-        if self.is_punct(0, '=') {
+        let mut args = None;
+        if self.is_punct(0, '(') {
+            self.pos += 1;
+            args = Some(self.attr_args()?);
+        } else if self.is_punct(0, '=') {
             self.pos += 1;
             match self.peek(0) {
                 Some(t) if matches!(t.kind, TokKind::Ident | TokKind::Int) => {
@@ -358,7 +378,61 @@ impl<'a, S: Copy> Cursor<'_, '_, 'a, S> {
             key: key.text,
             span: key.span,
             value,
+            args,
         })
+    }
+
+    /// `name[: or = value], ...)`, after the `(`.
+    fn attr_args(&mut self) -> Option<Vec<AttrArg<'a, S>>> {
+        let mut args = Vec::new();
+        loop {
+            if self.is_punct(0, ')') {
+                self.pos += 1;
+                return Some(args);
+            }
+            let name = match self.peek(0) {
+                Some(t) if t.kind == TokKind::Ident => *t,
+                _ => {
+                    let found = self.found(0);
+                    return self.err(0, format!("expected a name, found {found}"));
+                }
+            };
+            self.pos += 1;
+            let sep = [':', '='].into_iter().find(|&c| self.is_punct(0, c));
+            let mut value = Vec::new();
+            if sep.is_some() {
+                self.pos += 1;
+                loop {
+                    match self.peek(0) {
+                        Some(t) if matches!(t.kind, TokKind::Ident | TokKind::Int) => {
+                            value.push((t.text, t.span));
+                            self.pos += 1;
+                        }
+                        _ => {
+                            let found = self.found(0);
+                            return self
+                                .err(0, format!("expected a name or a number, found {found}"));
+                        }
+                    }
+                    if !self.is_punct(0, '|') {
+                        break;
+                    }
+                    self.pos += 1;
+                }
+            }
+            args.push(AttrArg {
+                name: name.text,
+                span: name.span,
+                sep,
+                value,
+            });
+            if self.is_punct(0, ',') {
+                self.pos += 1;
+            } else if !self.is_punct(0, ')') {
+                let found = self.found(0);
+                return self.err(0, format!("expected `,` or `)`, found {found}"));
+            }
+        }
     }
 
     fn stmt(&mut self, ops: &mut Vec<Operand<'a, S>>) -> Option<Stmt<'a, S>> {

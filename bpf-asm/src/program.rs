@@ -3,9 +3,10 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use bpf_sys::{MapType, ProgType};
+use bpf_sys::ProgType;
 
 use crate::insn::{Insn, insns_as_bytes};
+use crate::mapspec::MapSpec;
 
 /// A map reference the loader must fill in: `lddw rN, map_fd(NAME)` or
 /// `lddw rN, map_value(NAME, off)` leaves the fd out of the instruction at
@@ -24,59 +25,6 @@ impl MapReloc {
         MapReloc {
             slot,
             name: Cow::Borrowed(name),
-        }
-    }
-}
-
-/// A map the program declares (`#![map(NAME: TYPE, key = K, value = V,
-/// max_entries = N)]`): what the loader needs to create it, and what the
-/// checks know about `map_fd(NAME)` and `map_value(NAME, off)`.
-///
-/// `const`-constructible, so `bpf_prog!` stores its declarations in the
-/// program constant:
-///
-/// ```
-/// use bpf_asm::MapSpec;
-/// use bpf_sys::MapType;
-///
-/// const COUNTS: MapSpec = MapSpec::new("counts", MapType::Array, 4, 8, 256, 0);
-/// assert_eq!((COUNTS.key_size, COUNTS.value_size), (4, 8));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct MapSpec {
-    /// The name the program's `map_fd(NAME)` / `map_value(NAME, off)` use;
-    /// also the kernel-visible map name (its first 15 bytes).
-    pub name: Cow<'static, str>,
-    /// The map type.
-    pub map_type: MapType,
-    /// Bytes per key (0 for ring buffers).
-    pub key_size: u32,
-    /// Bytes per value (per CPU, for per-CPU maps; 0 for ring buffers).
-    pub value_size: u32,
-    /// The most entries (for a ring buffer: its size in bytes).
-    pub max_entries: u32,
-    /// `map_flags`: `BPF_F_NO_PREALLOC`, `BPF_F_RDONLY_PROG`,
-    /// `BPF_F_MMAPABLE`, ...
-    pub flags: u32,
-}
-
-impl MapSpec {
-    /// A map spec (used by `bpf_prog!` in constants).
-    pub const fn new(
-        name: &'static str,
-        map_type: MapType,
-        key_size: u32,
-        value_size: u32,
-        max_entries: u32,
-        flags: u32,
-    ) -> Self {
-        MapSpec {
-            name: Cow::Borrowed(name),
-            map_type,
-            key_size,
-            value_size,
-            max_entries,
-            flags,
         }
     }
 }

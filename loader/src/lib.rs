@@ -15,6 +15,13 @@
 //!   ([`PacketSocketBuilder::filter`]) before binding, so no unfiltered
 //!   packet gets in.
 //!
+//! - Maps: [`MapBuilder`] (`bpf(BPF_MAP_CREATE)`, checked before the call),
+//!   the typed handles [`Array`], [`HashMap`], [`PerCpuArray`],
+//!   [`PerCpuHashMap`], [`ProgramArray`] over [`Pod`] keys and values, the
+//!   untyped [`Map`], and the ring buffer consumer [`RingBuf`]. Maps a
+//!   program declares (`#![map(NAME: TYPE, ...)]`) are created by the loader
+//!   and handed back by name ([`LoadedProgram::take_map`]).
+//!
 //! Every call that needs privilege needs root, or `CAP_BPF` (loading) and
 //! `CAP_NET_RAW` (packet sockets); [`Error::is_permission_denied`] tells
 //! that case apart so programs can say so.

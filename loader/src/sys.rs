@@ -811,7 +811,7 @@ impl RingMmap {
     /// Maps ring buffer `map` of `size` data bytes (its `max_entries`).
     pub(crate) fn new(map: BorrowedFd<'_>, size: usize) -> io::Result<RingMmap> {
         let page = page_size();
-        if !size.is_power_of_two() || size % page != 0 {
+        if !size.is_power_of_two() || !size.is_multiple_of(page) {
             return Err(einval());
         }
         // SAFETY: a new shared mapping of the map fd's first page (the

@@ -5,7 +5,7 @@
 //! skipped and passes, unless `BPF_TESTS_REQUIRE_PRIVILEGE=1` is set (as in
 //! CI), which turns the skip into a failure.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_macros, unused_imports)]
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::OnceLock;

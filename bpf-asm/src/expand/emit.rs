@@ -151,6 +151,15 @@ fn program(encoded: &Encoded<Span>, flat: &Flat) -> TokenStream {
     // The variant's name: `ProgType`'s `Debug` is the variant (`SocketFilter`).
     let prog_type = format_ident!("{}", format!("{:?}", encoded.options.prog_type));
     let items = exprs.items;
+    let constructor = if encoded.maps.is_empty() {
+        quote!(::bpf_loader::Program::from_static_typed(::bpf_loader::ProgType::#prog_type, INSNS, RELOCS, SOURCE))
+    } else {
+        let maps = map_specs(&encoded.maps);
+        quote! {{
+            const MAPS: &[::bpf_loader::MapSpec] = &[#(#maps),*];
+            ::bpf_loader::Program::from_static_with_maps(::bpf_loader::ProgType::#prog_type, INSNS, RELOCS, SOURCE, MAPS)
+        }}
+    };
     quote! {
         {
             #(#items)*
@@ -158,9 +167,22 @@ fn program(encoded: &Encoded<Span>, flat: &Flat) -> TokenStream {
             const RELOCS: &[::bpf_loader::MapReloc] = &[#(#relocs),*];
             const FILE: &str = ::core::file!();
             const SOURCE: &[::bpf_loader::SourceLine] = &[#(#source),*];
-            ::bpf_loader::Program::from_static_typed(::bpf_loader::ProgType::#prog_type, INSNS, RELOCS, SOURCE)
+            #constructor
         }
     }
+}
+
+/// `MapSpec::new(..)` for every `#![map(...)]` declaration.
+fn map_specs(maps: &[crate::MapSpec]) -> Vec<TokenStream> {
+    maps.iter()
+        .map(|m| {
+            let name = &*m.name;
+            // `MapType`'s `Debug` is the variant (`PercpuArray`).
+            let ty = format_ident!("{}", format!("{:?}", m.map_type));
+            let (k, v, n, f) = (m.key_size, m.value_size, m.max_entries, m.flags);
+            quote!(::bpf_loader::MapSpec::new(#name, ::bpf_loader::MapType::#ty, #k, #v, #n, #f))
+        })
+        .collect()
 }
 
 /// The Rust type of an instruction field.

@@ -31,17 +31,17 @@
 //!   pointers returned to user space.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use bpf_sys::ProgType;
 
-use crate::Insn;
 use crate::diag::Diagnostics;
 use crate::disasm::{Decoded, decode};
 use crate::encode::{Encoded, Field, Placed, Slot};
 use crate::isa::{
-    AluOp, Control, Fld, Form, JmpOp, Op, Role, control_of, ends_function, isa, slots_of,
+    AluOp, Control, Fld, Form, JmpOp, Op, Pseudo, Role, control_of, ends_function, isa, slots_of,
 };
+use crate::{Insn, MapSpec};
 
 mod arith;
 mod value;
@@ -117,6 +117,7 @@ struct Diag {
 const KEY_EXIT: u32 = 20;
 const KEY_LEAK: u32 = 21;
 const KEY_STACK: u32 = 22;
+const KEY_MAP_ARG: u32 = 23;
 const KEY_TARGET: u32 = 30;
 const KEY_END: u32 = 31;
 const KEY_INTO_FUNC: u32 = 32;
@@ -301,6 +302,10 @@ struct Prog<'a, S> {
     unpriv: bool,
     ctx: CtxLayout,
     opaque: bool,
+    /// The maps the program declares (`#![map(...)]`), and which of them
+    /// the `lddw` at a slot loads: what the checks know of keys and values.
+    maps: &'a [MapSpec],
+    map_at: HashMap<u32, u32>,
 }
 
 /// The context's layout, as far as pointers in it go.
@@ -383,6 +388,15 @@ impl<'a, S> Prog<'a, S> {
                 _ => CtxLayout::Other,
             },
             opaque,
+            maps: &e.maps,
+            map_at: e
+                .relocs
+                .iter()
+                .filter_map(|(slot, name)| {
+                    let m = e.maps.iter().position(|m| m.name == *name)?;
+                    Some((u32::try_from(*slot).ok()?, u32::try_from(m).ok()?))
+                })
+                .collect(),
         };
         let mut funcs = vec![Func {
             start: 0,

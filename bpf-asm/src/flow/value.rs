@@ -105,6 +105,29 @@ impl Val {
         }
     }
 
+    /// The map pointer `lddw rN, map_fd(NAME)` loads: an `OTHER` pointer
+    /// whose `off` holds the index of the declared map.
+    pub(super) fn map_ptr(map: u32) -> Val {
+        Val {
+            k: K::Ptr {
+                kinds: OTHER,
+                off: i32::try_from(map).ok(),
+            },
+            ..Val::UNKNOWN
+        }
+    }
+
+    /// The declared map this register surely points at.
+    pub(super) fn map_index(self) -> Option<usize> {
+        match self.k {
+            K::Ptr {
+                kinds: OTHER,
+                off: Some(m),
+            } if self.is_set() => usize::try_from(m).ok(),
+            _ => None,
+        }
+    }
+
     pub(super) fn opaque(linked: bool, stack: bool) -> Val {
         Val {
             linked,
@@ -355,7 +378,8 @@ pub(super) fn join_k(a: K, b: K) -> K {
             let kinds = k1 | k2;
             K::Ptr {
                 kinds,
-                off: if (kinds == STACK || kinds == CTX) && o1 == o2 {
+                // For `OTHER` pointers `off` is a declared map's index.
+                off: if (kinds == STACK || kinds == CTX || kinds == OTHER) && o1 == o2 {
                     o1
                 } else {
                     None

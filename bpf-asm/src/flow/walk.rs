@@ -466,6 +466,9 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                     }
                     _ => Val::fresh(slot, u64::MAX),
                 },
+                Some(Pseudo::MapFd) if self.p.map_at.contains_key(&slot) => {
+                    Val::map_ptr(self.p.map_at[&slot])
+                }
                 Some(p) if p.is_pointer() => Val::ptr(OTHER, None),
                 Some(_) => Val::fresh(slot, u64::MAX),
             }),
@@ -500,6 +503,9 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 Some(loaded.with_lossy(b.stack_any() || matches!(b.k, K::Ptr { .. })))
             }
             Op::Call | Op::CallKfunc => {
+                if let (Op::Call, Some(id)) = (f.op, sem.imm) {
+                    self.map_args(i, id, st);
+                }
                 st.args_touch_stack();
                 if f.op == Op::CallKfunc {
                     // `bpf_throw` does not return: the kernel may stop here.
@@ -527,6 +533,55 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         if let Some(v) = value {
             for &role in f.writes {
                 st.write(sem.reg(role), v);
+            }
+        }
+    }
+
+    /// The key and value arguments of the map helpers, when r1 is a declared
+    /// map: on the stack they must lie inside it (`key` or `value` bytes,
+    /// the declared sizes), and under `#![unprivileged]` be written.
+    /// (`map_lookup_elem` returns a pointer to `value` bytes, or null: the
+    /// result's typing belongs to the pointer checks.)
+    fn map_args(&mut self, i: usize, id: i64, st: &State) {
+        let Some(helper) = u32::try_from(id).ok().and_then(bpf_sys::helper_name) else {
+            return;
+        };
+        let args: &[(usize, &str)] = match helper {
+            "map_lookup_elem" | "map_delete_elem" => &[(2, "key")],
+            "map_update_elem" => &[(2, "key"), (3, "value")],
+            _ => return,
+        };
+        let Some(map) = st.regs[1].map_index().and_then(|m| self.p.maps.get(m)) else {
+            return;
+        };
+        for &(r, what) in args {
+            let v = st.regs[r];
+            let Some(off) = v.stack_off() else { continue };
+            let size = i64::from(if what == "key" {
+                map.key_size
+            } else {
+                map.value_size
+            });
+            if off < -512 || off + size > 0 {
+                if st.sure {
+                    let text = self.p.text(self.p.ins[i].stmt).to_owned();
+                    self.report(
+                        i,
+                        KEY_MAP_ARG,
+                        format!(
+                            "`{text}`: the {what} of map `{}` is {size} bytes, so r{r} \
+                             (r10 - {}) must point at least {size} bytes below r10: the \
+                             kernel refuses a {what} that reaches outside the stack \
+                             [r10 - 512, r10)",
+                            map.name, -off
+                        ),
+                    );
+                }
+                continue;
+            }
+            // Byte by byte, so an error names the first unwritten byte.
+            for at in 0..size {
+                self.stack_read(i, st, v, Some(at), 1);
             }
         }
     }

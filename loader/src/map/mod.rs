@@ -145,128 +145,14 @@ pub(crate) fn describe(spec: &MapSpec) -> String {
     }
 }
 
-/// The `BPF_F_*` map flags by name.
-const FLAG_NAMES: &[(u32, &str)] = &[
-    (bpf_sys::BPF_F_NO_PREALLOC, "BPF_F_NO_PREALLOC"),
-    (bpf_sys::BPF_F_NO_COMMON_LRU, "BPF_F_NO_COMMON_LRU"),
-    (bpf_sys::BPF_F_NUMA_NODE, "BPF_F_NUMA_NODE"),
-    (bpf_sys::BPF_F_RDONLY, "BPF_F_RDONLY"),
-    (bpf_sys::BPF_F_WRONLY, "BPF_F_WRONLY"),
-    (bpf_sys::BPF_F_RDONLY_PROG, "BPF_F_RDONLY_PROG"),
-    (bpf_sys::BPF_F_WRONLY_PROG, "BPF_F_WRONLY_PROG"),
-    (bpf_sys::BPF_F_MMAPABLE, "BPF_F_MMAPABLE"),
-];
-
 fn flag_names(flags: u32) -> String {
-    let mut out: Vec<String> = FLAG_NAMES
-        .iter()
-        .filter(|(f, _)| flags & f != 0)
-        .map(|(_, n)| (*n).to_owned())
-        .collect();
-    let rest = flags & !FLAG_NAMES.iter().fold(0, |a, (f, _)| a | f);
-    if rest != 0 {
-        out.push(format!("{rest:#x}"));
-    }
-    out.join(" | ")
-}
-
-/// The flags a map type takes at creation, for the types this crate
-/// checks (`None`: left to the kernel).
-fn allowed_flags(t: MapType) -> Option<u32> {
-    let access = bpf_sys::BPF_F_RDONLY
-        | bpf_sys::BPF_F_WRONLY
-        | bpf_sys::BPF_F_RDONLY_PROG
-        | bpf_sys::BPF_F_WRONLY_PROG;
-    let numa = bpf_sys::BPF_F_NUMA_NODE;
-    Some(match t {
-        MapType::Array => access | numa | bpf_sys::BPF_F_MMAPABLE,
-        MapType::PercpuArray => access | numa,
-        MapType::ProgArray => bpf_sys::BPF_F_RDONLY | bpf_sys::BPF_F_WRONLY | numa,
-        MapType::Hash | MapType::PercpuHash => access | numa | bpf_sys::BPF_F_NO_PREALLOC,
-        MapType::LruHash | MapType::LruPercpuHash => access | numa | bpf_sys::BPF_F_NO_COMMON_LRU,
-        MapType::Ringbuf => numa,
-        _ => return None,
-    })
+    MapSpec::flag_names(flags)
 }
 
 /// What the kernel would refuse about `spec`, checked before the system
 /// call.
 pub(crate) fn validate(spec: &MapSpec) -> std::result::Result<(), String> {
-    if let Some(c) = spec
-        .name
-        .chars()
-        .find(|&c| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-    {
-        return Err(format!(
-            "map names may hold ASCII letters, digits, `_` and `.`, not {c:?}"
-        ));
-    }
-    let t = spec.map_type;
-    let (k, v, n) = (spec.key_size, spec.value_size, spec.max_entries);
-    match t {
-        MapType::Array | MapType::PercpuArray | MapType::ProgArray if k != 4 => {
-            return Err(format!("{t} maps take 4-byte keys (u32 indexes), not {k}"));
-        }
-        MapType::ProgArray if v != 4 => {
-            return Err(format!(
-                "prog_array values are 4-byte program fds, not {v} bytes"
-            ));
-        }
-        MapType::Hash | MapType::LruHash | MapType::PercpuHash | MapType::LruPercpuHash
-            if k == 0 =>
-        {
-            return Err(format!("{t} maps need a key size above 0"));
-        }
-        MapType::Ringbuf if k != 0 || v != 0 => {
-            return Err(format!(
-                "ring buffers have no keys or values (key and value size 0, not {k} and {v}): \
-                 max_entries is the buffer's size in bytes"
-            ));
-        }
-        MapType::Ringbuf => {
-            let page = sys::page_size() as u64;
-            let n = u64::from(n);
-            if !n.is_power_of_two() || n % page != 0 {
-                let next = n.max(page).next_power_of_two();
-                return Err(format!(
-                    "a ring buffer's size (max_entries) must be a power of two and a multiple \
-                     of the page size ({page} bytes), not {n}: for example {next}"
-                ));
-            }
-        }
-        _ => {}
-    }
-    let keyed = matches!(
-        t,
-        MapType::Array
-            | MapType::PercpuArray
-            | MapType::ProgArray
-            | MapType::Hash
-            | MapType::LruHash
-            | MapType::PercpuHash
-            | MapType::LruPercpuHash
-    );
-    if keyed && v == 0 {
-        return Err(format!("{t} maps need a value size above 0"));
-    }
-    if keyed && n == 0 {
-        return Err(format!("{t} maps need max_entries above 0"));
-    }
-    if let Some(allowed) = allowed_flags(t)
-        && spec.flags & !allowed != 0
-    {
-        let bad = flag_names(spec.flags & !allowed);
-        let ok = if allowed == 0 {
-            "none".to_owned()
-        } else {
-            flag_names(allowed)
-        };
-        return Err(format!("{t} maps do not take {bad} (they take: {ok})"));
-    }
-    if spec.flags & bpf_sys::BPF_F_RDONLY != 0 && spec.flags & bpf_sys::BPF_F_WRONLY != 0 {
-        return Err("BPF_F_RDONLY and BPF_F_WRONLY exclude each other".to_owned());
-    }
-    Ok(())
+    spec.check(Some(sys::page_size() as u64))
 }
 
 /// Builds a `bpf(BPF_MAP_CREATE)` request: type, name, sizes, entries and
@@ -469,6 +355,19 @@ impl Map {
             value_len,
             described,
         })
+    }
+
+    /// The kernel's id of the map (`BPF_OBJ_GET_INFO_BY_FD`), as `bpftool
+    /// map` shows it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MapSyscall`] with [`Syscall::ObjGetInfo`].
+    pub fn id(&self) -> Result<u32> {
+        sys::Kernel
+            .map_info(self.fd.as_fd())
+            .map(|i| i.id)
+            .map_err(|e| Error::map_call(Syscall::ObjGetInfo, self.described.clone(), e))
     }
 
     /// The map's type, sizes and flags.
@@ -863,7 +762,7 @@ impl Map {
             map: self.described.clone(),
             reason,
         };
-        if ks == 0 || keys.len() % ks != 0 {
+        if ks == 0 || !keys.len().is_multiple_of(ks) {
             return Err(bad(format!(
                 "{} bytes of keys is not a whole number of {ks}-byte keys",
                 keys.len()

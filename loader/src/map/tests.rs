@@ -14,11 +14,14 @@ fn errno(e: i32) -> io::Error {
 
 /// A kernel holding one hash map in a `BTreeMap`, with no batch
 /// operations (so the fallbacks run).
+/// (type, key size, value size, entries, name) of a `BPF_MAP_CREATE`.
+type Created = (u32, u32, u32, u32, Vec<u8>);
+
 #[derive(Default)]
 struct FakeMaps {
     entries: RefCell<BTreeMap<Vec<u8>, Vec<u8>>>,
     max: usize,
-    created: RefCell<Vec<(u32, u32, u32, u32, Vec<u8>)>>,
+    created: RefCell<Vec<Created>>,
     refuse_create: Option<i32>,
     /// Keys deleted by the fake "program" when `get_next_key` is asked for
     /// them (to test deletion behind the iterator's back).
@@ -284,10 +287,7 @@ fn element_errors_are_typed() {
     };
     let m = hash_map(&fake);
     let v = 7u64.to_ne_bytes();
-    assert_eq!(
-        m.lookup_into_with(&fake, &key(1), &mut [0; 8]).unwrap(),
-        false
-    );
+    assert!(!m.lookup_into_with(&fake, &key(1), &mut [0; 8]).unwrap());
     m.update_with(&fake, &key(1), &v, UpdateFlag::NoExist)
         .unwrap();
     let e = m

@@ -118,8 +118,11 @@ impl<V: Pod> Array<V> {
     ///
     /// [`Error::MapSyscall`] when the kernel refuses.
     pub fn get(&self, index: u32) -> Result<Option<V>> {
-        let v = self.map.lookup(index.as_bytes_ref())?;
-        Ok(v.map(|v| read(&v)))
+        let mut v = V::new_zeroed();
+        let found = self
+            .map
+            .lookup_into(index.as_bytes_ref(), v.as_mut_bytes())?;
+        Ok(found.then_some(v))
     }
 
     /// Writes `value` at `index`.
@@ -221,7 +224,10 @@ impl<K: Pod, V: Pod> HashMap<K, V> {
     ///
     /// [`Error::MapSyscall`] when the kernel refuses.
     pub fn get(&self, key: &K) -> Result<Option<V>> {
-        Ok(self.map.lookup(key.as_bytes())?.map(|v| read(&v)))
+        // Straight into a `V`: no allocation.
+        let mut v = V::new_zeroed();
+        let found = self.map.lookup_into(key.as_bytes(), v.as_mut_bytes())?;
+        Ok(found.then_some(v))
     }
 
     /// Inserts or replaces, as `flag` says.

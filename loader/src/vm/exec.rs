@@ -602,26 +602,17 @@ mod tests {
 
     #[test]
     fn kernel_arithmetic() {
-        assert_eq!(alu(AluOp::Div, true, false, 7, 0), 0);
-        assert_eq!(alu(AluOp::Mod, true, false, 7, 0), 7);
-        assert_eq!(alu(AluOp::Mod, false, false, u64::MAX, 0), 0xffff_ffff);
-        assert_eq!(
-            alu(AluOp::Div, true, true, i64::MIN as u64, u64::MAX),
-            i64::MIN as u64
-        );
-        assert_eq!(alu(AluOp::Mod, true, true, i64::MIN as u64, u64::MAX), 0);
-        assert_eq!(
-            alu(AluOp::Mod, true, true, (-7i64) as u64, 2),
-            (-1i64) as u64
-        );
-        assert_eq!(
-            alu(AluOp::Div, false, true, 0x8000_0000, 0xffff_ffff),
-            0x8000_0000
-        );
-        assert_eq!(alu(AluOp::Lsh, true, false, 1, 65), 2);
-        assert_eq!(alu(AluOp::Lsh, false, false, 1, 33), 2);
-        assert_eq!(alu(AluOp::Arsh, false, false, 0x8000_0000, 4), 0xf800_0000);
-        assert_eq!(alu(AluOp::Add, false, false, 0xffff_ffff, 1), 0);
+        assert_eq!(alu64(A::Div, 7, 0), 0);
+        assert_eq!(alu64(A::Mod, 7, 0), 7);
+        assert_eq!(alu32(A::Mod, u64::MAX, 0), 0xffff_ffff);
+        assert_eq!(alu64(A::SDiv, i64::MIN as u64, u64::MAX), i64::MIN as u64);
+        assert_eq!(alu64(A::SMod, i64::MIN as u64, u64::MAX), 0);
+        assert_eq!(alu64(A::SMod, (-7i64) as u64, 2), (-1i64) as u64);
+        assert_eq!(alu32(A::SDiv, 0x8000_0000, 0xffff_ffff), 0x8000_0000);
+        assert_eq!(alu64(A::Lsh, 1, 65), 2);
+        assert_eq!(alu32(A::Lsh, 1, 33), 2);
+        assert_eq!(alu32(A::Arsh, 0x8000_0000, 4), 0xf800_0000);
+        assert_eq!(alu32(A::Add, 0xffff_ffff, 1), 0);
         assert_eq!(byte_order(ByteOrder::Be, 16, 0x1234), 0x3412);
         assert_eq!(byte_order(ByteOrder::Le, 16, 0xab_1234), 0x1234);
         assert_eq!(sign_extend(0x80, 1), 0xffff_ffff_ffff_ff80);
