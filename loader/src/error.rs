@@ -37,6 +37,20 @@ pub enum Syscall {
     Poll,
     /// `recvmsg(2)`.
     Recv,
+    /// `setsockopt(SOL_SOCKET, SO_RCVBUFFORCE)` (or `SO_RCVBUF`).
+    RecvBuffer,
+    /// `setsockopt(SOL_PACKET, PACKET_VERSION)`.
+    PacketVersion,
+    /// `setsockopt(SOL_PACKET, PACKET_RX_RING)`.
+    RxRing,
+    /// `mmap(2)` of a receive ring.
+    Mmap,
+    /// `setsockopt(SOL_PACKET, PACKET_FANOUT)`.
+    Fanout,
+    /// `getsockopt(SOL_PACKET, PACKET_STATISTICS)`.
+    Statistics,
+    /// `getsockname(2)` of a packet socket.
+    SockName,
 }
 
 impl Syscall {
@@ -53,6 +67,13 @@ impl Syscall {
             Syscall::AuxData => "setsockopt(PACKET_AUXDATA)",
             Syscall::Poll => "poll",
             Syscall::Recv => "recvmsg",
+            Syscall::RecvBuffer => "setsockopt(SO_RCVBUFFORCE)",
+            Syscall::PacketVersion => "setsockopt(PACKET_VERSION)",
+            Syscall::RxRing => "setsockopt(PACKET_RX_RING)",
+            Syscall::Mmap => "mmap(PACKET_RX_RING)",
+            Syscall::Fanout => "setsockopt(PACKET_FANOUT)",
+            Syscall::Statistics => "getsockopt(PACKET_STATISTICS)",
+            Syscall::SockName => "getsockname(sockaddr_ll)",
         }
     }
 }
@@ -77,7 +98,7 @@ impl fmt::Display for Syscall {
 /// error (also [`std::error::Error::source`]); `map` and `slot` a map name
 /// and an instruction slot. [`program`](Self::program),
 /// [`io_error`](Self::io_error) and [`failed_call`](Self::failed_call) read
-/// them whatever the variant.
+/// them whatever the variant; `file` is a capture file's path.
 #[non_exhaustive]
 pub enum Error {
     /// A system call failed.
@@ -127,6 +148,22 @@ pub enum Error {
         /// The slot it points at.
         slot: usize,
     },
+    /// A receive ring's geometry the kernel would refuse (or that cannot
+    /// hold a packet), found before any system call: see
+    /// [`RingGeometry`](crate::RingGeometry).
+    RingGeometry {
+        /// The socket it was for: ``AF_PACKET socket on `lo` ``.
+        socket: String,
+        /// What is wrong and what would do.
+        reason: String,
+    },
+    /// Creating or writing a capture file failed.
+    CaptureFile {
+        /// The file's path (or `<writer>` for another destination).
+        file: String,
+        /// The error.
+        source: io::Error,
+    },
     /// An invalid program name or license.
     InvalidArgument {
         /// The program.
@@ -166,14 +203,18 @@ impl Error {
             Error::UnboundMap { program, .. }
             | Error::BadRelocation { program, .. }
             | Error::InvalidArgument { program, .. } => Some(program),
-            Error::UnknownInterface { .. } => None,
+            Error::UnknownInterface { .. }
+            | Error::RingGeometry { .. }
+            | Error::CaptureFile { .. } => None,
         }
     }
 
     /// The operating system error behind this one, if any.
     pub fn io_error(&self) -> Option<&io::Error> {
         match self {
-            Error::Syscall { source, .. } | Error::UnknownInterface { source, .. } => Some(source),
+            Error::Syscall { source, .. }
+            | Error::UnknownInterface { source, .. }
+            | Error::CaptureFile { source, .. } => Some(source),
             Error::Verifier(v) => Some(v.io_error()),
             _ => None,
         }
@@ -259,6 +300,20 @@ impl Error {
             (Syscall::PacketSocket, libc::EAFNOSUPPORT) => {
                 "AF_PACKET is not available (kernel built without CONFIG_PACKET?)"
             }
+            (Syscall::RxRing, libc::EINVAL) => {
+                "the kernel refused the ring's geometry (block size a multiple of the page \
+                 size, frame size a multiple of 16 and at most the block size, total size \
+                 under 4 GiB), or the socket already has a ring"
+            }
+            (Syscall::RxRing | Syscall::Mmap, libc::ENOMEM) => {
+                "not enough memory for the ring: use fewer or smaller blocks"
+            }
+            (Syscall::Fanout, libc::EINVAL) => {
+                "the fanout group exists with another mode or other flags (every member \
+                 must ask for the same), or the socket is not bound"
+            }
+            (Syscall::Fanout, libc::EALREADY) => "the socket is already in a fanout group",
+            (Syscall::Fanout, libc::ENOSPC) => "the fanout group is full (at most 256 sockets)",
             (Syscall::Bind, libc::ENODEV) => "the interface disappeared",
             (Syscall::Bind, libc::ENETDOWN) => "the interface is down",
             _ => return None,
@@ -316,6 +371,12 @@ impl fmt::Display for Error {
                  which is not an `lddw` with a map source"
             ),
             Error::InvalidArgument { program, reason } => write!(f, "{program}: {reason}"),
+            Error::RingGeometry { socket, reason } => {
+                write!(f, "invalid receive ring for {socket}: {reason}")
+            }
+            Error::CaptureFile { file, source } => {
+                write!(f, "capture file `{file}`: {source}")
+            }
         }
     }
 }
@@ -329,7 +390,9 @@ impl fmt::Debug for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Syscall { source, .. } | Error::UnknownInterface { source, .. } => Some(source),
+            Error::Syscall { source, .. }
+            | Error::UnknownInterface { source, .. }
+            | Error::CaptureFile { source, .. } => Some(source),
             Error::Verifier(v) => Some(v.io_error()),
             _ => None,
         }

@@ -96,16 +96,21 @@ pub mod asm {
     };
 }
 
+mod capture_file;
 mod error;
 mod prog;
+mod ring;
 mod socket;
 #[allow(unsafe_code)]
 mod sys;
 mod verifier;
 
+pub use capture_file::{CaptureFormat, CaptureWriter};
 pub use error::{Error, Result, Syscall};
 pub use prog::{LoadedProgram, ProgramLoader, TestRun, load};
+pub use ring::{Block, PacketRing, Packets, RingGeometry, RingPacket, Vlan};
 pub use socket::{
-    Packet, PacketMeta, PacketSocket, PacketSocketBuilder, PacketType, attach_filter, detach_filter,
+    Fanout, FanoutMode, Packet, PacketMeta, PacketSocket, PacketSocketBuilder, PacketStats,
+    PacketType, attach_filter, detach_filter,
 };
 pub use verifier::{LogInsn, VerifierError};
