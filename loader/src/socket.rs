@@ -668,6 +668,17 @@ impl PacketSocket {
             .map_err(|e| Error::socket_call(Syscall::Statistics, self.what(), e))
     }
 
+    /// The interface's link-layer type (`ARPHRD_*`, e.g. 1 for Ethernet,
+    /// 772 for loopback): which link type a capture file needs.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] if `getsockname(2)` fails.
+    pub fn hardware_type(&self) -> Result<u16> {
+        sys::packet_hatype(self.fd.as_fd())
+            .map_err(|e| Error::socket_call(Syscall::SockName, self.what(), e))
+    }
+
     /// Discards the packets queued now; returns how many.
     ///
     /// # Errors
