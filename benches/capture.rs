@@ -155,7 +155,7 @@ fn patch_port(program: &Program, port: u16) -> Program {
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
-    /// The ring with the default geometry (8 x 1 MiB, 10 ms block timeout).
+    /// The ring with the default geometry (8 x 1 MiB, 100 ms block timeout).
     Ring,
     /// The ring with libpcap's geometry for `tcpdump -B 8192`: 16 x 512 KiB
     /// blocks, 1000 ms block timeout (tcpdump's packet buffer timeout).

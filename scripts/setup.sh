@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on a Debian/Ubuntu machine, if it is
 # missing: libclang (bindgen, for bpf-sys), the kernel uapi headers
-# (linux/bpf.h) and LLVM 19 (llvm-mc-19, for the differential test).
+# (linux/bpf.h), LLVM 19 (llvm-mc-19, for the differential test) and tcpdump
+# (reads back the capture files the tests write; the capture benchmark's
+# libpcap baseline).
 # Run as root, or it uses sudo. Does nothing when everything is present.
 set -euo pipefail
 
-packages=(libclang-dev linux-libc-dev llvm-19)
+packages=(libclang-dev linux-libc-dev llvm-19 tcpdump)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,7 +20,7 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 if ! command -v apt-get >/dev/null; then
-  echo "setup: please install the equivalents of: ${missing[*]} (libclang, kernel uapi headers, llvm-mc 19)" >&2
+  echo "setup: please install the equivalents of: ${missing[*]} (libclang, kernel uapi headers, llvm-mc 19, tcpdump)" >&2
   exit 1
 fi
 as_root=()

@@ -96,10 +96,10 @@ struct Seen {
 /// Which marker a frame carries: its UDP payload is the marker, or (when
 /// the frame was cut) starts the marker.
 fn which(markers: &[Vec<u8>], frame: &[u8], ip_total: usize) -> Option<usize> {
-    if let Some((_, _, payload)) = udp4(frame) {
-        if let Some(i) = markers.iter().position(|m| payload == m.as_slice()) {
-            return Some(i);
-        }
+    if let Some((_, _, payload)) = udp4(frame)
+        && let Some(i) = markers.iter().position(|m| payload == m.as_slice())
+    {
+        return Some(i);
     }
     // A truncated frame: match on the IP total length and the bytes kept.
     let payload = frame.get(42..).unwrap_or(&[]);

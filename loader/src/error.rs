@@ -310,10 +310,11 @@ impl Error {
             }
             (Syscall::Fanout, libc::EINVAL) => {
                 "the fanout group exists with another mode or other flags (every member \
-                 must ask for the same), or the socket is not bound"
+                 must ask for the same), or this kernel lacks a flag asked for (with \
+                 ignore_outgoing: PACKET_FANOUT_FLAG_IGNORE_OUTGOING)"
             }
             (Syscall::Fanout, libc::EALREADY) => "the socket is already in a fanout group",
-            (Syscall::Fanout, libc::ENOSPC) => "the fanout group is full (at most 256 sockets)",
+            (Syscall::Fanout, libc::ENOSPC) => "the fanout group is full",
             (Syscall::Bind, libc::ENODEV) => "the interface disappeared",
             (Syscall::Bind, libc::ENETDOWN) => "the interface is down",
             _ => return None,

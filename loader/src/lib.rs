@@ -14,6 +14,14 @@
 //!   packets with a timeout; its builder attaches the filter
 //!   ([`PacketSocketBuilder::filter`]) before binding, so no unfiltered
 //!   packet gets in.
+//! - [`PacketRing`]: the same socket with a memory-mapped TPACKET_V3
+//!   receive ring ([`PacketSocketBuilder::bind_ring`], [`RingGeometry`]):
+//!   packets are read in place, as [`RingPacket`]s borrowed from their
+//!   [`Block`], which goes back to the kernel when dropped; no system call
+//!   per packet. [`Fanout`] groups share an interface's traffic between
+//!   sockets; [`PacketStats`] are the kernel's counters (drops included).
+//! - [`CaptureWriter`]: pcap and pcapng files with nanosecond timestamps,
+//!   as tcpdump and Wireshark read them.
 //!
 //! Every call that needs privilege needs root, or `CAP_BPF` (loading) and
 //! `CAP_NET_RAW` (packet sockets); [`Error::is_permission_denied`] tells
@@ -68,7 +76,11 @@
 //!
 //! `bpf(2)` socket filters (`SO_ATTACH_BPF`) need Linux 3.19,
 //! `BPF_PROG_TEST_RUN` 4.12, program names 4.15, `PACKET_IGNORE_OUTGOING`
-//! 4.20. Man pages: bpf(2), packet(7), socket(7).
+//! 4.20, TPACKET_V3 rings 3.2 (block timeouts work from 3.2; VLAN TPID
+//! 3.13), `PACKET_FANOUT` 3.1 (with `ignore_outgoing`, its
+//! `PACKET_FANOUT_FLAG_IGNORE_OUTGOING`, a 6.x flag: older kernels refuse
+//! the join with `EINVAL`).
+//! Man pages: bpf(2), packet(7), socket(7).
 //!
 //! All `unsafe` code (the system calls) lives in one private module; the
 //! rest of the crate forbids it.

@@ -300,7 +300,8 @@ impl<'a> PacketSocketBuilder<'a> {
     /// Linux 4.20). On `lo` every packet is otherwise seen twice, as
     /// outgoing and as incoming. Default: off. With a [`fanout`](Self::fanout)
     /// group the kernel ignores the socket option, so the group is joined
-    /// with `PACKET_FANOUT_FLAG_IGNORE_OUTGOING` instead (same kernel).
+    /// with `PACKET_FANOUT_FLAG_IGNORE_OUTGOING` too (a newer flag: kernels
+    /// without it refuse the join with `EINVAL`).
     pub fn ignore_outgoing(mut self, ignore: bool) -> Self {
         self.ignore_outgoing = ignore;
         self
