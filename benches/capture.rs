@@ -5,7 +5,7 @@
 //! receiver paused while a backlog queues, then timed while it empties it).
 //!
 //! ```text
-//! cargo bench --bench capture                       # as root; about 40 s
+//! cargo bench --bench capture                       # as root; about 90 s
 //! cargo bench --bench capture -- --packets 100000 --rounds 1 --drain 50000
 //! cargo bench --bench capture -- --smoke            # a few seconds
 //! ```
