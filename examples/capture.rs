@@ -1,17 +1,22 @@
-//! Capture packets on `lo` through a socket filter assembled at compile time.
+//! A capture tool: packets on an interface through a socket filter
+//! assembled at compile time, read from a memory-mapped TPACKET_V3 ring
+//! (or one `recvmsg` per packet with `--recv`), printed one line each or
+//! written to a pcap/pcapng file.
 //!
 //! ```text
-//! cargo run --example capture                  # as root
+//! cargo run --example capture                  # as root: 10 packets or 5 s on lo
 //! cargo build --example capture && sudo target/debug/examples/capture
 //! sudo target/debug/examples/capture --count 50 --seconds 20
-//! sudo target/debug/examples/capture --interface eth0 --no-traffic
+//! sudo target/debug/examples/capture --write lo.pcapng --count 0 --seconds 10
+//! sudo target/debug/examples/capture --interface eth0 --no-traffic --recv
 //! ```
 //!
 //! The filter, [`UDP_OR_ICMP`], keeps IPv4 and IPv6 packets that carry UDP,
 //! ICMP or ICMPv6 and drops everything else (TCP, ARP, ...) in the kernel,
 //! before a copy is made for this program. IPv6 packets with extension
 //! headers are dropped too: the filter reads only the fixed header's Next
-//! Header field.
+//! Header field. `--snaplen N` makes the filter return N instead of -1, so
+//! the kernel copies at most N bytes of each packet.
 //!
 //! So that there is something to see without a second terminal, a
 //! background thread sends a UDP datagram every 100 ms while capturing on
@@ -19,20 +24,28 @@
 //! closed one; the kernel answers the closed port with an ICMP "port
 //! unreachable". `--no-traffic` turns it off.
 //!
-//! One line per packet; stops after `--count` packets (default 10) or
-//! `--seconds` seconds (default 5), whichever comes first. Needs root or
-//! `CAP_BPF` + `CAP_NET_RAW`.
+//! Stops after `--count` packets (default 10, 0: no limit) or `--seconds`
+//! seconds (default 5, 0: no limit), whichever comes first, or on Ctrl-C;
+//! then prints a summary (packets, bytes, kernel drops, rate). Needs root
+//! or `CAP_BPF` + `CAP_NET_RAW`.
 
 mod support;
 
+use std::io::IsTerminal;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bpf_loader::{Error, PacketMeta, PacketSocket, Program, ProgramLoader, bpf_prog};
+use bpf_loader::{
+    CaptureFormat, CaptureWriter, Error, PacketRing, PacketSocket, PacketSocketBuilder,
+    PacketStats, PacketType, Program, ProgramLoader, RingGeometry, bpf_prog,
+};
+use clap::Parser;
+use etherparse::{Icmpv4Type, Icmpv6Type, LaxNetSlice, LaxSlicedPacket, TransportSlice};
 
 /// Keeps IPv4/IPv6 packets carrying UDP, ICMP or ICMPv6.
 ///
@@ -40,7 +53,8 @@ use bpf_loader::{Error, PacketMeta, PacketSocket, Program, ProgramLoader, bpf_pr
 /// 12, then the IP header at 14. The IPv4 protocol is byte 9 of its header
 /// (14 + 9 = 23), the IPv6 Next Header byte 6 (14 + 6 = 20). The legacy
 /// loads `ldabs*` read big-endian packet bytes into r0 and take the context
-/// from r6. A socket filter returns how many bytes to keep: -1 all, 0 none.
+/// from r6. A socket filter returns how many bytes to keep: -1 all, 0 none
+/// (the snap length: see [`with_snaplen`]).
 const UDP_OR_ICMP: Program = bpf_prog! {
     mov64 r6, r1;               // the context, for the legacy loads
     ldabsh 12;                  // ethertype
@@ -64,136 +78,357 @@ keep:
     exit
 };
 
-const USAGE: &str = "\
-usage: capture [--count N] [--seconds S] [--interface NAME] [--no-traffic]
-
-Captures IPv4/IPv6 UDP and ICMP packets with an eBPF socket filter.
-  --count N         stop after N packets (default 10)
-  --seconds S       stop after S seconds (default 5; fractions allowed)
-  --interface NAME  the interface to capture on (default lo)
-  --no-traffic      do not send test datagrams over lo";
-
-/// The command line.
+/// Captures IPv4/IPv6 UDP and ICMP packets with an eBPF socket filter.
+#[derive(Parser, Debug)]
+#[command(name = "capture", version, about, long_about = None)]
 struct Args {
+    /// Read packets from a memory-mapped TPACKET_V3 ring (the default).
+    #[arg(long, conflicts_with = "recv")]
+    ring: bool,
+    /// Read packets with one recvmsg(2) per packet instead of the ring.
+    #[arg(long)]
+    recv: bool,
+    /// Write the packets to FILE (.pcap or .pcapng) instead of printing them.
+    #[arg(short, long, value_name = "FILE")]
+    write: Option<PathBuf>,
+    /// Stop after N packets (0: no limit).
+    #[arg(short, long, value_name = "N", default_value_t = 10)]
     count: u64,
-    duration: Duration,
+    /// Stop after S seconds, fractions allowed (0: no limit).
+    #[arg(short, long, value_name = "S", default_value = "5", value_parser = parse_seconds)]
+    seconds: Duration,
+    /// Keep at most N bytes of each packet (the filter returns N).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=262_144))]
+    snaplen: Option<u32>,
+    /// The interface to capture on.
+    #[arg(short, long, value_name = "NAME", default_value = "lo")]
     interface: String,
-    traffic: bool,
+    /// Do not send test datagrams over lo.
+    #[arg(long)]
+    no_traffic: bool,
+    /// Do not print a line per packet.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Ring blocks (with the ring).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    ring_blocks: usize,
+    /// Ring block size in bytes, a multiple of the page size (with the ring).
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    ring_block_size: usize,
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
-    let mut parsed = Args {
-        count: 10,
-        duration: Duration::from_secs(5),
-        interface: "lo".to_owned(),
-        traffic: true,
-    };
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
-            _ => (arg, None),
-        };
-        let mut value = |what: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs {what}"))
-        };
-        match flag.as_str() {
-            "--count" | "-c" => {
-                let v = value("a number of packets")?;
-                parsed.count = v
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| format!("--count: `{v}` is not a positive whole number"))?;
-            }
-            "--seconds" | "-s" => {
-                let v = value("a number of seconds")?;
-                parsed.duration = v
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
-                    .filter(|d| !d.is_zero())
-                    .ok_or_else(|| format!("--seconds: `{v}` is not a positive number"))?;
-            }
-            "--interface" | "-i" => parsed.interface = value("an interface name")?,
-            "--no-traffic" => parsed.traffic = false,
-            "--help" | "-h" => return Err(String::new()),
-            other => return Err(format!("unknown argument `{other}`")),
-        }
-    }
-    Ok(parsed)
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("`{s}` is not a number of seconds"))
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(args) => args,
-        Err(msg) if msg.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(msg) => {
-            eprintln!("capture: {msg}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = Args::parse();
     match capture(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => support::report("capture", &e),
     }
 }
 
+/// `program` with each `mov64 r0, -1` (keep the whole packet) returning
+/// `snaplen` instead: the kernel then copies at most `snaplen` bytes and
+/// still reports the packet's whole length.
+fn with_snaplen(program: &Program, snaplen: u32) -> Program {
+    const KEEP_ALL: Program = bpf_prog! { mov64 r0, -1; exit };
+    let keep_all = KEEP_ALL.insns()[0];
+    let insns = program
+        .insns()
+        .iter()
+        .map(|i| {
+            if *i == keep_all {
+                // At most 262144 (checked by the argument parser).
+                i.with_imm(i32::try_from(snaplen).unwrap_or(i32::MAX))
+            } else {
+                *i
+            }
+        })
+        .collect();
+    Program::new(insns, program.relocs().to_vec(), program.source().to_vec())
+}
+
+/// One received packet, from either receiver.
+struct Pkt<'a> {
+    data: &'a [u8],
+    len: usize,
+    timestamp: Duration,
+    packet_type: PacketType,
+}
+
+/// Where packets come from.
+enum Receiver {
+    Ring(PacketRing),
+    Recv(PacketSocket, Vec<u8>),
+}
+
+impl Receiver {
+    fn open(args: &Args, builder: PacketSocketBuilder<'_>) -> Result<Self, Error> {
+        if args.recv {
+            Ok(Receiver::Recv(
+                builder.bind(&args.interface)?,
+                vec![0; 65_550],
+            ))
+        } else {
+            let geometry = RingGeometry::default()
+                .block_count(args.ring_blocks)
+                .block_size(args.ring_block_size);
+            Ok(Receiver::Ring(
+                builder.bind_ring(&args.interface, geometry)?,
+            ))
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Receiver::Ring(r) => {
+                let g = r.geometry();
+                format!(
+                    "ring of {} x {} KiB",
+                    g.get_block_count(),
+                    g.get_block_size() / 1024
+                )
+            }
+            Receiver::Recv(..) => "recvmsg".to_owned(),
+        }
+    }
+
+    fn ifindex(&self) -> u32 {
+        match self {
+            Receiver::Ring(r) => r.ifindex(),
+            Receiver::Recv(s, _) => s.ifindex(),
+        }
+    }
+
+    fn hardware_type(&self) -> Result<u16, Error> {
+        match self {
+            Receiver::Ring(r) => r.hardware_type(),
+            Receiver::Recv(s, _) => s.hardware_type(),
+        }
+    }
+
+    fn stats(&self) -> Result<PacketStats, Error> {
+        match self {
+            Receiver::Ring(r) => r.stats(),
+            Receiver::Recv(s, _) => s.stats(),
+        }
+    }
+
+    /// Waits at most `wait` for packets and hands each to `each`, which
+    /// says whether to go on.
+    fn next(
+        &mut self,
+        wait: Duration,
+        each: &mut dyn FnMut(Pkt<'_>) -> Result<bool, Error>,
+    ) -> Result<bool, Error> {
+        match self {
+            Receiver::Ring(ring) => {
+                let Some(block) = ring.next_block(Some(wait))? else {
+                    return Ok(true);
+                };
+                for p in &block {
+                    let pkt = Pkt {
+                        data: p.data(),
+                        len: p.len(),
+                        timestamp: p.timestamp(),
+                        packet_type: p.packet_type(),
+                    };
+                    if !each(pkt)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            Receiver::Recv(sock, buf) => {
+                let Some(meta) = sock.recv(buf, Some(wait))? else {
+                    return Ok(true);
+                };
+                // recvmsg carries no kernel timestamp here: the time of receipt.
+                let timestamp = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default();
+                each(Pkt {
+                    data: &buf[..meta.captured],
+                    len: meta.len,
+                    timestamp,
+                    packet_type: meta.packet_type,
+                })
+            }
+        }
+    }
+}
+
+/// What the capture saw, for the progress line and the summary.
+#[derive(Default)]
+struct Totals {
+    packets: u64,
+    captured_bytes: u64,
+    wire_bytes: u64,
+}
+
 fn capture(args: &Args) -> Result<(), Error> {
-    let prog = ProgramLoader::new(&UDP_OR_ICMP)
-        .name("udp_or_icmp")
-        .load()?;
+    let program = match args.snaplen {
+        Some(n) => with_snaplen(&UDP_OR_ICMP, n),
+        None => UDP_OR_ICMP,
+    };
+    // The file's format, checked before anything is opened.
+    let format = match &args.write {
+        None => None,
+        Some(path) => Some(
+            CaptureFormat::from_path(path).ok_or_else(|| Error::CaptureFile {
+                file: path.display().to_string(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "the name must end in .pcap or .pcapng",
+                ),
+            })?,
+        ),
+    };
+    let prog = ProgramLoader::new(&program).name("udp_or_icmp").load()?;
     // Outgoing copies ignored: on lo each packet would show up twice.
-    let sock = PacketSocket::builder()
-        .ignore_outgoing(true)
-        .filter(&prog)
-        .bind(&args.interface)?;
-    println!(
-        "capturing IPv4/IPv6 UDP and ICMP on {} (ifindex {}) until {} packets or {:?}",
-        sock.interface(),
-        sock.ifindex(),
-        args.count,
-        args.duration
+    let builder = PacketSocket::builder().ignore_outgoing(true).filter(&prog);
+    let mut receiver = Receiver::open(args, builder)?;
+
+    let mut file = match (&args.write, format) {
+        (Some(path), Some(format)) => {
+            let hatype = receiver.hardware_type()?;
+            if hatype != libc::ARPHRD_ETHER && hatype != libc::ARPHRD_LOOPBACK {
+                eprintln!(
+                    "capture: warning: {} has link type ARPHRD {hatype}, not Ethernet; the \
+                     file says Ethernet",
+                    args.interface
+                );
+            }
+            Some(CaptureWriter::create(
+                path,
+                format,
+                args.snaplen,
+                Some(&args.interface),
+            )?)
+        }
+        _ => None,
+    };
+    let print_lines = !args.quiet && file.is_none();
+    eprintln!(
+        "capturing IPv4/IPv6 UDP and ICMP on {} (ifindex {}, {}) until {} or {}{}",
+        args.interface,
+        receiver.ifindex(),
+        receiver.describe(),
+        if args.count == 0 {
+            "no packet limit".to_owned()
+        } else {
+            format!("{} packets", args.count)
+        },
+        if args.seconds.is_zero() {
+            "no time limit".to_owned()
+        } else {
+            format!("{:?}", args.seconds)
+        },
+        args.write
+            .as_ref()
+            .map(|p| format!(", writing {}", p.display()))
+            .unwrap_or_default()
     );
 
     let stop = Arc::new(AtomicBool::new(false));
-    let traffic = (args.traffic && args.interface == "lo").then(|| {
+    {
         let stop = Arc::clone(&stop);
+        // Ctrl-C ends the capture cleanly: the file is flushed, the summary
+        // printed. Without a handler (already set), Ctrl-C just kills.
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
+    }
+    let traffic_stop = Arc::new(AtomicBool::new(false));
+    let traffic = (!args.no_traffic && args.interface == "lo").then(|| {
+        let stop = Arc::clone(&traffic_stop);
         thread::spawn(move || send_traffic(&stop))
     });
 
-    println!(
-        "{:>4} {:>6}  {:<9} {:<7} source -> destination",
-        "#", "bytes", "type", "proto"
-    );
+    if print_lines {
+        println!(
+            "{:>4} {:>6}  {:<9} {:<7} source -> destination",
+            "#", "bytes", "type", "proto"
+        );
+    }
+    let progress = std::io::stderr().is_terminal() && !print_lines;
     let start = Instant::now();
-    let deadline = start + args.duration;
-    let mut buf = vec![0u8; 65_550];
-    let mut seen = 0;
+    let deadline = (!args.seconds.is_zero()).then(|| start + args.seconds);
+    let mut next_progress = start + Duration::from_secs(1);
+    let mut totals = Totals::default();
     let result = loop {
-        if seen >= args.count {
+        if stop.load(Ordering::Relaxed) || (args.count > 0 && totals.packets >= args.count) {
             break Ok(());
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        match sock.recv(&mut buf, Some(left)) {
-            Ok(Some(meta)) => {
-                seen += 1;
-                println!("{seen:>4} {}", describe(&meta, &buf[..meta.captured]));
+        let now = Instant::now();
+        let wait = match deadline {
+            Some(d) if d <= now => break Ok(()),
+            Some(d) => (d - now).min(Duration::from_millis(200)),
+            None => Duration::from_millis(200),
+        };
+        let mut each = |p: Pkt<'_>| -> Result<bool, Error> {
+            totals.packets += 1;
+            totals.captured_bytes += p.data.len() as u64;
+            totals.wire_bytes += p.len as u64;
+            if let Some(f) = file.as_mut() {
+                f.write(p.timestamp, p.len, p.data)?;
             }
-            Ok(None) => break Ok(()),
+            if print_lines {
+                println!("{:>4} {}", totals.packets, describe(&p));
+            }
+            Ok(args.count == 0 || totals.packets < args.count)
+        };
+        match receiver.next(wait, &mut each) {
+            Ok(true) => {}
+            Ok(false) => break Ok(()),
             Err(e) => break Err(e),
         }
+        if progress && Instant::now() >= next_progress {
+            next_progress += Duration::from_secs(1);
+            let drops = receiver.stats().map(|s| s.drops).unwrap_or(0);
+            let secs = start.elapsed().as_secs_f64();
+            eprint!(
+                "\r\x1b[K{} packets, {} bytes, {} dropped by the kernel, {:.0} packets/s",
+                totals.packets,
+                totals.captured_bytes,
+                drops,
+                totals.packets as f64 / secs
+            );
+        }
     };
-    stop.store(true, Ordering::Relaxed);
+    if progress {
+        eprint!("\r\x1b[K");
+    }
+    traffic_stop.store(true, Ordering::Relaxed);
     if let Some(t) = traffic {
         let _ = t.join();
     }
-    println!("{seen} packets in {:.1} s", start.elapsed().as_secs_f64());
+    let written = file.map(CaptureWriter::finish).transpose();
+    let elapsed = start.elapsed().as_secs_f64();
+    let stats = receiver.stats()?;
+    eprintln!(
+        "{} packets, {} bytes captured ({} on the wire) in {elapsed:.1} s: {:.0} packets/s; \
+         kernel: {stats}",
+        totals.packets,
+        totals.captured_bytes,
+        totals.wire_bytes,
+        totals.packets as f64 / elapsed.max(1e-9),
+    );
+    if stats.drops > 0 {
+        eprintln!(
+            "capture: warning: the kernel dropped {} packets because {}",
+            stats.drops,
+            if args.recv {
+                "the socket's receive buffer was full (the reader is too slow; try the ring)"
+            } else {
+                "the ring was full (try more or larger blocks: --ring-blocks, --ring-block-size)"
+            }
+        );
+    }
+    written?;
     result
 }
 
@@ -229,64 +464,79 @@ fn send_traffic(stop: &AtomicBool) {
     }
 }
 
-/// One line about a packet: length, packet type, protocol, addresses.
-fn describe(meta: &PacketMeta, frame: &[u8]) -> String {
-    let head = format!("{:>6}  {:<9}", meta.len, meta.packet_type.to_string());
-    let l3 = frame.get(14..).unwrap_or(&[]);
-    let body = match meta.protocol {
-        0x0800 => ipv4(l3),
-        0x86dd => ipv6(l3),
-        0x0806 => Some("ARP".to_owned()),
-        other => Some(format!("ethertype {other:#06x}")),
+/// One line about a packet: length, packet type, protocol, addresses,
+/// decoded by etherparse (which tolerates packets cut by the snap length).
+fn describe(p: &Pkt<'_>) -> String {
+    let head = format!("{:>6}  {:<9}", p.len, p.packet_type.to_string());
+    let Ok(packet) = LaxSlicedPacket::from_ethernet(p.data) else {
+        return format!("{head} (truncated Ethernet header)");
     };
-    format!(
-        "{head} {}",
-        body.unwrap_or_else(|| "(truncated)".to_owned())
-    )
-}
-
-fn ipv4(ip: &[u8]) -> Option<String> {
-    let ihl = usize::from(ip.first()? & 0xf) * 4;
-    let src = Ipv4Addr::from(<[u8; 4]>::try_from(ip.get(12..16)?).ok()?);
-    let dst = Ipv4Addr::from(<[u8; 4]>::try_from(ip.get(16..20)?).ok()?);
-    transport(
-        *ip.get(9)?,
-        &src.to_string(),
-        &dst.to_string(),
-        ip.get(ihl..)?,
-    )
-}
-
-fn ipv6(ip: &[u8]) -> Option<String> {
-    let src = Ipv6Addr::from(<[u8; 16]>::try_from(ip.get(8..24)?).ok()?);
-    let dst = Ipv6Addr::from(<[u8; 16]>::try_from(ip.get(24..40)?).ok()?);
-    let (src, dst) = (format!("[{src}]"), format!("[{dst}]"));
-    transport(*ip.get(6)?, &src, &dst, ip.get(40..)?)
-}
-
-/// The protocol column and the rest, for the payload of an IP packet.
-fn transport(proto: u8, src: &str, dst: &str, l4: &[u8]) -> Option<String> {
-    let port = |i: usize| Some(u16::from_be_bytes([*l4.get(i)?, *l4.get(i + 1)?]));
-    Some(match proto {
-        17 => format!(
+    let (src, dst) = match &packet.net {
+        Some(LaxNetSlice::Ipv4(ip)) => (
+            ip.header().source_addr().to_string(),
+            ip.header().destination_addr().to_string(),
+        ),
+        Some(LaxNetSlice::Ipv6(ip)) => (
+            format!("[{}]", ip.header().source_addr()),
+            format!("[{}]", ip.header().destination_addr()),
+        ),
+        Some(LaxNetSlice::Arp(_)) => return format!("{head} ARP"),
+        None => return format!("{head} (not IP)"),
+    };
+    let cut = if p.data.len() < p.len {
+        format!("  [{} of {} bytes captured]", p.data.len(), p.len)
+    } else {
+        String::new()
+    };
+    let body = match &packet.transport {
+        Some(TransportSlice::Udp(udp)) => format!(
             "{:<7} {src}:{} -> {dst}:{}  ({} bytes of data)",
             "UDP",
-            port(0)?,
-            port(2)?,
-            l4.len().saturating_sub(8)
+            udp.source_port(),
+            udp.destination_port(),
+            udp.length().saturating_sub(8)
         ),
-        1 | 58 => {
-            let (kind, code) = (*l4.first()?, *l4.get(1)?);
-            let name = match (proto, kind) {
-                (1, 0) | (58, 129) => "echo reply",
-                (1, 8) | (58, 128) => "echo request",
-                (1, 3) | (58, 1) => "destination unreachable",
-                (1, 11) | (58, 3) => "time exceeded",
-                _ => "",
-            };
-            let label = if proto == 1 { "ICMP" } else { "ICMPv6" };
-            format!("{label:<7} {src} -> {dst}  {name} (type {kind} code {code})")
-        }
-        other => format!("{:<7} {src} -> {dst}", format!("ip#{other}")),
-    })
+        Some(TransportSlice::Icmpv4(icmp)) => format!(
+            "{:<7} {src} -> {dst}  {} (type {} code {})",
+            "ICMP",
+            icmpv4_name(&icmp.icmp_type()),
+            icmp.type_u8(),
+            icmp.code_u8()
+        ),
+        Some(TransportSlice::Icmpv6(icmp)) => format!(
+            "{:<7} {src} -> {dst}  {} (type {} code {})",
+            "ICMPv6",
+            icmpv6_name(&icmp.icmp_type()),
+            icmp.type_u8(),
+            icmp.code_u8()
+        ),
+        Some(TransportSlice::Tcp(tcp)) => format!(
+            "{:<7} {src}:{} -> {dst}:{}",
+            "TCP",
+            tcp.source_port(),
+            tcp.destination_port()
+        ),
+        _ => format!("{:<7} {src} -> {dst}", "IP"),
+    };
+    format!("{head} {body}{cut}")
+}
+
+fn icmpv4_name(t: &Icmpv4Type) -> String {
+    match t {
+        Icmpv4Type::EchoReply(_) => "echo reply".into(),
+        Icmpv4Type::EchoRequest(_) => "echo request".into(),
+        Icmpv4Type::DestinationUnreachable(why) => format!("destination unreachable: {why:?}"),
+        Icmpv4Type::TimeExceeded(_) => "time exceeded".into(),
+        _ => String::new(),
+    }
+}
+
+fn icmpv6_name(t: &Icmpv6Type) -> String {
+    match t {
+        Icmpv6Type::EchoReply(_) => "echo reply".into(),
+        Icmpv6Type::EchoRequest(_) => "echo request".into(),
+        Icmpv6Type::DestinationUnreachable(why) => format!("destination unreachable: {why:?}"),
+        Icmpv6Type::TimeExceeded(_) => "time exceeded".into(),
+        _ => String::new(),
+    }
 }

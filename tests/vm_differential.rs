@@ -282,14 +282,12 @@ fn program(r: &mut Rng, body_len: usize) -> Vec<Insn> {
     let exit = p.len();
     starts.push(exit);
     p.push(Insn::new(c(k::BPF_JMP | k::BPF_EXIT), 0, 0, 0, 0));
-    for i in 0..p.len() {
-        if p[i].off() == i16::MAX
-            && (p[i].code() & 7 == c(k::BPF_JMP) || p[i].code() & 7 == c(k::BPF_JMP32))
-        {
+    for (i, x) in p.iter_mut().enumerate() {
+        let class = x.code() & 7;
+        if x.off() == i16::MAX && (class == c(k::BPF_JMP) || class == c(k::BPF_JMP32)) {
             let later: Vec<usize> = starts.iter().copied().filter(|&s| s > i).collect();
             let dest = later[r.below(later.len() as u64) as usize];
-            let x = p[i];
-            p[i] = Insn::new(x.code(), x.dst(), x.src(), (dest - i - 1) as i16, x.imm());
+            *x = Insn::new(x.code(), x.dst(), x.src(), (dest - i - 1) as i16, x.imm());
         }
     }
     p

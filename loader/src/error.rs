@@ -61,6 +61,18 @@ pub enum Syscall {
     Epoll,
     /// Reading `/sys/devices/system/cpu/possible`.
     PossibleCpus,
+    /// `setsockopt(SOL_SOCKET, SO_RCVBUFFORCE)` (or `SO_RCVBUF`).
+    RecvBuffer,
+    /// `setsockopt(SOL_PACKET, PACKET_VERSION)`.
+    PacketVersion,
+    /// `setsockopt(SOL_PACKET, PACKET_RX_RING)`.
+    RxRing,
+    /// `setsockopt(SOL_PACKET, PACKET_FANOUT)`.
+    Fanout,
+    /// `getsockopt(SOL_PACKET, PACKET_STATISTICS)`.
+    Statistics,
+    /// `getsockname(2)` of a packet socket.
+    SockName,
 }
 
 impl Syscall {
@@ -89,6 +101,12 @@ impl Syscall {
             Syscall::Mmap => "mmap",
             Syscall::Epoll => "epoll",
             Syscall::PossibleCpus => "read(/sys/devices/system/cpu/possible)",
+            Syscall::RecvBuffer => "setsockopt(SO_RCVBUFFORCE)",
+            Syscall::PacketVersion => "setsockopt(PACKET_VERSION)",
+            Syscall::RxRing => "setsockopt(PACKET_RX_RING)",
+            Syscall::Fanout => "setsockopt(PACKET_FANOUT)",
+            Syscall::Statistics => "getsockopt(PACKET_STATISTICS)",
+            Syscall::SockName => "getsockname(sockaddr_ll)",
         }
     }
 }
@@ -115,7 +133,7 @@ impl fmt::Display for Syscall {
 /// it: ``array map `counts` (key 4 B, value 8 B, 256 entries)``).
 /// [`program`](Self::program),
 /// [`io_error`](Self::io_error) and [`failed_call`](Self::failed_call) read
-/// them whatever the variant.
+/// them whatever the variant; `file` is a capture file's path.
 #[non_exhaustive]
 pub enum Error {
     /// A system call failed.
@@ -164,6 +182,22 @@ pub enum Error {
         map: String,
         /// The slot it points at.
         slot: usize,
+    },
+    /// A receive ring's geometry the kernel would refuse (or that cannot
+    /// hold a packet), found before any system call: see
+    /// [`RingGeometry`](crate::RingGeometry).
+    RingGeometry {
+        /// The socket it was for: ``AF_PACKET socket on `lo` ``.
+        socket: String,
+        /// What is wrong and what would do.
+        reason: String,
+    },
+    /// Creating or writing a capture file failed.
+    CaptureFile {
+        /// The file's path (or `<writer>` for another destination).
+        file: String,
+        /// The error.
+        source: io::Error,
     },
     /// An invalid program name or license.
     InvalidArgument {
@@ -276,7 +310,9 @@ impl Error {
             | Error::MapSyscall { .. }
             | Error::InvalidMap { .. }
             | Error::KeyExists { .. }
-            | Error::KeyNotFound { .. } => None,
+            | Error::KeyNotFound { .. }
+            | Error::RingGeometry { .. }
+            | Error::CaptureFile { .. } => None,
         }
     }
 
@@ -285,7 +321,8 @@ impl Error {
         match self {
             Error::Syscall { source, .. }
             | Error::UnknownInterface { source, .. }
-            | Error::MapSyscall { source, .. } => Some(source),
+            | Error::MapSyscall { source, .. }
+            | Error::CaptureFile { source, .. } => Some(source),
             Error::Verifier(v) => Some(v.io_error()),
             _ => None,
         }
@@ -414,6 +451,21 @@ impl Error {
             (Syscall::PossibleCpus, _) => {
                 "per-CPU values need /sys/devices/system/cpu/possible (is sysfs mounted?)"
             }
+            (Syscall::RxRing, libc::EINVAL) => {
+                "the kernel refused the ring's geometry (block size a multiple of the page \
+                 size, frame size a multiple of 16 and at most the block size, total size \
+                 under 4 GiB), or the socket already has a ring"
+            }
+            (Syscall::RxRing | Syscall::Mmap, libc::ENOMEM) => {
+                "not enough memory for the ring: use fewer or smaller blocks"
+            }
+            (Syscall::Fanout, libc::EINVAL) => {
+                "the fanout group exists with another mode or other flags (every member \
+                 must ask for the same), or this kernel lacks a flag asked for (with \
+                 ignore_outgoing: PACKET_FANOUT_FLAG_IGNORE_OUTGOING)"
+            }
+            (Syscall::Fanout, libc::EALREADY) => "the socket is already in a fanout group",
+            (Syscall::Fanout, libc::ENOSPC) => "the fanout group is full",
             (Syscall::Bind, libc::ENODEV) => "the interface disappeared",
             (Syscall::Bind, libc::ENETDOWN) => "the interface is down",
             _ => return None,
@@ -490,6 +542,12 @@ impl fmt::Display for Error {
                 map,
                 reason,
             } => write!(f, "{program}, map `{map}`: {reason}"),
+            Error::RingGeometry { socket, reason } => {
+                write!(f, "invalid receive ring for {socket}: {reason}")
+            }
+            Error::CaptureFile { file, source } => {
+                write!(f, "capture file `{file}`: {source}")
+            }
         }
     }
 }
@@ -505,7 +563,8 @@ impl std::error::Error for Error {
         match self {
             Error::Syscall { source, .. }
             | Error::UnknownInterface { source, .. }
-            | Error::MapSyscall { source, .. } => Some(source),
+            | Error::MapSyscall { source, .. }
+            | Error::CaptureFile { source, .. } => Some(source),
             Error::Verifier(v) => Some(v.io_error()),
             _ => None,
         }

@@ -14,6 +14,14 @@
 //!   packets with a timeout; its builder attaches the filter
 //!   ([`PacketSocketBuilder::filter`]) before binding, so no unfiltered
 //!   packet gets in.
+//! - [`PacketRing`]: the same socket with a memory-mapped TPACKET_V3
+//!   receive ring ([`PacketSocketBuilder::bind_ring`], [`RingGeometry`]):
+//!   packets are read in place, as [`RingPacket`]s borrowed from their
+//!   [`Block`], which goes back to the kernel when dropped; no system call
+//!   per packet. [`Fanout`] groups share an interface's traffic between
+//!   sockets; [`PacketStats`] are the kernel's counters (drops included).
+//! - [`CaptureWriter`]: pcap and pcapng files with nanosecond timestamps,
+//!   as tcpdump and Wireshark read them.
 //!
 //! - Maps: [`MapBuilder`] (`bpf(BPF_MAP_CREATE)`, checked before the call),
 //!   the typed handles [`Array`], [`HashMap`], [`PerCpuArray`],
@@ -75,7 +83,11 @@
 //!
 //! `bpf(2)` socket filters (`SO_ATTACH_BPF`) need Linux 3.19,
 //! `BPF_PROG_TEST_RUN` 4.12, program names 4.15, `PACKET_IGNORE_OUTGOING`
-//! 4.20. Man pages: bpf(2), packet(7), socket(7).
+//! 4.20, TPACKET_V3 rings 3.2 (block timeouts work from 3.2; VLAN TPID
+//! 3.13), `PACKET_FANOUT` 3.1 (with `ignore_outgoing`, its
+//! `PACKET_FANOUT_FLAG_IGNORE_OUTGOING`, a 6.x flag: older kernels refuse
+//! the join with `EINVAL`).
+//! Man pages: bpf(2), packet(7), socket(7).
 //!
 //! All `unsafe` code (the system calls) lives in one private module; the
 //! rest of the crate forbids it.
@@ -106,22 +118,27 @@ pub mod asm {
     };
 }
 
+mod capture_file;
 mod error;
 mod map;
 mod prog;
+mod ring;
 mod socket;
 #[allow(unsafe_code)]
 mod sys;
 mod verifier;
 pub mod vm;
 
+pub use capture_file::{CaptureFormat, CaptureWriter};
 pub use error::{Error, Result, Syscall};
 pub use map::{
     Array, HashMap, Keys, Map, MapBuilder, PerCpuArray, PerCpuHashMap, Pod, ProgramArray, RingBuf,
     RingBufRecord, UpdateFlag, possible_cpus,
 };
 pub use prog::{LoadedProgram, ProgramLoader, TestRun, load};
+pub use ring::{Block, PacketRing, Packets, RingGeometry, RingPacket, Vlan};
 pub use socket::{
-    Packet, PacketMeta, PacketSocket, PacketSocketBuilder, PacketType, attach_filter, detach_filter,
+    Fanout, FanoutMode, Packet, PacketMeta, PacketSocket, PacketSocketBuilder, PacketStats,
+    PacketType, attach_filter, detach_filter,
 };
 pub use verifier::{LogInsn, VerifierError};

@@ -6,10 +6,12 @@ use std::ffi::CString;
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result, Syscall};
 use crate::prog::LoadedProgram;
+use crate::ring::{self, PacketRing, RingGeometry};
 use crate::sys;
 
 /// The buffer [`PacketSocket::recv_packet`] allocates: the largest `lo`
@@ -129,7 +131,7 @@ pub enum PacketType {
 }
 
 impl PacketType {
-    fn from_raw(t: u8) -> Self {
+    pub(crate) fn from_raw(t: u8) -> Self {
         match t {
             libc::PACKET_HOST => PacketType::Host,
             libc::PACKET_BROADCAST => PacketType::Broadcast,
@@ -192,9 +194,87 @@ pub struct Packet {
     pub meta: PacketMeta,
 }
 
-/// Options for opening a [`PacketSocket`], applied in an order that lets no
-/// unfiltered packet in: the socket is opened with protocol 0 (it receives
-/// nothing), configured, given its filter, and only then bound.
+/// How a [fanout group](Fanout) spreads packets over its members
+/// (packet(7)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FanoutMode {
+    /// By flow hash (`PACKET_FANOUT_HASH`): the packets of one flow (same
+    /// addresses, ports and protocol) go to the same member.
+    Hash,
+    /// By the CPU the packet arrived on (`PACKET_FANOUT_CPU`).
+    Cpu,
+    /// Round robin (`PACKET_FANOUT_LB`).
+    LoadBalance,
+}
+
+impl FanoutMode {
+    fn as_raw(self) -> u32 {
+        match self {
+            FanoutMode::Hash => libc::PACKET_FANOUT_HASH,
+            FanoutMode::Cpu => libc::PACKET_FANOUT_CPU,
+            FanoutMode::LoadBalance => libc::PACKET_FANOUT_LB,
+        }
+    }
+}
+
+/// Membership of a fanout group (`PACKET_FANOUT`, Linux 3.1): the sockets
+/// (or rings) of one process that join the same group id on the same
+/// interface share its traffic, each packet going to exactly one of them.
+/// Every member must ask for the same mode and flags.
+///
+/// ```no_run
+/// use bpf_loader::{Fanout, FanoutMode, PacketSocket, RingGeometry};
+///
+/// let group = Fanout::new(FanoutMode::Hash, std::process::id() as u16);
+/// let rings: Vec<_> = (0..2)
+///     .map(|_| PacketSocket::builder().fanout(group).bind_ring("lo", RingGeometry::default()))
+///     .collect::<Result<_, _>>()?;
+/// # Ok::<(), bpf_loader::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Fanout {
+    group: u16,
+    mode: FanoutMode,
+    rollover: bool,
+}
+
+impl Fanout {
+    /// Group `group` (an id of this process's choosing), spreading by
+    /// `mode`.
+    pub fn new(mode: FanoutMode, group: u16) -> Self {
+        Fanout {
+            group,
+            mode,
+            rollover: false,
+        }
+    }
+
+    /// Whether a packet whose member is full goes to the next member
+    /// instead of being dropped (`PACKET_FANOUT_FLAG_ROLLOVER`). Default:
+    /// off.
+    #[must_use]
+    pub fn rollover(mut self, on: bool) -> Self {
+        self.rollover = on;
+        self
+    }
+
+    /// The group id.
+    pub fn group(&self) -> u16 {
+        self.group
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> FanoutMode {
+        self.mode
+    }
+}
+
+/// Options for opening a [`PacketSocket`] or a [`PacketRing`], applied in
+/// an order that lets no unfiltered packet in: the socket is opened with
+/// protocol 0 (it receives nothing), configured (and given its ring),
+/// given its filter, and only then bound; a fanout group is joined last,
+/// as the kernel requires a bound socket.
 ///
 /// ```no_run
 /// use bpf_loader::{PacketSocket, bpf_prog};
@@ -211,12 +291,17 @@ pub struct Packet {
 pub struct PacketSocketBuilder<'a> {
     ignore_outgoing: bool,
     filter: Option<&'a LoadedProgram>,
+    fanout: Option<Fanout>,
+    recv_buffer: Option<usize>,
 }
 
 impl<'a> PacketSocketBuilder<'a> {
     /// Whether to skip packets this host sends (`PACKET_IGNORE_OUTGOING`,
     /// Linux 4.20). On `lo` every packet is otherwise seen twice, as
-    /// outgoing and as incoming. Default: off.
+    /// outgoing and as incoming. Default: off. With a [`fanout`](Self::fanout)
+    /// group the kernel ignores the socket option, so the group is joined
+    /// with `PACKET_FANOUT_FLAG_IGNORE_OUTGOING` too (a newer flag: kernels
+    /// without it refuse the join with `EINVAL`).
     pub fn ignore_outgoing(mut self, ignore: bool) -> Self {
         self.ignore_outgoing = ignore;
         self
@@ -226,8 +311,30 @@ impl<'a> PacketSocketBuilder<'a> {
     /// [`attach_filter`] (`SO_ATTACH_BPF`), made before `bind` so that no
     /// unfiltered packet is queued in between. Errors name the program and
     /// the socket as [`attach_filter`]'s do.
+    ///
+    /// The filter's return value is also the snap length: N > 0 keeps at
+    /// most N bytes of the packet (its original length is still reported),
+    /// `-1` all of it, 0 drops it.
     pub fn filter(mut self, prog: &'a LoadedProgram) -> Self {
         self.filter = Some(prog);
+        self
+    }
+
+    /// Joins a fanout group after binding, to share the interface's traffic
+    /// with the group's other members (see [`Fanout`]).
+    pub fn fanout(mut self, fanout: Fanout) -> Self {
+        self.fanout = Some(fanout);
+        self
+    }
+
+    /// The socket's receive buffer for [`PacketSocket::recv`]: how many
+    /// bytes of packets (kernel accounting, about 1 KiB per small packet)
+    /// may wait before the kernel drops. `SO_RCVBUFFORCE` with root or
+    /// `CAP_NET_ADMIN`, else `SO_RCVBUF` (capped by `net.core.rmem_max`).
+    /// Default: the system's (`net.core.rmem_default`, usually 208 KiB).
+    /// Irrelevant for a ring, which holds the packets itself.
+    pub fn recv_buffer(mut self, bytes: usize) -> Self {
+        self.recv_buffer = Some(bytes);
         self
     }
 
@@ -237,32 +344,166 @@ impl<'a> PacketSocketBuilder<'a> {
     /// `setsockopt(SOL_PACKET, PACKET_AUXDATA)` (2.6.21),
     /// `setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING)` (4.20, only if
     /// asked), `setsockopt(SO_ATTACH_BPF)` (3.19), `bind(2)` with a
-    /// `sockaddr_ll` for `ETH_P_ALL`; see packet(7).
+    /// `sockaddr_ll` for `ETH_P_ALL`, `setsockopt(PACKET_FANOUT)` (3.1, only
+    /// if asked); see packet(7).
     ///
     /// # Errors
     ///
     /// [`Error::UnknownInterface`] when no interface has that name;
     /// [`Error::Syscall`] otherwise (`EPERM` without `CAP_NET_RAW`).
     pub fn bind(self, interface: &str) -> Result<PacketSocket> {
+        let (fd, ifindex, _) = self.open(interface, None)?;
+        Ok(PacketSocket {
+            fd,
+            ifindex,
+            interface: interface.to_owned(),
+            totals: StatsTotals::default(),
+        })
+    }
+
+    /// Opens the socket with a TPACKET_V3 receive ring of `geometry`,
+    /// `mmap`s it, and binds it to `interface`: the fast receiver (see
+    /// [`PacketRing`]).
+    ///
+    /// Kernel calls: as [`bind`](Self::bind), plus
+    /// `setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V3)` (3.2),
+    /// `setsockopt(SOL_PACKET, PACKET_RX_RING)` and `mmap(2)` before the
+    /// filter and the bind.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RingGeometry`] for a geometry the kernel would refuse, before
+    /// any system call; otherwise as [`bind`](Self::bind), and
+    /// [`Error::Syscall`] for the ring calls (`ENOMEM` for a ring too large).
+    pub fn bind_ring(self, interface: &str, geometry: RingGeometry) -> Result<PacketRing> {
+        let (fd, ifindex, map) = self.open(interface, Some(&geometry))?;
+        let map = map.ok_or_else(|| Error::RingGeometry {
+            socket: format!("AF_PACKET ring on `{interface}`"),
+            reason: "no ring was set up".into(),
+        })?;
+        Ok(PacketRing::new(
+            fd,
+            map,
+            ifindex,
+            interface.to_owned(),
+            geometry,
+        ))
+    }
+
+    /// The one opening sequence behind [`bind`](Self::bind) and
+    /// [`bind_ring`](Self::bind_ring).
+    fn open(
+        self,
+        interface: &str,
+        ring: Option<&RingGeometry>,
+    ) -> Result<(OwnedFd, u32, Option<sys::RingMap>)> {
+        let what = match ring {
+            None => format!("AF_PACKET socket on `{interface}`"),
+            Some(_) => format!("AF_PACKET ring on `{interface}`"),
+        };
+        if let Some(geometry) = ring {
+            // Before any system call: a clear error for a bad geometry.
+            geometry.validate().map_err(|reason| Error::RingGeometry {
+                socket: what.clone(),
+                reason,
+            })?;
+        }
         let ifindex = interface_index(interface)?;
-        let what = format!("AF_PACKET socket on `{interface}`");
         let fd = sys::packet_socket()
             .map_err(|e| Error::socket_call(Syscall::PacketSocket, &what, e))?;
-        sys::set_packet_auxdata(fd.as_fd(), true)
-            .map_err(|e| Error::socket_call(Syscall::AuxData, &what, e))?;
+        if ring.is_none() {
+            sys::set_packet_auxdata(fd.as_fd(), true)
+                .map_err(|e| Error::socket_call(Syscall::AuxData, &what, e))?;
+        }
         if self.ignore_outgoing {
             sys::set_packet_ignore_outgoing(fd.as_fd(), true)
                 .map_err(|e| Error::socket_call(Syscall::IgnoreOutgoing, &what, e))?;
         }
+        if let Some(bytes) = self.recv_buffer {
+            let bytes = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+            sys::set_recv_buffer(fd.as_fd(), bytes)
+                .map_err(|e| Error::socket_call(Syscall::RecvBuffer, &what, e))?;
+        }
+        let map = ring
+            .map(|geometry| ring::setup(fd.as_fd(), geometry, &what))
+            .transpose()?;
         if let Some(prog) = self.filter {
             attach(fd.as_fd(), prog, what.clone())?;
         }
         sys::bind_packet(fd.as_fd(), ifindex)
             .map_err(|e| Error::socket_call(Syscall::Bind, &what, e))?;
-        Ok(PacketSocket {
-            fd,
-            ifindex,
-            interface: interface.to_owned(),
+        if let Some(fanout) = self.fanout {
+            let mut flags = 0;
+            if fanout.rollover {
+                flags |= libc::PACKET_FANOUT_FLAG_ROLLOVER;
+            }
+            if self.ignore_outgoing {
+                flags |= libc::PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
+            }
+            sys::set_fanout(fd.as_fd(), fanout.group, fanout.mode.as_raw(), flags)
+                .map_err(|e| Error::socket_call(Syscall::Fanout, &what, e))?;
+        }
+        Ok((fd, ifindex, map))
+    }
+}
+
+/// The kernel's packet counters for a socket or ring
+/// (`PACKET_STATISTICS`), added up since it was opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct PacketStats {
+    /// Packets the filter kept, the dropped ones included (`tp_packets`).
+    pub packets: u64,
+    /// Of those, the packets dropped because the ring or receive buffer was
+    /// full (`tp_drops`): a reader too slow, or a ring too small.
+    pub drops: u64,
+    /// How often the ring's queue froze because user space held every block
+    /// (`tp_freeze_q_cnt`, rings only).
+    pub freezes: u64,
+}
+
+impl PacketStats {
+    /// The packets delivered: `packets - drops`.
+    pub fn delivered(&self) -> u64 {
+        self.packets.saturating_sub(self.drops)
+    }
+}
+
+impl fmt::Display for PacketStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} packets passed the filter, {} dropped by the kernel",
+            self.packets, self.drops
+        )?;
+        if self.freezes > 0 {
+            write!(f, ", queue frozen {} times", self.freezes)?;
+        }
+        Ok(())
+    }
+}
+
+/// Running totals of [`PacketStats`]: the kernel resets its counters on
+/// every read.
+#[derive(Debug, Default)]
+pub(crate) struct StatsTotals {
+    packets: AtomicU64,
+    drops: AtomicU64,
+    freezes: AtomicU64,
+}
+
+impl StatsTotals {
+    /// Reads (and so resets) the kernel's counters, adds them, returns the
+    /// totals.
+    pub(crate) fn update(&self, fd: BorrowedFd<'_>) -> io::Result<PacketStats> {
+        let s = sys::packet_statistics(fd)?;
+        let add = |total: &AtomicU64, n: u32| {
+            total.fetch_add(u64::from(n), Ordering::Relaxed) + u64::from(n)
+        };
+        Ok(PacketStats {
+            packets: add(&self.packets, s.tp_packets),
+            drops: add(&self.drops, s.tp_drops),
+            freezes: add(&self.freezes, s.tp_freeze_q_cnt),
         })
     }
 }
@@ -299,6 +540,7 @@ pub struct PacketSocket {
     fd: OwnedFd,
     ifindex: u32,
     interface: String,
+    totals: StatsTotals,
 }
 
 impl PacketSocket {
@@ -409,6 +651,33 @@ impl PacketSocket {
         data.truncate(meta.captured);
         data.shrink_to_fit();
         Ok(Some(Packet { data, meta }))
+    }
+
+    /// The kernel's counters since the socket was opened: packets the filter
+    /// kept, and of those dropped because the receive buffer was full (see
+    /// [`PacketSocketBuilder::recv_buffer`]).
+    ///
+    /// Kernel call: `getsockopt(SOL_PACKET, PACKET_STATISTICS)`, which
+    /// resets the kernel's counters; this value adds them up.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] if the call fails.
+    pub fn stats(&self) -> Result<PacketStats> {
+        self.totals
+            .update(self.fd.as_fd())
+            .map_err(|e| Error::socket_call(Syscall::Statistics, self.what(), e))
+    }
+
+    /// The interface's link-layer type (`ARPHRD_*`, e.g. 1 for Ethernet,
+    /// 772 for loopback): which link type a capture file needs.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] if `getsockname(2)` fails.
+    pub fn hardware_type(&self) -> Result<u16> {
+        sys::packet_hatype(self.fd.as_fd())
+            .map_err(|e| Error::socket_call(Syscall::SockName, self.what(), e))
     }
 
     /// Discards the packets queued now; returns how many.

@@ -9,12 +9,18 @@
 //! modules reach the commands only through the [`Bpf`] trait, whose real
 //! implementation is [`Kernel`]: unit tests substitute a fake kernel there, so
 //! the verifier-log retry and the error paths run without root.
+//!
+//! The TPACKET_V3 receive ring is here too: [`RingMap`] owns the mapping
+//! and hands out one block at a time as a [`UserBlock`], whose drop gives
+//! it back to the kernel; the memory ordering of the block status word is
+//! documented where it is loaded and stored.
 
 use std::ffi::{CStr, c_int, c_long, c_uint, c_void};
 use std::io;
 use std::mem;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::ptr;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use bpf_asm::Insn;
 
@@ -776,7 +782,8 @@ pub(crate) fn recv_packet(sock: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<Re
     })
 }
 
-/// The size of a memory page (`sysconf(_SC_PAGESIZE)`).
+/// The size of a memory page (`sysconf(_SC_PAGESIZE)`): ring buffer maps
+/// and receive-ring blocks are multiples of it.
 pub(crate) fn page_size() -> usize {
     // SAFETY: sysconf has no memory-safety preconditions.
     let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
@@ -979,6 +986,328 @@ pub(crate) fn epoll_wait(ep: BorrowedFd<'_>, timeout_ms: c_int) -> io::Result<bo
     // SAFETY: `ev` is room for one event, and we pass a count of 1.
     let n = cvt(unsafe { libc::epoll_wait(ep.as_raw_fd(), &mut ev, 1, timeout_ms) })?;
     Ok(n > 0)
+}
+
+/// `setsockopt(SOL_SOCKET, SO_RCVBUFFORCE)` (root or `CAP_NET_ADMIN`),
+/// falling back to `SO_RCVBUF` (capped by `net.core.rmem_max`) on `EPERM`:
+/// how many bytes of packets the socket may queue.
+pub(crate) fn set_recv_buffer(sock: BorrowedFd<'_>, bytes: c_int) -> io::Result<()> {
+    match setsockopt_int(sock, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes) {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+            setsockopt_int(sock, libc::SOL_SOCKET, libc::SO_RCVBUF, bytes)
+        }
+        other => other,
+    }
+}
+
+/// `setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V3)` (Linux 3.2): the
+/// ring layout [`set_rx_ring`] then uses.
+pub(crate) fn set_packet_version_v3(sock: BorrowedFd<'_>) -> io::Result<()> {
+    setsockopt_int(
+        sock,
+        libc::SOL_PACKET,
+        libc::PACKET_VERSION,
+        libc::tpacket_versions::TPACKET_V3 as c_int,
+    )
+}
+
+/// `setsockopt(SOL_PACKET, PACKET_RX_RING)` with a TPACKET_V3 request: the
+/// kernel allocates `tp_block_nr` blocks of `tp_block_size` bytes.
+pub(crate) fn set_rx_ring(sock: BorrowedFd<'_>, req: &libc::tpacket_req3) -> io::Result<()> {
+    // SAFETY: the option value points at a live tpacket_req3 of the length
+    // passed; the kernel only reads it.
+    cvt(unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_PACKET,
+            libc::PACKET_RX_RING,
+            ptr::from_ref(req).cast::<c_void>(),
+            mem::size_of::<libc::tpacket_req3>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// `setsockopt(SOL_PACKET, PACKET_FANOUT)` (Linux 3.1): joins (or creates)
+/// fanout group `group` with `mode` (`PACKET_FANOUT_HASH`, ...) and `flags`
+/// (`PACKET_FANOUT_FLAG_*`). The socket must be bound.
+pub(crate) fn set_fanout(
+    sock: BorrowedFd<'_>,
+    group: u16,
+    mode: c_uint,
+    flags: c_uint,
+) -> io::Result<()> {
+    // The option value is an int: group id in the low 16 bits, mode and
+    // flags in the high 16 (packet(7)).
+    let arg = c_uint::from(group) | ((mode | flags) << 16);
+    setsockopt_int(
+        sock,
+        libc::SOL_PACKET,
+        libc::PACKET_FANOUT,
+        c_int::from_ne_bytes(arg.to_ne_bytes()),
+    )
+}
+
+/// `getsockopt(SOL_PACKET, PACKET_STATISTICS)` (Linux 2.4): the counters
+/// since the last call, which resets them. `tp_packets` includes the
+/// dropped packets. Sockets without a TPACKET_V3 ring fill only the first
+/// two fields (`struct tpacket_stats`); `tp_freeze_q_cnt` stays 0.
+pub(crate) fn packet_statistics(sock: BorrowedFd<'_>) -> io::Result<libc::tpacket_stats_v3> {
+    let mut stats = libc::tpacket_stats_v3 {
+        tp_packets: 0,
+        tp_drops: 0,
+        tp_freeze_q_cnt: 0,
+    };
+    let mut len = mem::size_of::<libc::tpacket_stats_v3>() as libc::socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes to `stats`, a live and
+    // writable tpacket_stats_v3 of that size, and the new length to `len`.
+    cvt(unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_PACKET,
+            libc::PACKET_STATISTICS,
+            ptr::from_mut(&mut stats).cast::<c_void>(),
+            &mut len,
+        )
+    })?;
+    Ok(stats)
+}
+
+/// The `sll_hatype` (`ARPHRD_*`) of a bound packet socket's address, from
+/// `getsockname(2)`: what the link layer of its interface is.
+pub(crate) fn packet_hatype(sock: BorrowedFd<'_>) -> io::Result<u16> {
+    // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+    let mut addr: libc::sockaddr_ll = unsafe { mem::zeroed() };
+    let mut len = mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes of address to `addr`,
+    // which is live, writable and that large.
+    cvt(unsafe {
+        libc::getsockname(
+            sock.as_raw_fd(),
+            ptr::from_mut(&mut addr).cast::<libc::sockaddr>(),
+            &mut len,
+        )
+    })?;
+    Ok(addr.sll_hatype)
+}
+
+/// The `struct tpacket_block_desc` fields a reader needs, copied out of a
+/// block the kernel has handed to user space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BlockHeader {
+    /// `block_status`: `TP_STATUS_USER`, possibly with `TP_STATUS_LOSING`
+    /// (packets were dropped since the previous block) and
+    /// `TP_STATUS_BLK_TMO` (closed by the timeout, not because it was full).
+    pub(crate) status: u32,
+    /// `num_pkts`.
+    pub(crate) num_pkts: u32,
+    /// `seq_num`: the kernel's count of blocks closed on this ring.
+    pub(crate) seq_num: u64,
+}
+
+/// Offset of `block_status` in a block (`struct tpacket_block_desc`,
+/// version 1 header), 4-aligned as an atomic `u32` requires.
+const BLOCK_STATUS_OFFSET: usize = mem::offset_of!(libc::tpacket_block_desc, hdr)
+    + mem::offset_of!(libc::tpacket_hdr_v1, block_status);
+const _: () = assert!(BLOCK_STATUS_OFFSET.is_multiple_of(mem::align_of::<AtomicU32>()));
+
+/// A TPACKET_V3 receive ring mapped into this process: `block_count`
+/// blocks of `block_size` bytes shared with the kernel. Owned: `munmap`ed
+/// on drop. The mapping stays valid after the socket's fd is closed.
+///
+/// Each block belongs to the kernel or to user space as its
+/// `block_status` word says, and only its owner touches the rest of the
+/// block: the kernel writes packets into blocks it owns, then stores
+/// `TP_STATUS_USER`; user space reads the packets, then stores
+/// `TP_STATUS_KERNEL`. [`RingMap::user_block`] is the only way to read a
+/// block and [`UserBlock`]'s drop the only way to give it back, so no
+/// slice into a block outlives user space's ownership of it.
+#[derive(Debug)]
+pub(crate) struct RingMap {
+    base: ptr::NonNull<u8>,
+    len: usize,
+    block_size: usize,
+    block_count: usize,
+}
+
+// SAFETY: the mapping is plain shared memory owned by this value alone (no
+// thread-local state); access to its blocks goes through `&mut self`.
+unsafe impl Send for RingMap {}
+
+/// `mmap(2)` the receive ring set up by [`set_rx_ring`] on `sock`:
+/// `block_count * block_size` bytes, read-write and shared with the kernel.
+pub(crate) fn mmap_ring(
+    sock: BorrowedFd<'_>,
+    block_size: usize,
+    block_count: usize,
+) -> io::Result<RingMap> {
+    let len = block_size
+        .checked_mul(block_count)
+        .filter(|&l| l > 0 && block_size >= mem::size_of::<libc::tpacket_block_desc>())
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: a new shared mapping of the socket's ring at a kernel-chosen
+    // address; no existing memory is affected.
+    let base = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            sock.as_raw_fd(),
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    let base = ptr::NonNull::new(base.cast::<u8>())
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOMEM))?;
+    Ok(RingMap {
+        base,
+        len,
+        block_size,
+        block_count,
+    })
+}
+
+impl RingMap {
+    /// The number of blocks.
+    pub(crate) fn block_count(&self) -> usize {
+        self.block_count
+    }
+
+    /// The status word of block `index` (< `block_count`), as an atomic.
+    fn status_word(&self, index: usize) -> &AtomicU32 {
+        debug_assert!(index < self.block_count);
+        // SAFETY: `index < block_count`, so the offset lies inside the
+        // mapping, which lives as long as `self`; blocks start at multiples
+        // of the block size (itself a multiple of the page size) and the
+        // status word's offset is 4-aligned (checked at compile time), so
+        // the pointer is aligned for AtomicU32. This crate accesses the word
+        // only through this atomic; the kernel, the other party, writes it
+        // with WRITE_ONCE/smp_store_release semantics.
+        unsafe {
+            AtomicU32::from_ptr(
+                self.base
+                    .as_ptr()
+                    .add(index * self.block_size + BLOCK_STATUS_OFFSET)
+                    .cast::<u32>(),
+            )
+        }
+    }
+
+    /// Whether block `index` is user space's (`TP_STATUS_USER`), with the
+    /// same Acquire load as [`user_block`](Self::user_block).
+    pub(crate) fn is_ready(&self, index: usize) -> bool {
+        index < self.block_count
+            && self.status_word(index).load(Ordering::Acquire) & libc::TP_STATUS_USER != 0
+    }
+
+    /// Block `index` (< `block_count`) if the kernel has handed it to user
+    /// space (`TP_STATUS_USER`), else `None`. The block stays user space's
+    /// until the returned value is dropped; `&mut self` keeps it the only
+    /// one.
+    pub(crate) fn user_block(&mut self, index: usize) -> Option<UserBlock<'_>> {
+        if index >= self.block_count {
+            return None;
+        }
+        // Acquire: pairs with the kernel's release of the block (it writes
+        // the packets, then `smp_wmb()`, then TP_STATUS_USER in
+        // prb_close_block), so every packet byte written before the status
+        // is visible to the reads below.
+        let status = self.status_word(index).load(Ordering::Acquire);
+        if status & libc::TP_STATUS_USER == 0 {
+            return None;
+        }
+        // SAFETY: the block lies inside the mapping (`index < block_count`)
+        // and is user space's now (TP_STATUS_USER, acquired above): the
+        // kernel does not write any of it until the status is given back,
+        // so reading the header, aligned as the mapping's start is, is a
+        // plain read of initialised memory (any bit pattern is a valid
+        // tpacket_block_desc: integers only).
+        let desc = unsafe {
+            ptr::read(
+                self.base
+                    .as_ptr()
+                    .add(index * self.block_size)
+                    .cast::<libc::tpacket_block_desc>(),
+            )
+        };
+        // SAFETY: reading the union's only member, plain integers.
+        let bh1 = unsafe { desc.hdr.bh1 };
+        let header = BlockHeader {
+            status,
+            num_pkts: bh1.num_pkts,
+            seq_num: bh1.seq_num,
+        };
+        // The packets: from the first one to the end of the used part of
+        // the block (`blk_len` counts from the block's start), clamped to
+        // the block, and never including the header with the status word.
+        let first = (bh1.offset_to_first_pkt as usize)
+            .clamp(mem::size_of::<libc::tpacket_block_desc>(), self.block_size);
+        let end = (bh1.blk_len as usize).clamp(first, self.block_size);
+        // SAFETY: `first..end` lies inside block `index`, inside the mapping,
+        // after the block header; the block is user space's (acquired above)
+        // so the kernel does not write these bytes while the slice lives:
+        // the slice borrows the returned `UserBlock`, whose drop is what hands
+        // the block back. The bytes were written by the kernel, so they are
+        // initialised.
+        let packets = unsafe {
+            std::slice::from_raw_parts(
+                self.base
+                    .as_ptr()
+                    .add(index * self.block_size + first)
+                    .cast_const(),
+                end - first,
+            )
+        };
+        Some(UserBlock {
+            status: self.status_word(index),
+            header,
+            packets,
+        })
+    }
+}
+
+impl Drop for RingMap {
+    fn drop(&mut self) {
+        // SAFETY: `base` and `len` are the mapping made by `mmap_ring`, owned
+        // by this value alone; every `UserBlock` borrows `self`, so none
+        // outlives it. An munmap failure cannot be handled in drop.
+        let _ = unsafe { libc::munmap(self.base.as_ptr().cast::<c_void>(), self.len) };
+    }
+}
+
+/// A block user space owns: its header and its packet bytes. Dropping it
+/// hands the block back to the kernel.
+#[derive(Debug)]
+pub(crate) struct UserBlock<'a> {
+    status: &'a AtomicU32,
+    header: BlockHeader,
+    packets: &'a [u8],
+}
+
+impl UserBlock<'_> {
+    /// The block header.
+    pub(crate) fn header(&self) -> BlockHeader {
+        self.header
+    }
+
+    /// The bytes from the first packet's `tpacket3_hdr` to the end of the
+    /// last packet, borrowed for no longer than the block is user space's.
+    pub(crate) fn packets(&self) -> &[u8] {
+        self.packets
+    }
+}
+
+impl Drop for UserBlock<'_> {
+    fn drop(&mut self) {
+        // Release: every read of the block's packets (all through borrows of
+        // `self`, which have ended) happens before the kernel can see
+        // TP_STATUS_KERNEL and start overwriting the block (the kernel reads
+        // the status before reusing a block, with `smp_rmb()` after).
+        self.status.store(libc::TP_STATUS_KERNEL, Ordering::Release);
+    }
 }
 
 #[cfg(test)]

@@ -230,7 +230,7 @@ pub(crate) fn check_access(off: i64, size: usize, write: bool) -> Result<(), Str
         ));
     }
     let off = off as usize;
-    if off % size != 0 {
+    if !off.is_multiple_of(size) {
         return Err(format!(
             "a {size}-byte access at offset {off} ({name}) is misaligned"
         ));

@@ -9,7 +9,7 @@ use super::ctx::{self, SkBuff};
 use super::helpers;
 use super::mem::{self, Fault, Kind, Region};
 use super::{
-    A, Code, MAX_FRAMES, MAX_TAIL_CALLS, MAY_GOTO_BUDGET, STACK, Vm, VmError, VmErrorKind, X,
+    Arith, Code, MAX_FRAMES, MAX_TAIL_CALLS, MAY_GOTO_BUDGET, STACK, Vm, VmError, VmErrorKind, Exec,
 };
 
 /// Region indexes fixed for a run.
@@ -85,61 +85,61 @@ pub(crate) fn run(vm: &mut Vm, skb: &SkBuff<'_>) -> Result<u64, VmError> {
 /// `x op y` for a 64-bit ALU operation, with the kernel's rules for
 /// division and shifts.
 #[inline(always)]
-fn alu64(op: A, x: u64, y: u64) -> u64 {
+fn alu64(op: Arith, x: u64, y: u64) -> u64 {
     match op {
-        A::Add => x.wrapping_add(y),
-        A::Sub => x.wrapping_sub(y),
-        A::Mul => x.wrapping_mul(y),
-        A::Div => x.checked_div(y).unwrap_or(0),
-        A::SDiv => match y as i64 {
+        Arith::Add => x.wrapping_add(y),
+        Arith::Sub => x.wrapping_sub(y),
+        Arith::Mul => x.wrapping_mul(y),
+        Arith::Div => x.checked_div(y).unwrap_or(0),
+        Arith::SDiv => match y as i64 {
             0 => 0,
             -1 => (x as i64).wrapping_neg() as u64,
             d => ((x as i64) / d) as u64,
         },
-        A::Mod => x.checked_rem(y).unwrap_or(x),
-        A::SMod => match y as i64 {
+        Arith::Mod => x.checked_rem(y).unwrap_or(x),
+        Arith::SMod => match y as i64 {
             0 => x,
             -1 => 0,
             d => ((x as i64) % d) as u64,
         },
-        A::Or => x | y,
-        A::And => x & y,
-        A::Lsh => x << (y & 63),
-        A::Rsh => x >> (y & 63),
-        A::Arsh => ((x as i64) >> (y & 63)) as u64,
-        A::Xor => x ^ y,
-        A::Mov => y,
+        Arith::Or => x | y,
+        Arith::And => x & y,
+        Arith::Lsh => x << (y & 63),
+        Arith::Rsh => x >> (y & 63),
+        Arith::Arsh => ((x as i64) >> (y & 63)) as u64,
+        Arith::Xor => x ^ y,
+        Arith::Mov => y,
     }
 }
 
 /// The same for 32-bit operations: they see and produce the low halves,
 /// zero-extended.
 #[inline(always)]
-fn alu32(op: A, x: u64, y: u64) -> u64 {
+fn alu32(op: Arith, x: u64, y: u64) -> u64 {
     let (a, b) = (x as u32, y as u32);
     u64::from(match op {
-        A::Add => a.wrapping_add(b),
-        A::Sub => a.wrapping_sub(b),
-        A::Mul => a.wrapping_mul(b),
-        A::Div => a.checked_div(b).unwrap_or(0),
-        A::SDiv => match b as i32 {
+        Arith::Add => a.wrapping_add(b),
+        Arith::Sub => a.wrapping_sub(b),
+        Arith::Mul => a.wrapping_mul(b),
+        Arith::Div => a.checked_div(b).unwrap_or(0),
+        Arith::SDiv => match b as i32 {
             0 => 0,
             -1 => (a as i32).wrapping_neg() as u32,
             d => ((a as i32) / d) as u32,
         },
-        A::Mod => a.checked_rem(b).unwrap_or(a),
-        A::SMod => match b as i32 {
+        Arith::Mod => a.checked_rem(b).unwrap_or(a),
+        Arith::SMod => match b as i32 {
             0 => a,
             -1 => 0,
             d => ((a as i32) % d) as u32,
         },
-        A::Or => a | b,
-        A::And => a & b,
-        A::Lsh => a << (b & 31),
-        A::Rsh => a >> (b & 31),
-        A::Arsh => ((a as i32) >> (b & 31)) as u32,
-        A::Xor => a ^ b,
-        A::Mov => b,
+        Arith::Or => a | b,
+        Arith::And => a & b,
+        Arith::Lsh => a << (b & 31),
+        Arith::Rsh => a >> (b & 31),
+        Arith::Arsh => ((a as i32) >> (b & 31)) as u32,
+        Arith::Xor => a ^ b,
+        Arith::Mov => b,
     })
 }
 
@@ -406,32 +406,32 @@ impl Machine<'_, '_> {
             let at = pc;
             pc += usize::from(s.len);
             match s.x {
-                X::Alu64(op) => self.regs[d] = alu64(op, self.regs[d], s.imm),
-                X::Alu64X(op) => self.regs[d] = alu64(op, self.regs[d], self.regs[sr]),
-                X::Alu32(op) => self.regs[d] = alu32(op, self.regs[d], s.imm),
-                X::Alu32X(op) => self.regs[d] = alu32(op, self.regs[d], self.regs[sr]),
-                X::Jmp64(op) => {
+                Exec::Alu64(op) => self.regs[d] = alu64(op, self.regs[d], s.imm),
+                Exec::Alu64Reg(op) => self.regs[d] = alu64(op, self.regs[d], self.regs[sr]),
+                Exec::Alu32(op) => self.regs[d] = alu32(op, self.regs[d], s.imm),
+                Exec::Alu32Reg(op) => self.regs[d] = alu32(op, self.regs[d], self.regs[sr]),
+                Exec::Jmp64(op) => {
                     if cond64(op, self.regs[d], s.imm) {
                         pc = s.target;
                     }
                 }
-                X::Jmp64X(op) => {
+                Exec::Jmp64Reg(op) => {
                     if cond64(op, self.regs[d], self.regs[sr]) {
                         pc = s.target;
                     }
                 }
-                X::Jmp32(op) => {
+                Exec::Jmp32(op) => {
                     if cond32(op, self.regs[d], s.imm) {
                         pc = s.target;
                     }
                 }
-                X::Jmp32X(op) => {
+                Exec::Jmp32Reg(op) => {
                     if cond32(op, self.regs[d], self.regs[sr]) {
                         pc = s.target;
                     }
                 }
-                X::LdAbs | X::LdInd => {
-                    let base = if s.x == X::LdInd {
+                Exec::LdAbs | Exec::LdInd => {
+                    let base = if s.x == Exec::LdInd {
                         self.regs[sr] as i32
                     } else {
                         0
@@ -444,19 +444,19 @@ impl Machine<'_, '_> {
                         None => return Ok(0),
                     }
                 }
-                X::Load { signed } => {
+                Exec::Load { signed } => {
                     let addr = self.regs[sr].wrapping_add(i64::from(s.off) as u64);
                     let size = usize::from(s.size);
                     let v = self.load(at, addr, size)?;
                     self.regs[d] = if signed { sign_extend(v, size) } else { v };
                 }
-                X::Store { reg } => {
+                Exec::Store { reg } => {
                     let addr = self.regs[d].wrapping_add(i64::from(s.off) as u64);
                     let v = if reg { self.regs[sr] } else { s.imm };
                     self.store(at, addr, usize::from(s.size), v)?;
                 }
-                X::Ja => pc = s.target,
-                X::Exit => match self.frames.pop() {
+                Exec::Ja => pc = s.target,
+                Exec::Exit => match self.frames.pop() {
                     None => return Ok(self.regs[0]),
                     Some(fr) => {
                         self.regs[6..10].copy_from_slice(&fr.saved);
@@ -466,22 +466,22 @@ impl Machine<'_, '_> {
                         pc = fr.ret;
                     }
                 },
-                X::Neg { wide } => {
+                Exec::Neg { wide } => {
                     self.regs[d] = if wide {
                         self.regs[d].wrapping_neg()
                     } else {
                         u64::from((self.regs[d] as u32).wrapping_neg())
                     };
                 }
-                X::Endian { order, width } => {
+                Exec::Endian { order, width } => {
                     self.regs[d] = byte_order(order, i32::from(width), self.regs[d]);
                 }
-                X::MovSx { wide, bytes } => {
+                Exec::MovSx { wide, bytes } => {
                     let v = sign_extend(self.regs[sr], usize::from(bytes));
                     self.regs[d] = if wide { v } else { u64::from(v as u32) };
                 }
-                X::Lddw => self.regs[d] = s.imm,
-                X::LddwMap { value } => {
+                Exec::Lddw => self.regs[d] = s.imm,
+                Exec::LddwMap { value } => {
                     let map = self.reloc_map(at).map_err(|k| self.fail(at, k))?;
                     self.regs[d] = if value {
                         self.value_region(map, 0) + (s.imm >> 32)
@@ -489,7 +489,7 @@ impl Machine<'_, '_> {
                         self.map_region(map)
                     };
                 }
-                X::Atomic { op, fetch, wide } => {
+                Exec::Atomic { op, fetch, wide } => {
                     let addr = self.regs[d].wrapping_add(i64::from(s.off) as u64);
                     let size = usize::from(s.size);
                     let old = self.load(at, addr, size)?;
@@ -517,14 +517,14 @@ impl Machine<'_, '_> {
                         _ => {}
                     }
                 }
-                X::MayGoto => {
+                Exec::MayGoto => {
                     if self.may_goto == 0 {
                         pc = s.target;
                     } else {
                         self.may_goto -= 1;
                     }
                 }
-                X::Call => {
+                Exec::Call => {
                     let args = [
                         self.regs[1],
                         self.regs[2],
@@ -554,7 +554,7 @@ impl Machine<'_, '_> {
                         self.regs[0] = r0;
                     }
                 }
-                X::CallLocal => {
+                Exec::CallLocal => {
                     if self.frames.len() + 1 >= MAX_FRAMES {
                         return Err(self.fail(at, VmErrorKind::CallDepth));
                     }
@@ -568,7 +568,7 @@ impl Machine<'_, '_> {
                     self.regs[10] = mem::base(STACK0 + depth) + STACK as u64;
                     pc = s.target;
                 }
-                X::Invalid(why) => return Err(self.invalid(at, why)),
+                Exec::Invalid(why) => return Err(self.invalid(at, why)),
             }
         }
     }
@@ -602,17 +602,17 @@ mod tests {
 
     #[test]
     fn kernel_arithmetic() {
-        assert_eq!(alu64(A::Div, 7, 0), 0);
-        assert_eq!(alu64(A::Mod, 7, 0), 7);
-        assert_eq!(alu32(A::Mod, u64::MAX, 0), 0xffff_ffff);
-        assert_eq!(alu64(A::SDiv, i64::MIN as u64, u64::MAX), i64::MIN as u64);
-        assert_eq!(alu64(A::SMod, i64::MIN as u64, u64::MAX), 0);
-        assert_eq!(alu64(A::SMod, (-7i64) as u64, 2), (-1i64) as u64);
-        assert_eq!(alu32(A::SDiv, 0x8000_0000, 0xffff_ffff), 0x8000_0000);
-        assert_eq!(alu64(A::Lsh, 1, 65), 2);
-        assert_eq!(alu32(A::Lsh, 1, 33), 2);
-        assert_eq!(alu32(A::Arsh, 0x8000_0000, 4), 0xf800_0000);
-        assert_eq!(alu32(A::Add, 0xffff_ffff, 1), 0);
+        assert_eq!(alu64(Arith::Div, 7, 0), 0);
+        assert_eq!(alu64(Arith::Mod, 7, 0), 7);
+        assert_eq!(alu32(Arith::Mod, u64::MAX, 0), 0xffff_ffff);
+        assert_eq!(alu64(Arith::SDiv, i64::MIN as u64, u64::MAX), i64::MIN as u64);
+        assert_eq!(alu64(Arith::SMod, i64::MIN as u64, u64::MAX), 0);
+        assert_eq!(alu64(Arith::SMod, (-7i64) as u64, 2), (-1i64) as u64);
+        assert_eq!(alu32(Arith::SDiv, 0x8000_0000, 0xffff_ffff), 0x8000_0000);
+        assert_eq!(alu64(Arith::Lsh, 1, 65), 2);
+        assert_eq!(alu32(Arith::Lsh, 1, 33), 2);
+        assert_eq!(alu32(Arith::Arsh, 0x8000_0000, 4), 0xf800_0000);
+        assert_eq!(alu32(Arith::Add, 0xffff_ffff, 1), 0);
         assert_eq!(byte_order(ByteOrder::Be, 16, 0x1234), 0x3412);
         assert_eq!(byte_order(ByteOrder::Le, 16, 0xab_1234), 0x1234);
         assert_eq!(sign_extend(0x80, 1), 0xffff_ffff_ffff_ff80);

@@ -43,7 +43,7 @@ pub(crate) fn split(addr: u64) -> Option<(usize, i64)> {
     if hi == 0 {
         return None;
     }
-    let i = (hi + 1) / 2 - 1;
+    let i = hi.div_ceil(2) - 1;
     let off = addr.wrapping_sub(base(i as usize)) as i64;
     Some((usize::try_from(i).ok()?, off))
 }

@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use bpf_loader::bpf_prog;
-//! use bpf_loader::vm::{SkBuff, Vm};
+//! use bpf_loader::vm::{SkBuff, Verdict, Vm};
 //!
 //! // Keep UDP over IPv4 (live-socket offsets).
 //! const UDP: bpf_loader::Program = bpf_prog! {
@@ -41,9 +41,9 @@
 //! let mut frame = [0u8; 42];
 //! frame[12] = 0x08;
 //! frame[23] = 17;
-//! assert_eq!(vm.run(&SkBuff::live(&frame))?, u64::from(u32::MAX));
+//! assert_eq!(Verdict::of(vm.run(&SkBuff::live(&frame))?), Verdict::Keep(u32::MAX));
 //! frame[23] = 6;
-//! assert_eq!(vm.run(&SkBuff::live(&frame))?, 0);
+//! assert_eq!(Verdict::of(vm.run(&SkBuff::live(&frame))?), Verdict::Drop);
 //! # Ok::<(), bpf_loader::vm::VmError>(())
 //! ```
 
@@ -147,12 +147,12 @@ impl std::error::Error for VmError {}
 /// What a step does: its row's operation with the fields that select the
 /// arithmetic resolved, so the run loop dispatches once per step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum X {
+pub(crate) enum Exec {
     /// 64-bit ALU with the immediate, then with `src`; 32-bit likewise.
-    Alu64(A),
-    Alu64X(A),
-    Alu32(A),
-    Alu32X(A),
+    Alu64(Arith),
+    Alu64Reg(Arith),
+    Alu32(Arith),
+    Alu32Reg(Arith),
     Neg {
         wide: bool,
     },
@@ -187,9 +187,9 @@ pub(crate) enum X {
     MayGoto,
     /// Conditional jumps by width, with the immediate or `src`.
     Jmp64(JmpOp),
-    Jmp64X(JmpOp),
+    Jmp64Reg(JmpOp),
     Jmp32(JmpOp),
-    Jmp32X(JmpOp),
+    Jmp32Reg(JmpOp),
     Call,
     CallLocal,
     Exit,
@@ -199,7 +199,7 @@ pub(crate) enum X {
 
 /// An ALU operation with its signedness folded in (`sdiv`, `smod`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum A {
+pub(crate) enum Arith {
     Add,
     Sub,
     Mul,
@@ -216,23 +216,23 @@ pub(crate) enum A {
     Arsh,
 }
 
-impl A {
-    fn of(op: AluOp, signed: bool) -> A {
+impl Arith {
+    fn of(op: AluOp, signed: bool) -> Arith {
         match op {
-            AluOp::Add => A::Add,
-            AluOp::Sub => A::Sub,
-            AluOp::Mul => A::Mul,
-            AluOp::Div if signed => A::SDiv,
-            AluOp::Div => A::Div,
-            AluOp::Or => A::Or,
-            AluOp::And => A::And,
-            AluOp::Lsh => A::Lsh,
-            AluOp::Rsh => A::Rsh,
-            AluOp::Mod if signed => A::SMod,
-            AluOp::Mod => A::Mod,
-            AluOp::Xor => A::Xor,
-            AluOp::Mov => A::Mov,
-            AluOp::Arsh => A::Arsh,
+            AluOp::Add => Arith::Add,
+            AluOp::Sub => Arith::Sub,
+            AluOp::Mul => Arith::Mul,
+            AluOp::Div if signed => Arith::SDiv,
+            AluOp::Div => Arith::Div,
+            AluOp::Or => Arith::Or,
+            AluOp::And => Arith::And,
+            AluOp::Lsh => Arith::Lsh,
+            AluOp::Rsh => Arith::Rsh,
+            AluOp::Mod if signed => Arith::SMod,
+            AluOp::Mod => Arith::Mod,
+            AluOp::Xor => Arith::Xor,
+            AluOp::Mov => Arith::Mov,
+            AluOp::Arsh => Arith::Arsh,
         }
     }
 }
@@ -240,7 +240,7 @@ impl A {
 /// One decoded slot.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Step {
-    pub(crate) x: X,
+    pub(crate) x: Exec,
     pub(crate) dst: u8,
     pub(crate) src: u8,
     /// Access size in bytes.
@@ -266,51 +266,51 @@ fn step(f: &Form, insn: Insn, next: Option<Insn>, slot: usize) -> Step {
     let reg = f.fills(Fld::Src);
     let x = match f.op {
         Op::Alu(op) => {
-            let a = A::of(op, f.signed);
+            let a = Arith::of(op, f.signed);
             match (f.wide, reg) {
-                (true, false) => X::Alu64(a),
-                (true, true) => X::Alu64X(a),
-                (false, false) => X::Alu32(a),
-                (false, true) => X::Alu32X(a),
+                (true, false) => Exec::Alu64(a),
+                (true, true) => Exec::Alu64Reg(a),
+                (false, false) => Exec::Alu32(a),
+                (false, true) => Exec::Alu32Reg(a),
             }
         }
-        Op::Neg => X::Neg { wide: f.wide },
-        Op::Endian(order) => X::Endian {
+        Op::Neg => Exec::Neg { wide: f.wide },
+        Op::Endian(order) => Exec::Endian {
             order,
             width: f.imm as u8,
         },
-        Op::MovSx => X::MovSx {
+        Op::MovSx => Exec::MovSx {
             wide: f.wide,
             bytes: (f.off / 8) as u8,
         },
-        Op::Lddw(None) => X::Lddw,
-        Op::Lddw(Some(Pseudo::MapFd)) => X::LddwMap { value: false },
-        Op::Lddw(Some(Pseudo::MapValue)) => X::LddwMap { value: true },
+        Op::Lddw(None) => Exec::Lddw,
+        Op::Lddw(Some(Pseudo::MapFd)) => Exec::LddwMap { value: false },
+        Op::Lddw(Some(Pseudo::MapValue)) => Exec::LddwMap { value: true },
         Op::Lddw(Some(_)) => {
-            X::Invalid("this `lddw` pseudo source is not supported by the interpreter")
+            Exec::Invalid("this `lddw` pseudo source is not supported by the interpreter")
         }
-        Op::LdAbs => X::LdAbs,
-        Op::LdInd => X::LdInd,
-        Op::Load | Op::LoadAcquire => X::Load { signed: f.signed },
-        Op::Store | Op::StoreRelease => X::Store { reg },
-        Op::Atomic { op, fetch } => X::Atomic {
+        Op::LdAbs => Exec::LdAbs,
+        Op::LdInd => Exec::LdInd,
+        Op::Load | Op::LoadAcquire => Exec::Load { signed: f.signed },
+        Op::Store | Op::StoreRelease => Exec::Store { reg },
+        Op::Atomic { op, fetch } => Exec::Atomic {
             op,
             fetch,
             wide: f.wide,
         },
-        Op::Ja => X::Ja,
-        Op::MayGoto => X::MayGoto,
+        Op::Ja => Exec::Ja,
+        Op::MayGoto => Exec::MayGoto,
         Op::Jmp(op) => match (f.wide, reg) {
-            (true, false) => X::Jmp64(op),
-            (true, true) => X::Jmp64X(op),
-            (false, false) => X::Jmp32(op),
-            (false, true) => X::Jmp32X(op),
+            (true, false) => Exec::Jmp64(op),
+            (true, true) => Exec::Jmp64Reg(op),
+            (false, false) => Exec::Jmp32(op),
+            (false, true) => Exec::Jmp32Reg(op),
         },
-        Op::Call => X::Call,
-        Op::CallLocal => X::CallLocal,
-        Op::Exit => X::Exit,
+        Op::Call => Exec::Call,
+        Op::CallLocal => Exec::CallLocal,
+        Op::Exit => Exec::Exit,
         Op::AddrSpaceCast | Op::CallKfunc | Op::Raw => {
-            X::Invalid("not supported by the interpreter")
+            Exec::Invalid("not supported by the interpreter")
         }
     };
     let imm = match f.op {
@@ -342,7 +342,7 @@ impl Code {
         let insns = prog.insns();
         let mut steps = Vec::with_capacity(insns.len());
         let invalid = |insn: Insn, why| Step {
-            x: X::Invalid(why),
+            x: Exec::Invalid(why),
             dst: insn.dst(),
             src: insn.src(),
             size: 0,
