@@ -9,7 +9,7 @@ use super::ctx::{self, SkBuff};
 use super::helpers;
 use super::mem::{self, Fault, Kind, Region};
 use super::{
-    Arith, Code, MAX_FRAMES, MAX_TAIL_CALLS, MAY_GOTO_BUDGET, STACK, Vm, VmError, VmErrorKind, Exec,
+    Arith, Code, Exec, MAX_FRAMES, MAX_TAIL_CALLS, MAY_GOTO_BUDGET, STACK, Vm, VmError, VmErrorKind,
 };
 
 /// Region indexes fixed for a run.
@@ -37,6 +37,9 @@ pub(crate) struct Machine<'v, 'p> {
     pub(crate) tail_calls: u32,
     /// Set by the tail-call helper: the program to continue with.
     pub(crate) tail: Option<Rc<Code>>,
+    /// Whether the context region holds this run's `__sk_buff` yet: it is
+    /// copied in at the first access (most filters never read it).
+    ctx_ready: bool,
 }
 
 pub(crate) fn run(vm: &mut Vm, skb: &SkBuff<'_>) -> Result<u64, VmError> {
@@ -57,7 +60,6 @@ pub(crate) fn run(vm: &mut Vm, skb: &SkBuff<'_>) -> Result<u64, VmError> {
         }
     }
     regions.truncate(STACK0 + MAX_FRAMES);
-    regions[CTX].bytes.copy_from_slice(skb.bytes());
     for (f, low) in vm.dirty.iter_mut().enumerate() {
         if *low < STACK {
             regions[STACK0 + f].bytes[*low..].fill(0);
@@ -74,6 +76,7 @@ pub(crate) fn run(vm: &mut Vm, skb: &SkBuff<'_>) -> Result<u64, VmError> {
         may_goto: MAY_GOTO_BUDGET,
         tail_calls: 0,
         tail: None,
+        ctx_ready: false,
     };
     m.regs[1] = mem::base(CTX);
     m.regs[10] = mem::base(STACK0) + STACK as u64;
@@ -203,6 +206,8 @@ fn sign_extend(x: u64, bytes: usize) -> u64 {
 }
 
 impl Machine<'_, '_> {
+    #[cold]
+    #[inline(never)]
     fn fail(&self, pc: usize, kind: VmErrorKind) -> VmError {
         VmError {
             kind,
@@ -211,6 +216,8 @@ impl Machine<'_, '_> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn invalid(&self, pc: usize, why: &str) -> VmError {
         let insns = self.code.prog.insns();
         let text = insns
@@ -222,6 +229,8 @@ impl Machine<'_, '_> {
         )
     }
 
+    #[cold]
+    #[inline(never)]
     fn fault(&self, pc: usize, f: Fault) -> VmError {
         let msg = match f {
             Fault::NotAPointer(0) => "a load or store through a null pointer (0)".to_owned(),
@@ -252,6 +261,10 @@ impl Machine<'_, '_> {
         };
         if let Kind::Ctx = region.kind {
             ctx::check_access(off, len, write).map_err(Fault::Ctx)?;
+            if !self.ctx_ready {
+                region.bytes.copy_from_slice(self.skb.bytes());
+                self.ctx_ready = true;
+            }
         }
         let bytes: &mut [u8] = match region.kind {
             Kind::Ctx | Kind::Stack => &mut region.bytes,
@@ -276,11 +289,13 @@ impl Machine<'_, '_> {
 
     fn load(&mut self, pc: usize, addr: u64, size: usize) -> Result<u64, VmError> {
         match self.slice(addr, size, false) {
-            Ok(b) => {
-                let mut v = [0u8; 8];
-                v[..size].copy_from_slice(b);
-                Ok(u64::from_le_bytes(v))
-            }
+            Ok(b) => Ok(match *b {
+                [a] => u64::from(a),
+                [a, b] => u64::from(u16::from_le_bytes([a, b])),
+                [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d])),
+                [a, b, c, d, e, f, g, h] => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+                _ => 0,
+            }),
             Err(f) => Err(self.fault(pc, f)),
         }
     }
@@ -289,7 +304,12 @@ impl Machine<'_, '_> {
         self.mark_dirty(addr);
         match self.slice(addr, size, true) {
             Ok(b) => {
-                b.copy_from_slice(&v.to_le_bytes()[..size]);
+                match b.len() {
+                    1 => b[0] = v as u8,
+                    2 => b.copy_from_slice(&(v as u16).to_le_bytes()),
+                    4 => b.copy_from_slice(&(v as u32).to_le_bytes()),
+                    _ => b.copy_from_slice(&v.to_le_bytes()),
+                }
                 Ok(())
             }
             Err(f) => Err(self.fault(pc, f)),
@@ -364,70 +384,314 @@ impl Machine<'_, '_> {
             .ok_or_else(|| VmErrorKind::UnboundMap(r.name.to_string()))
     }
 
-    /// The legacy packet load of `size` bytes at `off` (`bpf_skb_load_helper`):
-    /// big-endian, negative offsets relative to the network (`SKF_NET_OFF`)
-    /// or link-layer (`SKF_LL_OFF`) header; `None` if out of the packet.
-    fn packet_load(&self, off: i32, size: usize) -> Option<u64> {
-        const SKF_NET_OFF: i32 = -0x10_0000;
-        const SKF_LL_OFF: i32 = -0x20_0000;
-        let data = self.skb.data();
-        let bytes = if off >= 0 {
-            data.get(off as usize..off as usize + size)?
-        } else if off >= SKF_NET_OFF {
-            let at = self.skb.network_offset() + (off - SKF_NET_OFF) as usize;
-            data.get(at..at + size)?
-        } else if off >= SKF_LL_OFF {
-            let at = (off - SKF_LL_OFF) as usize;
-            self.skb.frame().get(at..at + size)?
-        } else {
-            return None;
-        };
-        let mut v = [0u8; 8];
-        v[8 - size..].copy_from_slice(bytes);
-        Some(u64::from_be_bytes(v))
-    }
-
     fn run(&mut self) -> Result<u64, VmError> {
         let mut pc = 0usize;
+        // The budget is charged on backward jumps and calls, by the slots
+        // they may run again: straight-line code cannot run away.
         let mut budget = self.vm.budget;
+        let data = self.skb.data();
+        let frame = self.skb.frame();
+        let net = self.skb.network_offset();
         let code = Rc::clone(&self.code);
         let mut steps: &[super::Step] = &code.steps;
         // Holds a tail call's code alive while `steps` borrows it.
         let mut tail_code: Rc<Code>;
         loop {
-            if budget == 0 {
-                return Err(self.fail(pc, VmErrorKind::Budget(self.vm.budget)));
-            }
-            budget -= 1;
-            let Some(&s) = steps.get(pc) else {
+            let Some(s) = steps.get(pc) else {
                 return Err(self.fail(pc.saturating_sub(1), VmErrorKind::OutOfProgram));
             };
             let (d, sr) = (usize::from(s.dst & 15), usize::from(s.src & 15));
             let at = pc;
             pc += usize::from(s.len);
+            // Where a taken jump goes, charging the budget when it goes back.
+            macro_rules! jump {
+                () => {{
+                    let t = s.target as usize;
+                    if t <= at {
+                        let cost = (at - t + 1) as u64;
+                        if budget < cost {
+                            return Err(self.fail(at, VmErrorKind::Budget(self.vm.budget)));
+                        }
+                        budget -= cost;
+                    }
+                    pc = t;
+                }};
+            }
             match s.x {
-                Exec::Alu64(op) => self.regs[d] = alu64(op, self.regs[d], s.imm),
-                Exec::Alu64Reg(op) => self.regs[d] = alu64(op, self.regs[d], self.regs[sr]),
-                Exec::Alu32(op) => self.regs[d] = alu32(op, self.regs[d], s.imm),
-                Exec::Alu32Reg(op) => self.regs[d] = alu32(op, self.regs[d], self.regs[sr]),
-                Exec::Jmp64(op) => {
-                    if cond64(op, self.regs[d], s.imm) {
-                        pc = s.target;
+                Exec::AddImm64 => self.regs[d] = alu64(Arith::Add, self.regs[d], s.imm),
+                Exec::AddReg64 => self.regs[d] = alu64(Arith::Add, self.regs[d], self.regs[sr]),
+                Exec::AddImm32 => self.regs[d] = alu32(Arith::Add, self.regs[d], s.imm),
+                Exec::AddReg32 => self.regs[d] = alu32(Arith::Add, self.regs[d], self.regs[sr]),
+                Exec::SubImm64 => self.regs[d] = alu64(Arith::Sub, self.regs[d], s.imm),
+                Exec::SubReg64 => self.regs[d] = alu64(Arith::Sub, self.regs[d], self.regs[sr]),
+                Exec::SubImm32 => self.regs[d] = alu32(Arith::Sub, self.regs[d], s.imm),
+                Exec::SubReg32 => self.regs[d] = alu32(Arith::Sub, self.regs[d], self.regs[sr]),
+                Exec::MulImm64 => self.regs[d] = alu64(Arith::Mul, self.regs[d], s.imm),
+                Exec::MulReg64 => self.regs[d] = alu64(Arith::Mul, self.regs[d], self.regs[sr]),
+                Exec::MulImm32 => self.regs[d] = alu32(Arith::Mul, self.regs[d], s.imm),
+                Exec::MulReg32 => self.regs[d] = alu32(Arith::Mul, self.regs[d], self.regs[sr]),
+                Exec::DivImm64 => self.regs[d] = alu64(Arith::Div, self.regs[d], s.imm),
+                Exec::DivReg64 => self.regs[d] = alu64(Arith::Div, self.regs[d], self.regs[sr]),
+                Exec::DivImm32 => self.regs[d] = alu32(Arith::Div, self.regs[d], s.imm),
+                Exec::DivReg32 => self.regs[d] = alu32(Arith::Div, self.regs[d], self.regs[sr]),
+                Exec::SDivImm64 => self.regs[d] = alu64(Arith::SDiv, self.regs[d], s.imm),
+                Exec::SDivReg64 => self.regs[d] = alu64(Arith::SDiv, self.regs[d], self.regs[sr]),
+                Exec::SDivImm32 => self.regs[d] = alu32(Arith::SDiv, self.regs[d], s.imm),
+                Exec::SDivReg32 => self.regs[d] = alu32(Arith::SDiv, self.regs[d], self.regs[sr]),
+                Exec::OrImm64 => self.regs[d] = alu64(Arith::Or, self.regs[d], s.imm),
+                Exec::OrReg64 => self.regs[d] = alu64(Arith::Or, self.regs[d], self.regs[sr]),
+                Exec::OrImm32 => self.regs[d] = alu32(Arith::Or, self.regs[d], s.imm),
+                Exec::OrReg32 => self.regs[d] = alu32(Arith::Or, self.regs[d], self.regs[sr]),
+                Exec::AndImm64 => self.regs[d] = alu64(Arith::And, self.regs[d], s.imm),
+                Exec::AndReg64 => self.regs[d] = alu64(Arith::And, self.regs[d], self.regs[sr]),
+                Exec::AndImm32 => self.regs[d] = alu32(Arith::And, self.regs[d], s.imm),
+                Exec::AndReg32 => self.regs[d] = alu32(Arith::And, self.regs[d], self.regs[sr]),
+                Exec::LshImm64 => self.regs[d] = alu64(Arith::Lsh, self.regs[d], s.imm),
+                Exec::LshReg64 => self.regs[d] = alu64(Arith::Lsh, self.regs[d], self.regs[sr]),
+                Exec::LshImm32 => self.regs[d] = alu32(Arith::Lsh, self.regs[d], s.imm),
+                Exec::LshReg32 => self.regs[d] = alu32(Arith::Lsh, self.regs[d], self.regs[sr]),
+                Exec::RshImm64 => self.regs[d] = alu64(Arith::Rsh, self.regs[d], s.imm),
+                Exec::RshReg64 => self.regs[d] = alu64(Arith::Rsh, self.regs[d], self.regs[sr]),
+                Exec::RshImm32 => self.regs[d] = alu32(Arith::Rsh, self.regs[d], s.imm),
+                Exec::RshReg32 => self.regs[d] = alu32(Arith::Rsh, self.regs[d], self.regs[sr]),
+                Exec::ModImm64 => self.regs[d] = alu64(Arith::Mod, self.regs[d], s.imm),
+                Exec::ModReg64 => self.regs[d] = alu64(Arith::Mod, self.regs[d], self.regs[sr]),
+                Exec::ModImm32 => self.regs[d] = alu32(Arith::Mod, self.regs[d], s.imm),
+                Exec::ModReg32 => self.regs[d] = alu32(Arith::Mod, self.regs[d], self.regs[sr]),
+                Exec::SModImm64 => self.regs[d] = alu64(Arith::SMod, self.regs[d], s.imm),
+                Exec::SModReg64 => self.regs[d] = alu64(Arith::SMod, self.regs[d], self.regs[sr]),
+                Exec::SModImm32 => self.regs[d] = alu32(Arith::SMod, self.regs[d], s.imm),
+                Exec::SModReg32 => self.regs[d] = alu32(Arith::SMod, self.regs[d], self.regs[sr]),
+                Exec::XorImm64 => self.regs[d] = alu64(Arith::Xor, self.regs[d], s.imm),
+                Exec::XorReg64 => self.regs[d] = alu64(Arith::Xor, self.regs[d], self.regs[sr]),
+                Exec::XorImm32 => self.regs[d] = alu32(Arith::Xor, self.regs[d], s.imm),
+                Exec::XorReg32 => self.regs[d] = alu32(Arith::Xor, self.regs[d], self.regs[sr]),
+                Exec::MovImm64 => self.regs[d] = alu64(Arith::Mov, self.regs[d], s.imm),
+                Exec::MovReg64 => self.regs[d] = alu64(Arith::Mov, self.regs[d], self.regs[sr]),
+                Exec::MovImm32 => self.regs[d] = alu32(Arith::Mov, self.regs[d], s.imm),
+                Exec::MovReg32 => self.regs[d] = alu32(Arith::Mov, self.regs[d], self.regs[sr]),
+                Exec::ArshImm64 => self.regs[d] = alu64(Arith::Arsh, self.regs[d], s.imm),
+                Exec::ArshReg64 => self.regs[d] = alu64(Arith::Arsh, self.regs[d], self.regs[sr]),
+                Exec::ArshImm32 => self.regs[d] = alu32(Arith::Arsh, self.regs[d], s.imm),
+                Exec::ArshReg32 => self.regs[d] = alu32(Arith::Arsh, self.regs[d], self.regs[sr]),
+                Exec::JeqImm64 => {
+                    if cond64(JmpOp::Jeq, self.regs[d], s.imm) {
+                        jump!();
                     }
                 }
-                Exec::Jmp64Reg(op) => {
-                    if cond64(op, self.regs[d], self.regs[sr]) {
-                        pc = s.target;
+                Exec::JeqReg64 => {
+                    if cond64(JmpOp::Jeq, self.regs[d], self.regs[sr]) {
+                        jump!();
                     }
                 }
-                Exec::Jmp32(op) => {
-                    if cond32(op, self.regs[d], s.imm) {
-                        pc = s.target;
+                Exec::JeqImm32 => {
+                    if cond32(JmpOp::Jeq, self.regs[d], s.imm) {
+                        jump!();
                     }
                 }
-                Exec::Jmp32Reg(op) => {
-                    if cond32(op, self.regs[d], self.regs[sr]) {
-                        pc = s.target;
+                Exec::JeqReg32 => {
+                    if cond32(JmpOp::Jeq, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JgtImm64 => {
+                    if cond64(JmpOp::Jgt, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JgtReg64 => {
+                    if cond64(JmpOp::Jgt, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JgtImm32 => {
+                    if cond32(JmpOp::Jgt, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JgtReg32 => {
+                    if cond32(JmpOp::Jgt, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JgeImm64 => {
+                    if cond64(JmpOp::Jge, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JgeReg64 => {
+                    if cond64(JmpOp::Jge, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JgeImm32 => {
+                    if cond32(JmpOp::Jge, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JgeReg32 => {
+                    if cond32(JmpOp::Jge, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JsetImm64 => {
+                    if cond64(JmpOp::Jset, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JsetReg64 => {
+                    if cond64(JmpOp::Jset, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JsetImm32 => {
+                    if cond32(JmpOp::Jset, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JsetReg32 => {
+                    if cond32(JmpOp::Jset, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JneImm64 => {
+                    if cond64(JmpOp::Jne, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JneReg64 => {
+                    if cond64(JmpOp::Jne, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JneImm32 => {
+                    if cond32(JmpOp::Jne, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JneReg32 => {
+                    if cond32(JmpOp::Jne, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JsgtImm64 => {
+                    if cond64(JmpOp::Jsgt, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JsgtReg64 => {
+                    if cond64(JmpOp::Jsgt, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JsgtImm32 => {
+                    if cond32(JmpOp::Jsgt, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JsgtReg32 => {
+                    if cond32(JmpOp::Jsgt, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JsgeImm64 => {
+                    if cond64(JmpOp::Jsge, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JsgeReg64 => {
+                    if cond64(JmpOp::Jsge, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JsgeImm32 => {
+                    if cond32(JmpOp::Jsge, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JsgeReg32 => {
+                    if cond32(JmpOp::Jsge, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JltImm64 => {
+                    if cond64(JmpOp::Jlt, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JltReg64 => {
+                    if cond64(JmpOp::Jlt, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JltImm32 => {
+                    if cond32(JmpOp::Jlt, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JltReg32 => {
+                    if cond32(JmpOp::Jlt, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JleImm64 => {
+                    if cond64(JmpOp::Jle, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JleReg64 => {
+                    if cond64(JmpOp::Jle, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JleImm32 => {
+                    if cond32(JmpOp::Jle, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JleReg32 => {
+                    if cond32(JmpOp::Jle, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JsltImm64 => {
+                    if cond64(JmpOp::Jslt, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JsltReg64 => {
+                    if cond64(JmpOp::Jslt, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JsltImm32 => {
+                    if cond32(JmpOp::Jslt, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JsltReg32 => {
+                    if cond32(JmpOp::Jslt, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JsleImm64 => {
+                    if cond64(JmpOp::Jsle, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JsleReg64 => {
+                    if cond64(JmpOp::Jsle, self.regs[d], self.regs[sr]) {
+                        jump!();
+                    }
+                }
+                Exec::JsleImm32 => {
+                    if cond32(JmpOp::Jsle, self.regs[d], s.imm) {
+                        jump!();
+                    }
+                }
+                Exec::JsleReg32 => {
+                    if cond32(JmpOp::Jsle, self.regs[d], self.regs[sr]) {
+                        jump!();
                     }
                 }
                 Exec::LdAbs | Exec::LdInd => {
@@ -436,8 +700,15 @@ impl Machine<'_, '_> {
                     } else {
                         0
                     };
-                    let v = self.packet_load(base.wrapping_add(s.imm as i32), usize::from(s.size));
-                    self.regs[1..=5].fill(0);
+                    let v = packet_load(
+                        data,
+                        frame,
+                        net,
+                        base.wrapping_add(s.imm as i32),
+                        usize::from(s.size),
+                    );
+                    // r1-r5 are clobbered: the verifier lets nothing read
+                    // them, so they keep whatever they held.
                     match v {
                         Some(v) => self.regs[0] = v,
                         // Out of the packet: the program ends, returning 0.
@@ -455,7 +726,7 @@ impl Machine<'_, '_> {
                     let v = if reg { self.regs[sr] } else { s.imm };
                     self.store(at, addr, usize::from(s.size), v)?;
                 }
-                Exec::Ja => pc = s.target,
+                Exec::Ja => jump!(),
                 Exec::Exit => match self.frames.pop() {
                     None => return Ok(self.regs[0]),
                     Some(fr) => {
@@ -519,7 +790,7 @@ impl Machine<'_, '_> {
                 }
                 Exec::MayGoto => {
                     if self.may_goto == 0 {
-                        pc = s.target;
+                        jump!();
                     } else {
                         self.may_goto -= 1;
                     }
@@ -533,7 +804,6 @@ impl Machine<'_, '_> {
                         self.regs[5],
                     ];
                     let r0 = helpers::call(self, at, s.imm as u32, args)?;
-                    self.regs[1..=5].fill(0);
                     if let Some(next) = self.tail.take() {
                         if !self.frames.is_empty() {
                             return Err(self.fail(
@@ -566,12 +836,37 @@ impl Machine<'_, '_> {
                     self.may_goto = MAY_GOTO_BUDGET;
                     let depth = self.frames.len();
                     self.regs[10] = mem::base(STACK0 + depth) + STACK as u64;
-                    pc = s.target;
+                    jump!();
                 }
                 Exec::Invalid(why) => return Err(self.invalid(at, why)),
             }
         }
     }
+}
+
+/// The legacy packet load of `size` bytes at `off` (`bpf_skb_load_helper`):
+/// big-endian, negative offsets relative to the network (`SKF_NET_OFF`)
+/// or link-layer (`SKF_LL_OFF`) header; `None` if out of the packet.
+fn packet_load(data: &[u8], frame: &[u8], net: usize, off: i32, size: usize) -> Option<u64> {
+    const SKF_NET_OFF: i32 = -0x10_0000;
+    const SKF_LL_OFF: i32 = -0x20_0000;
+    let bytes = if off >= 0 {
+        data.get(off as usize..off as usize + size)?
+    } else if off >= SKF_NET_OFF {
+        let at = net + (off - SKF_NET_OFF) as usize;
+        data.get(at..at + size)?
+    } else if off >= SKF_LL_OFF {
+        let at = (off - SKF_LL_OFF) as usize;
+        frame.get(at..at + size)?
+    } else {
+        return None;
+    };
+    Some(match *bytes {
+        [b] => u64::from(b),
+        [a, b] => u64::from(u16::from_be_bytes([a, b])),
+        [a, b, c, d] => u64::from(u32::from_be_bytes([a, b, c, d])),
+        _ => return None,
+    })
 }
 
 /// The decoded program at `index` of program array `map`, for a tail call.
@@ -605,7 +900,10 @@ mod tests {
         assert_eq!(alu64(Arith::Div, 7, 0), 0);
         assert_eq!(alu64(Arith::Mod, 7, 0), 7);
         assert_eq!(alu32(Arith::Mod, u64::MAX, 0), 0xffff_ffff);
-        assert_eq!(alu64(Arith::SDiv, i64::MIN as u64, u64::MAX), i64::MIN as u64);
+        assert_eq!(
+            alu64(Arith::SDiv, i64::MIN as u64, u64::MAX),
+            i64::MIN as u64
+        );
         assert_eq!(alu64(Arith::SMod, i64::MIN as u64, u64::MAX), 0);
         assert_eq!(alu64(Arith::SMod, (-7i64) as u64, 2), (-1i64) as u64);
         assert_eq!(alu32(Arith::SDiv, 0x8000_0000, 0xffff_ffff), 0x8000_0000);

@@ -96,6 +96,7 @@ fn map_arg(m: &Machine<'_, '_>, pc: usize, name: &str, ptr: u64) -> Result<usize
     })
 }
 
+#[inline(never)]
 pub(crate) fn call(
     m: &mut Machine<'_, '_>,
     pc: usize,
