@@ -120,7 +120,7 @@ pub mod asm {
 
 mod capture_file;
 mod error;
-mod map;
+pub(crate) mod map;
 mod prog;
 mod ring;
 mod socket;

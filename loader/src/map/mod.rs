@@ -19,6 +19,7 @@ use crate::error::{ENOTSUPP, Error, Result, Syscall};
 use crate::sys::{self, Bpf, MapRef};
 use crate::{MapSpec, MapType};
 
+pub(crate) mod memory;
 mod ringbuf;
 mod typed;
 
@@ -304,6 +305,9 @@ pub struct Map {
     /// Bytes of one value buffer (per-CPU: 8-rounded value × possible CPUs).
     value_len: usize,
     described: String,
+    /// The storage of an in-memory map ([`Map::in_memory`]), which answers
+    /// the map commands instead of the kernel.
+    memory: Option<memory::Shared>,
 }
 
 impl fmt::Debug for Map {
@@ -354,7 +358,16 @@ impl Map {
             spec,
             value_len,
             described,
+            memory: None,
         })
+    }
+
+    /// Who answers this map's commands: the kernel, or the in-memory map.
+    fn bpf(&self) -> &dyn Bpf {
+        match &self.memory {
+            Some(m) => &**m,
+            None => &sys::Kernel,
+        }
     }
 
     /// The kernel's id of the map (`BPF_OBJ_GET_INFO_BY_FD`), as `bpftool
@@ -364,7 +377,7 @@ impl Map {
     ///
     /// [`Error::MapSyscall`] with [`Syscall::ObjGetInfo`].
     pub fn id(&self) -> Result<u32> {
-        sys::Kernel
+        self.bpf()
             .map_info(self.fd.as_fd())
             .map(|i| i.id)
             .map_err(|e| Error::map_call(Syscall::ObjGetInfo, self.described.clone(), e))
@@ -456,7 +469,7 @@ impl Map {
     /// [`Error::InvalidMap`] for buffers of the wrong size,
     /// [`Error::MapSyscall`] when the kernel refuses.
     pub fn lookup_into(&self, key: &[u8], value: &mut [u8]) -> Result<bool> {
-        self.lookup_into_with(&sys::Kernel, key, value)
+        self.lookup_into_with(self.bpf(), key, value)
     }
 
     pub(crate) fn lookup_into_with(
@@ -496,7 +509,7 @@ impl Map {
     /// [`Error::KeyNotFound`] (`ENOENT`, with [`UpdateFlag::Exist`]),
     /// [`Error::MapSyscall`] otherwise (`E2BIG`: the map is full).
     pub fn update(&self, key: &[u8], value: &[u8], flag: UpdateFlag) -> Result<()> {
-        self.update_with(&sys::Kernel, key, value, flag)
+        self.update_with(self.bpf(), key, value, flag)
     }
 
     pub(crate) fn update_with(
@@ -519,7 +532,7 @@ impl Map {
     /// [`Error::KeyNotFound`] when it is absent; [`Error::MapSyscall`]
     /// otherwise (`EINVAL` for arrays, which have no delete).
     pub fn delete(&self, key: &[u8]) -> Result<()> {
-        self.delete_with(&sys::Kernel, key)
+        self.delete_with(self.bpf(), key)
     }
 
     pub(crate) fn delete_with(&self, bpf: &dyn Bpf, key: &[u8]) -> Result<()> {
@@ -544,7 +557,7 @@ impl Map {
     /// key it was asked to continue from was deleted) skips the keys already
     /// returned.
     pub fn keys(&self) -> Keys<'_> {
-        self.keys_with(&sys::Kernel)
+        self.keys_with(self.bpf())
     }
 
     pub(crate) fn keys_with<'m>(&'m self, bpf: &'m dyn Bpf) -> Keys<'m> {
@@ -562,7 +575,7 @@ impl Map {
     /// Every entry, by [`keys`](Self::keys) and a lookup each (entries
     /// deleted in between are skipped).
     pub fn entries(&self) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_ {
-        self.entries_with(&sys::Kernel)
+        self.entries_with(self.bpf())
     }
 
     fn entries_with<'m>(
@@ -591,7 +604,7 @@ impl Map {
     ///
     /// [`Error::MapSyscall`] when the kernel refuses.
     pub fn lookup_batch(&self, chunk: u32) -> Result<(Vec<u8>, Vec<u8>, usize)> {
-        self.lookup_batch_with(&sys::Kernel, chunk)
+        self.lookup_batch_with(self.bpf(), chunk)
     }
 
     pub(crate) fn lookup_batch_with(
@@ -670,7 +683,7 @@ impl Map {
     /// [`Error::InvalidMap`] for buffers of the wrong size;
     /// [`Error::MapSyscall`] when the kernel refuses (`E2BIG`: full).
     pub fn update_batch(&self, keys: &[u8], values: &[u8], flag: UpdateFlag) -> Result<()> {
-        self.update_batch_with(&sys::Kernel, keys, values, flag)
+        self.update_batch_with(self.bpf(), keys, values, flag)
     }
 
     pub(crate) fn update_batch_with(
@@ -725,7 +738,7 @@ impl Map {
     /// [`Error::KeyNotFound`] when a key is absent (the keys before it are
     /// deleted); [`Error::MapSyscall`] otherwise (arrays have no delete).
     pub fn delete_batch(&self, keys: &[u8]) -> Result<usize> {
-        self.delete_batch_with(&sys::Kernel, keys)
+        self.delete_batch_with(self.bpf(), keys)
     }
 
     pub(crate) fn delete_batch_with(&self, bpf: &dyn Bpf, keys: &[u8]) -> Result<usize> {

@@ -2,15 +2,18 @@
 //! arithmetic, and memory through checked regions.
 
 use std::rc::Rc;
+use std::sync::MutexGuard;
 
 use bpf_asm::isa::{AtomicOp, ByteOrder, JmpOp};
 
 use super::ctx::{self, SkBuff};
 use super::helpers;
+use super::maps::MemMap;
 use super::mem::{self, Fault, Kind, Region};
 use super::{
     Arith, Code, Exec, MAX_FRAMES, MAX_TAIL_CALLS, MAY_GOTO_BUDGET, STACK, Vm, VmError, VmErrorKind,
 };
+use crate::map::memory::{Shared, lock};
 
 /// Region indexes fixed for a run.
 pub(crate) const CTX: usize = 0;
@@ -27,6 +30,8 @@ struct Frame {
 /// A run in progress.
 pub(crate) struct Machine<'v, 'p> {
     pub(crate) vm: &'v mut Vm,
+    /// The maps, locked for the run (in `Vm::maps` order).
+    pub(crate) maps: Vec<MutexGuard<'v, MemMap>>,
     pub(crate) skb: &'v SkBuff<'p>,
     pub(crate) regions: Vec<Region>,
     code: Rc<Code>,
@@ -66,8 +71,15 @@ pub(crate) fn run(vm: &mut Vm, skb: &SkBuff<'_>) -> Result<u64, VmError> {
             *low = STACK;
         }
     }
+    let shared: Vec<Shared> = vm.maps.iter().filter_map(|m| m.shared().cloned()).collect();
+    let mut maps: Vec<MutexGuard<'_, MemMap>> = shared.iter().map(|m| lock(m)).collect();
+    let cpu = vm.env.cpu as usize;
+    for m in &mut maps {
+        m.set_cpu(cpu);
+    }
     let mut m = Machine {
         vm,
+        maps,
         skb,
         regions,
         code,
@@ -269,13 +281,11 @@ impl Machine<'_, '_> {
         let bytes: &mut [u8] = match region.kind {
             Kind::Ctx | Kind::Stack => &mut region.bytes,
             Kind::MapValue { map, slot } => self
-                .vm
                 .maps
                 .get_mut(map)
                 .and_then(|m| m.value_mut(slot))
                 .ok_or_else(|| oob(0))?,
             Kind::Record { map, id } => self
-                .vm
                 .maps
                 .get_mut(map)
                 .and_then(|m| m.record_mut(id))
@@ -870,13 +880,13 @@ fn packet_load(data: &[u8], frame: &[u8], net: usize, off: i32, size: usize) -> 
 }
 
 /// The decoded program at `index` of program array `map`, for a tail call.
-pub(crate) fn tail_target(vm: &mut Vm, map: usize, index: u64) -> Option<Rc<Code>> {
-    if let Some(c) = vm.tails.get(&(map, index)) {
+pub(crate) fn tail_target(m: &mut Machine<'_, '_>, map: usize, index: u64) -> Option<Rc<Code>> {
+    if let Some(c) = m.vm.tails.get(&(map, index)) {
         return Some(Rc::clone(c));
     }
-    let prog = vm.maps.get(map)?.program(index)?.clone();
+    let prog = m.maps.get(map)?.program(index)?.clone();
     let code = Rc::new(Code::new(&prog));
-    vm.tails.insert((map, index), Rc::clone(&code));
+    m.vm.tails.insert((map, index), Rc::clone(&code));
     Some(code)
 }
 

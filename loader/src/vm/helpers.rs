@@ -116,28 +116,28 @@ pub(crate) fn call(
     match id {
         k::BPF_FUNC_map_lookup_elem => {
             let map = map_arg(m, pc, name, a[0])?;
-            let ks = m.vm.maps[map].key_size();
+            let ks = m.maps[map].key_size();
             let key = arg_bytes(m, pc, name, 2, a[1], ks)?;
-            Ok(match m.vm.maps[map].find(&key) {
-                Some(slot) if m.vm.maps[map].value_mut(slot).is_some() => m.value_region(map, slot),
+            Ok(match m.maps[map].find(&key) {
+                Some(slot) if m.maps[map].value_mut(slot).is_some() => m.value_region(map, slot),
                 _ => 0,
             })
         }
         k::BPF_FUNC_map_update_elem => {
             let map = map_arg(m, pc, name, a[0])?;
-            let (ks, vs) = (m.vm.maps[map].key_size(), m.vm.maps[map].value_size());
+            let (ks, vs) = (m.maps[map].key_size(), m.maps[map].value_size());
             let key = arg_bytes(m, pc, name, 2, a[1], ks)?;
             let value = arg_bytes(m, pc, name, 3, a[2], vs)?;
-            Ok(match m.vm.maps[map].update(&key, &value, a[3]) {
+            Ok(match m.maps[map].update(&key, &value, a[3]) {
                 Ok(()) => 0,
                 Err(e) => e.errno() as u64,
             })
         }
         k::BPF_FUNC_map_delete_elem => {
             let map = map_arg(m, pc, name, a[0])?;
-            let ks = m.vm.maps[map].key_size();
+            let ks = m.maps[map].key_size();
             let key = arg_bytes(m, pc, name, 2, a[1], ks)?;
-            Ok(match m.vm.maps[map].delete(&key) {
+            Ok(match m.maps[map].delete(&key) {
                 Ok(()) => 0,
                 Err(e) => e.errno() as u64,
             })
@@ -183,7 +183,7 @@ pub(crate) fn call(
         k::BPF_FUNC_ringbuf_output => {
             let map = map_arg(m, pc, name, a[0])?;
             let data = arg_bytes(m, pc, name, 2, a[1], a[2] as usize)?;
-            let ring = &mut m.vm.maps[map];
+            let ring = &mut m.maps[map];
             match ring.reserve(data.len()) {
                 Some(id) => {
                     if let Some(r) = ring.record_mut(id) {
@@ -200,7 +200,7 @@ pub(crate) fn call(
             if a[2] != 0 {
                 return Ok(0);
             }
-            match m.vm.maps[map].reserve(a[1] as usize) {
+            match m.maps[map].reserve(a[1] as usize) {
                 Some(id) => {
                     m.regions.push(Region {
                         kind: Kind::Record { map, id },
@@ -224,7 +224,7 @@ pub(crate) fn call(
                     format!("`{name}`: r1 must be a record from `ringbuf_reserve`"),
                 ));
             };
-            if !m.vm.maps[map].finish_record(rid, submit) {
+            if !m.maps[map].finish_record(rid, submit) {
                 return Err(err(
                     m,
                     pc,
@@ -255,11 +255,11 @@ pub(crate) fn call(
         k::BPF_FUNC_get_smp_processor_id => Ok(u64::from(m.vm.env.cpu)),
         k::BPF_FUNC_tail_call => {
             let map = map_arg(m, pc, name, a[1])?;
-            if m.vm.maps[map].map_type() != k::MapType::ProgArray {
+            if m.maps[map].map_type() != k::MapType::ProgArray {
                 return Err(err(m, pc, format!("`{name}`: r2 must be a program array")));
             }
             // A failed tail call falls through to the next instruction.
-            if let Some(code) = exec::tail_target(m.vm, map, a[2] & 0xffff_ffff)
+            if let Some(code) = exec::tail_target(m, map, a[2] & 0xffff_ffff)
                 && m.count_tail_call()
             {
                 m.tail = Some(code);

@@ -16,7 +16,7 @@ const EXIST: u64 = bpf_sys::BPF_EXIST as u64;
 
 /// Why a map operation failed, as the kernel's errno.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MapError {
+pub(crate) enum MapError {
     /// `ENOENT`: no such key (or index out of range for a lookup).
     NotFound,
     /// `EEXIST`: the key exists and `BPF_NOEXIST` was given.
@@ -29,7 +29,7 @@ pub enum MapError {
 
 impl MapError {
     /// The negative errno a helper returns.
-    pub fn errno(self) -> i64 {
+    pub(crate) fn errno(self) -> i64 {
         -i64::from(match self {
             MapError::NotFound => libc::ENOENT,
             MapError::Exists => libc::EEXIST,
@@ -77,18 +77,11 @@ enum Store {
     Progs(Vec<Option<Program>>),
 }
 
-/// An in-memory map with the kernel's semantics for the program's helpers,
-/// and the same operations as a kernel map for the test around the program.
-///
-/// ```
-/// use bpf_loader::vm::MemMap;
-/// use bpf_loader::MapType;
-/// let mut counts = MemMap::new(MapType::Array, 4, 8, 256);
-/// counts.update(&6u32.to_ne_bytes(), &41u64.to_ne_bytes(), 0).unwrap();
-/// assert_eq!(counts.lookup(&6u32.to_ne_bytes()), Some(&41u64.to_ne_bytes()[..]));
-/// ```
+/// The storage of an in-memory map, with the kernel's semantics for the
+/// program's helpers; users reach it through [`Map::in_memory`](crate::Map::in_memory)
+/// and the typed handles.
 #[derive(Debug)]
-pub struct MemMap {
+pub(crate) struct MemMap {
     map_type: MapType,
     key_size: usize,
     value_size: usize,
@@ -101,7 +94,7 @@ pub struct MemMap {
 impl MemMap {
     /// A map of `map_type` with these sizes (one CPU for per-CPU maps; see
     /// [`with_cpus`](Self::with_cpus)).
-    pub fn new(map_type: MapType, key_size: u32, value_size: u32, max_entries: u32) -> Self {
+    pub(crate) fn new(map_type: MapType, key_size: u32, value_size: u32, max_entries: u32) -> Self {
         let (key_size, value_size, max_entries) =
             (key_size as usize, value_size as usize, max_entries as usize);
         let store = Self::empty(map_type, value_size, max_entries, 1);
@@ -139,28 +132,28 @@ impl MemMap {
 
     /// The same map with `cpus` CPUs (per-CPU maps keep a value for each).
     #[must_use]
-    pub fn with_cpus(mut self, cpus: usize) -> Self {
+    pub(crate) fn with_cpus(mut self, cpus: usize) -> Self {
         self.cpus = cpus.max(1);
         self.store = Self::empty(self.map_type, self.value_size, self.max_entries, self.cpus);
         self
     }
 
     /// The map type.
-    pub fn map_type(&self) -> MapType {
+    pub(crate) fn map_type(&self) -> MapType {
         self.map_type
     }
 
     /// Key size in bytes.
-    pub fn key_size(&self) -> usize {
+    pub(crate) fn key_size(&self) -> usize {
         self.key_size
     }
 
     /// Value size in bytes.
-    pub fn value_size(&self) -> usize {
+    pub(crate) fn value_size(&self) -> usize {
         self.value_size
     }
 
-    fn per_cpu(&self) -> bool {
+    pub(crate) fn per_cpu(&self) -> bool {
         matches!(
             self.map_type,
             MapType::PercpuArray | MapType::PercpuHash | MapType::LruPercpuHash
@@ -227,13 +220,14 @@ impl MemMap {
     }
 
     /// Looks `key` up: this CPU's value for per-CPU maps.
-    pub fn lookup(&mut self, key: &[u8]) -> Option<&[u8]> {
+    #[cfg(test)]
+    pub(crate) fn lookup(&mut self, key: &[u8]) -> Option<&[u8]> {
         let slot = self.find(key)?;
         self.value_mut(slot).map(|v| &*v)
     }
 
     /// Every CPU's value of `key`, for per-CPU maps (one value otherwise).
-    pub fn lookup_all_cpus(&mut self, key: &[u8]) -> Option<Vec<Vec<u8>>> {
+    pub(crate) fn lookup_all_cpus(&mut self, key: &[u8]) -> Option<Vec<Vec<u8>>> {
         let slot = self.find(key)?;
         let (stride, size) = (self.stride(), self.value_size);
         let all: &[u8] = match &self.store {
@@ -246,7 +240,7 @@ impl MemMap {
 
     /// Inserts or replaces, with the kernel's flags (`BPF_ANY`,
     /// `BPF_NOEXIST`, `BPF_EXIST`); for per-CPU maps the value is this CPU's.
-    pub fn update(&mut self, key: &[u8], value: &[u8], flags: u64) -> Result<(), MapError> {
+    pub(crate) fn update(&mut self, key: &[u8], value: &[u8], flags: u64) -> Result<(), MapError> {
         if key.len() != self.key_size || value.len() != self.value_size || flags > EXIST {
             return Err(MapError::Invalid);
         }
@@ -323,8 +317,37 @@ impl MemMap {
         Ok(())
     }
 
+    /// Inserts or replaces every CPU's value of `key` at once (per-CPU
+    /// maps; `values` has one per CPU).
+    pub(crate) fn update_all_cpus(
+        &mut self,
+        key: &[u8],
+        values: &[&[u8]],
+        flags: u64,
+    ) -> Result<(), MapError> {
+        if !self.per_cpu() || values.len() != self.cpus {
+            return match values.first() {
+                Some(v) if values.len() == 1 => self.update(key, v, flags),
+                _ => Err(MapError::Invalid),
+            };
+        }
+        let cpu = self.cpu;
+        let mut result = Ok(());
+        for (i, v) in values.iter().enumerate() {
+            self.cpu = i;
+            // The first write honours the flags; the others update it.
+            let f = if i == 0 { flags } else { EXIST };
+            if let Err(e) = self.update(key, v, f) {
+                result = Err(e);
+                break;
+            }
+        }
+        self.cpu = cpu;
+        result
+    }
+
     /// Removes `key`: `ENOENT` if absent, `EINVAL` for arrays.
-    pub fn delete(&mut self, key: &[u8]) -> Result<(), MapError> {
+    pub(crate) fn delete(&mut self, key: &[u8]) -> Result<(), MapError> {
         let Store::Hash {
             slots,
             index,
@@ -342,7 +365,7 @@ impl MemMap {
     }
 
     /// The keys, in slot order.
-    pub fn keys(&self) -> Vec<Vec<u8>> {
+    pub(crate) fn keys(&self) -> Vec<Vec<u8>> {
         match &self.store {
             Store::Array(_) => (0..self.max_entries as u32)
                 .map(|i| i.to_ne_bytes().to_vec())
@@ -353,7 +376,8 @@ impl MemMap {
     }
 
     /// The number of entries (`max_entries` for arrays).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         match &self.store {
             Store::Array(_) => self.max_entries,
             Store::Hash { index, .. } => index.len(),
@@ -363,12 +387,13 @@ impl MemMap {
     }
 
     /// Whether the map holds nothing.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// For a program array: puts `prog` at `index` for tail calls.
-    pub fn set_program(&mut self, index: u32, prog: Program) -> Result<(), MapError> {
+    pub(crate) fn set_program(&mut self, index: u32, prog: Program) -> Result<(), MapError> {
         match &mut self.store {
             Store::Progs(p) => {
                 let slot = p.get_mut(index as usize).ok_or(MapError::Full)?;
@@ -387,7 +412,7 @@ impl MemMap {
     }
 
     /// For a ring buffer: takes the oldest committed record.
-    pub fn pop_record(&mut self) -> Option<Vec<u8>> {
+    pub(crate) fn pop_record(&mut self) -> Option<Vec<u8>> {
         match &mut self.store {
             Store::Ring { records, used, .. } => {
                 let r = records.pop_front()?;

@@ -62,7 +62,7 @@ use bpf_asm::{Insn, Program, SourceLine};
 
 pub use ctx::{DataStart, SkBuff};
 pub use helpers::HelperCall;
-pub use maps::{MapError, MemMap};
+pub(crate) use maps::{MapError, MemMap};
 
 /// The most frames of bpf-to-bpf calls (`MAX_CALL_FRAMES`).
 const MAX_FRAMES: usize = 8;
@@ -595,7 +595,8 @@ pub struct Vm {
     code: Rc<Code>,
     /// Map name to index in `maps`.
     names: HashMap<String, usize>,
-    maps: Vec<MemMap>,
+    /// In-memory map handles, shared with the caller's.
+    maps: Vec<crate::Map>,
     /// Tail-call targets, decoded, by program array and index.
     tails: HashMap<(usize, u64), Rc<Code>>,
     closures: HashMap<u32, Closure>,
@@ -644,35 +645,96 @@ impl Vm {
             dirty: [0; MAX_FRAMES],
         };
         for spec in prog.maps() {
-            let m = MemMap::new(
-                spec.map_type,
-                spec.key_size,
-                spec.value_size,
-                spec.max_entries,
-            );
-            vm = vm.map(&spec.name, m);
+            let map = crate::Map::in_memory(spec).map_err(|e| VmError {
+                kind: VmErrorKind::Helper(format!("declared map `{}`: {e}", spec.name)),
+                slot: None,
+                source_line: None,
+            })?;
+            vm = vm.map(&spec.name, &map)?;
         }
         Ok(vm)
     }
 
     /// Binds the map named `name` in the program (`map_fd(name)`) to `map`,
-    /// replacing any map of that name.
-    #[must_use]
-    pub fn map(mut self, name: &str, map: MemMap) -> Self {
+    /// an in-memory map ([`Map::in_memory`](crate::Map::in_memory)) or a
+    /// typed handle's ([`Array::map`](crate::Array::map), ...): the
+    /// interpreter and `map` share the entries, so a test can fill the map,
+    /// run the program and read the map back with the same typed API as a
+    /// kernel map. Replaces any map of that name.
+    ///
+    /// # Errors
+    ///
+    /// [`VmErrorKind::UnboundMap`] for a kernel map (the interpreter cannot
+    /// reach a kernel map's values).
+    pub fn map(mut self, name: &str, map: &crate::Map) -> Result<Self, VmError> {
+        let Some(Ok(handle)) = map.share() else {
+            return Err(VmError {
+                kind: VmErrorKind::UnboundMap(format!(
+                    "{name}` is a kernel map; the interpreter takes in-memory maps \
+                     (`Map::in_memory`"
+                )),
+                slot: None,
+                source_line: None,
+            });
+        };
         match self.names.get(name) {
-            Some(&i) => self.maps[i] = map,
+            Some(&i) => self.maps[i] = handle,
             None => {
                 self.names.insert(name.to_owned(), self.maps.len());
-                self.maps.push(map);
+                self.maps.push(handle);
             }
         }
-        self
+        Ok(self)
     }
 
-    /// The map bound to `name`, to fill before a run or read after it.
-    pub fn map_mut(&mut self, name: &str) -> Option<&mut MemMap> {
+    /// A handle on the map bound to `name` (for declared maps, the one the
+    /// interpreter created), to fill before a run or read after it, e.g.
+    /// `Array::<u64>::try_from(vm.map_handle("counts")?)`.
+    pub fn map_handle(&self, name: &str) -> Option<crate::Map> {
         let i = *self.names.get(name)?;
-        self.maps.get_mut(i)
+        self.maps.get(i)?.share()?.ok()
+    }
+
+    /// Drains the records the program committed to the ring buffer bound to
+    /// `name`, oldest first.
+    pub fn ring_records(&self, name: &str) -> Vec<Vec<u8>> {
+        let Some(shared) = self
+            .names
+            .get(name)
+            .and_then(|&i| self.maps.get(i))
+            .and_then(crate::Map::shared)
+        else {
+            return Vec::new();
+        };
+        let mut ring = crate::map::memory::lock(shared);
+        std::iter::from_fn(|| ring.pop_record()).collect()
+    }
+
+    /// Puts `prog` at `index` of the program array bound to `name`, for the
+    /// program's tail calls.
+    ///
+    /// # Errors
+    ///
+    /// [`VmErrorKind::UnboundMap`] if no map is bound to `name`,
+    /// [`VmErrorKind::Helper`] if it is no program array or `index` is past
+    /// its end.
+    pub fn tail_program(&mut self, name: &str, index: u32, prog: Program) -> Result<(), VmError> {
+        let err = |kind| VmError {
+            kind,
+            slot: None,
+            source_line: None,
+        };
+        let shared = self
+            .names
+            .get(name)
+            .and_then(|&i| self.maps.get(i))
+            .and_then(crate::Map::shared)
+            .ok_or_else(|| err(VmErrorKind::UnboundMap(name.to_owned())))?;
+        crate::map::memory::lock(shared)
+            .set_program(index, prog)
+            .map_err(|e| err(VmErrorKind::Helper(format!("`{name}`: {e}"))))?;
+        self.tails.clear();
+        Ok(())
     }
 
     /// Runs a user-supplied implementation of a helper (by name, with or
@@ -731,10 +793,6 @@ impl Vm {
     ///
     /// A [`VmError`] for what the kernel would refuse or cannot run.
     pub fn run(&mut self, skb: &SkBuff<'_>) -> Result<u64, VmError> {
-        let cpu = self.env.cpu as usize;
-        for m in &mut self.maps {
-            m.set_cpu(cpu);
-        }
         exec::run(self, skb)
     }
 }

@@ -4,6 +4,10 @@
 use super::*;
 use crate::MapType;
 
+fn mem_map(name: &'static str, t: MapType, key: u32, value: u32, n: u32) -> crate::Map {
+    crate::Map::in_memory(&crate::MapSpec::new(name, t, key, value, n, 0)).unwrap()
+}
+
 fn prog(src: &str) -> Program {
     match bpf_asm::assemble(src) {
         Ok(p) => p,
@@ -206,19 +210,18 @@ fn map_helpers_on_memory_maps() {
          out: mov r0, 0
          exit",
     );
-    let mut vm = Vm::new(&p)
-        .unwrap()
-        .map("counts", MemMap::new(MapType::Array, 4, 8, 256));
+    // The same typed handle as for a kernel map.
+    let counts =
+        crate::Array::<u64>::try_from(mem_map("counts", MapType::Array, 4, 8, 256)).unwrap();
+    counts.set(6, &1000).unwrap();
+    let mut vm = Vm::new(&p).unwrap().map("counts", counts.map()).unwrap();
     let mut frame = [0u8; 60];
     frame[23] = 17;
     for _ in 0..3 {
         vm.run(&SkBuff::live(&frame)).unwrap();
     }
-    let counts = vm.map_mut("counts").unwrap();
-    assert_eq!(
-        counts.lookup(&17u32.to_ne_bytes()),
-        Some(&(3 * 60u64).to_ne_bytes()[..])
-    );
+    assert_eq!(counts.get(17).unwrap(), Some(3 * 60));
+    assert_eq!(counts.get(6).unwrap(), Some(1000));
 
     // A hash: update, lookup, delete; errors as negative errnos.
     let p = prog(
@@ -244,15 +247,13 @@ fn map_helpers_on_memory_maps() {
          or r0, r0
          exit",
     );
-    let mut vm = Vm::new(&p)
-        .unwrap()
-        .map("h", MemMap::new(MapType::Hash, 4, 8, 16));
+    let h = crate::HashMap::<u32, u64>::try_from(mem_map("h", MapType::Hash, 4, 8, 16)).unwrap();
+    let mut vm = Vm::new(&p).unwrap().map("h", h.map()).unwrap();
     let r = vm.run(&SkBuff::live(&[0; 14])).unwrap();
     assert_eq!(r >> 32, 0, "first insert with BPF_NOEXIST succeeds");
-    assert_eq!(
-        vm.map_mut("h").unwrap().lookup(&7u32.to_ne_bytes()),
-        Some(&99u64.to_ne_bytes()[..])
-    );
+    assert_eq!(h.get(&7).unwrap(), Some(99));
+    let keys: Vec<u32> = h.keys().collect::<crate::Result<_>>().unwrap();
+    assert_eq!(keys, [7]);
     let e = Vm::new(&p)
         .unwrap()
         .run(&SkBuff::live(&[0; 14]))
@@ -285,15 +286,13 @@ fn ring_buffer_trace_and_settable_helpers() {
          add r0, r6
          exit",
     );
-    let mut vm = Vm::new(&p)
-        .unwrap()
-        .map("events", MemMap::new(MapType::Ringbuf, 0, 0, 4096));
+    let events = mem_map("events", MapType::Ringbuf, 0, 0, 4096);
+    let mut vm = Vm::new(&p).unwrap().map("events", &events).unwrap();
     vm.set_cpu(3);
     vm.set_ktime_ns(1000);
     assert_eq!(vm.run(&SkBuff::live(&[0; 14])).unwrap(), 1003);
     assert_eq!(vm.trace(), ["%d".replace("%d", "9")]);
-    let rec = vm.map_mut("events").unwrap().pop_record().unwrap();
-    assert_eq!(rec, 42u64.to_ne_bytes());
+    assert_eq!(vm.ring_records("events"), [42u64.to_ne_bytes().to_vec()]);
 }
 
 #[test]
@@ -307,15 +306,13 @@ fn tail_calls_and_user_helpers() {
          mov r0, 5
          exit",
     );
-    let mut jumps = MemMap::new(MapType::ProgArray, 4, 4, 4);
-    jumps.set_program(1, target).unwrap();
-    let mut vm = Vm::new(&p).unwrap().map("jumps", jumps);
+    let jumps = mem_map("jumps", MapType::ProgArray, 4, 4, 4);
+    let mut vm = Vm::new(&p).unwrap().map("jumps", &jumps).unwrap();
+    vm.tail_program("jumps", 1, target).unwrap();
     assert_eq!(vm.run(&SkBuff::live(&[0; 14])).unwrap(), 77);
     // An empty slot: the call falls through.
     let p = prog("lddw r2, map_fd(jumps)\nmov r3, 2\ncall tail_call\nmov r0, 5\nexit");
-    let mut vm = Vm::new(&p)
-        .unwrap()
-        .map("jumps", MemMap::new(MapType::ProgArray, 4, 4, 4));
+    let mut vm = Vm::new(&p).unwrap().map("jumps", &jumps).unwrap();
     assert_eq!(vm.run(&SkBuff::live(&[0; 14])).unwrap(), 5);
 
     let p = prog("mov r1, 20\ncall get_current_pid_tgid\nexit");
@@ -335,4 +332,33 @@ fn prandom_is_deterministic() {
     b.set_prandom_seed(9);
     let skb = SkBuff::live(&[0; 14]);
     assert_eq!(a.run(&skb).unwrap(), b.run(&skb).unwrap());
+}
+
+#[test]
+fn declared_and_per_cpu_maps() {
+    // A declared map: the interpreter creates it; a handle reads it back.
+    let p = prog(
+        "#![map(counts: percpu_array, key = u32, value = u64, max_entries = 4)]
+         stw [r10 - 4], 2
+         lddw r1, map_fd(counts)
+         mov r2, r10
+         add r2, -4
+         call map_lookup_elem
+         jeq r0, 0, out
+         mov r1, 5
+         lock add [r0 + 0], r1
+         out: mov r0, 0
+         exit",
+    );
+    let mut vm = Vm::new(&p).unwrap();
+    let cpus = crate::possible_cpus().unwrap();
+    let cpu = (cpus - 1).min(1);
+    vm.set_cpu(cpu as u32);
+    vm.run(&SkBuff::live(&[0; 14])).unwrap();
+    vm.run(&SkBuff::live(&[0; 14])).unwrap();
+    let counts = crate::PerCpuArray::<u64>::try_from(vm.map_handle("counts").unwrap()).unwrap();
+    let values = counts.get(2).unwrap().unwrap();
+    assert_eq!(values.len(), cpus);
+    assert_eq!(values[cpu], 10, "the running CPU's value");
+    assert!(values.iter().enumerate().all(|(c, &v)| c == cpu || v == 0));
 }
