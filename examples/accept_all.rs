@@ -11,16 +11,10 @@
 
 mod support;
 
+use support::filters::ACCEPT_ALL;
+
 use std::process::ExitCode;
 use std::time::Duration;
-
-use bpf_loader::{Program, bpf_prog};
-
-/// Keeps every packet: a socket filter returns how many bytes to keep.
-const ACCEPT_ALL: Program = bpf_prog! {
-    mov64 r0, -1;
-    exit
-};
 
 fn main() -> ExitCode {
     match support::count_on_lo("accept_all", &ACCEPT_ALL, 5, Duration::from_millis(500)) {

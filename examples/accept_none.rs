@@ -11,16 +11,10 @@
 
 mod support;
 
+use support::filters::ACCEPT_NONE;
+
 use std::process::ExitCode;
 use std::time::Duration;
-
-use bpf_loader::{Program, bpf_prog};
-
-/// Drops every packet: keep 0 bytes.
-const ACCEPT_NONE: Program = bpf_prog! {
-    mov64 r0, 0;
-    exit
-};
 
 fn main() -> ExitCode {
     match support::count_on_lo("accept_none", &ACCEPT_NONE, 5, Duration::from_millis(500)) {

@@ -31,6 +31,8 @@
 
 mod support;
 
+use support::filters::UDP_OR_ICMP;
+
 use std::io::IsTerminal;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
@@ -46,37 +48,6 @@ use bpf_loader::{
 };
 use clap::Parser;
 use etherparse::{Icmpv4Type, Icmpv6Type, LaxNetSlice, LaxSlicedPacket, TransportSlice};
-
-/// Keeps IPv4/IPv6 packets carrying UDP, ICMP or ICMPv6.
-///
-/// On a packet socket the data starts at the Ethernet header: ethertype at
-/// 12, then the IP header at 14. The IPv4 protocol is byte 9 of its header
-/// (14 + 9 = 23), the IPv6 Next Header byte 6 (14 + 6 = 20). The legacy
-/// loads `ldabs*` read big-endian packet bytes into r0 and take the context
-/// from r6. A socket filter returns how many bytes to keep: -1 all, 0 none
-/// (the snap length: see [`with_snaplen`]).
-const UDP_OR_ICMP: Program = bpf_prog! {
-    mov64 r6, r1;               // the context, for the legacy loads
-    ldabsh 12;                  // ethertype
-    jeq r0, 0x0800, ipv4;
-    jeq r0, 0x86dd, ipv6;
-    ja drop;
-ipv4:
-    ldabsb 23;                  // IPv4 protocol
-    jeq r0, 17, keep;           // UDP
-    jeq r0, 1, keep;            // ICMP
-    ja drop;
-ipv6:
-    ldabsb 20;                  // IPv6 next header
-    jeq r0, 17, keep;           // UDP
-    jeq r0, 58, keep;           // ICMPv6
-drop:
-    mov64 r0, 0;
-    exit;
-keep:
-    mov64 r0, -1;
-    exit
-};
 
 /// Captures IPv4/IPv6 UDP and ICMP packets with an eBPF socket filter.
 #[derive(Parser, Debug)]

@@ -14,65 +14,17 @@
 
 mod support;
 
+use support::filters::{EVENTS, EVENTS_PORT as PORT, Event};
+
 use std::net::{Ipv4Addr, UdpSocket};
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use bpf_loader::zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
-use bpf_loader::{Array, Error, PacketSocket, Program, ProgramLoader, RingBuf, bpf_prog};
+use bpf_loader::zerocopy::FromBytes;
+use bpf_loader::{Array, Error, PacketSocket, ProgramLoader, RingBuf};
 
-const PORT: u16 = 4245;
 const SENDS: usize = 10;
-
-/// One record, as the program writes it.
-#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout)]
-#[repr(C)]
-struct Event {
-    /// UDP destination port.
-    port: u16,
-    /// The frame's length.
-    len: u16,
-    _pad: u32,
-    /// The first payload bytes (as two big-endian words read by `ldabsw`,
-    /// stored in host order).
-    head: [u32; 2],
-}
-
-const EVENTS: Program = bpf_prog! {
-    #![map(events: ringbuf, max_entries = 65536)]
-    #![map(lost: array, key = u32, value = u64, max_entries = 1)]
-    mov r6, r1;
-    ldabsh 12;
-    jne r0, 0x0800, out;
-    ldabsb 23;
-    jne r0, 17, out;            // UDP
-    ldabsb 14;
-    jne r0, 0x45, out;          // no IP options: UDP at 34, payload at 42
-    ldabsh 36;                  // destination port
-    jne r0, { PORT }, out;
-    stxh [r10 - 16], r0;
-    ldxw r1, [r6 + 0];          // skb->len
-    stxh [r10 - 14], r1;
-    stw [r10 - 12], 0;
-    ldabsw 42;
-    stxw [r10 - 8], r0;
-    ldabsw 46;
-    stxw [r10 - 4], r0;
-    lddw r1, map_fd(events);
-    mov r2, r10;
-    add r2, -16;
-    mov r3, 16;
-    mov r4, 0;
-    call ringbuf_output;        // 0, or an error when the ring is full
-    jeq r0, 0, out;
-    lddw r1, map_value(lost, 0);
-    mov r2, 1;
-    lock add [r1], r2;
-out:
-    mov r0, 0;
-    exit
-};
 
 fn main() -> ExitCode {
     match run() {

@@ -12,69 +12,15 @@
 
 mod support;
 
+use support::filters::{FLOWS, Flow, Stats};
+
 use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener, TcpStream, UdpSocket};
 use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
 
-use bpf_loader::zerocopy::{FromBytes, Immutable, IntoBytes};
-use bpf_loader::{Error, HashMap, PacketSocket, Program, ProgramLoader, bpf_prog};
-
-/// The flow key, as the program writes it on its stack: addresses in
-/// network order (as loaded by `ldabsw`, host order of their big-endian
-/// value), the protocol, padding.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, FromBytes, IntoBytes, Immutable)]
-#[repr(C)]
-struct Flow {
-    src: u32,
-    dst: u32,
-    proto: u32,
-}
-
-#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable)]
-#[repr(C)]
-struct Stats {
-    packets: u64,
-    bytes: u64,
-}
-
-const FLOWS: Program = bpf_prog! {
-    #![map(flows: hash, key = 12, value = 16, max_entries = 1024)]
-    mov r6, r1;
-    ldabsh 12;
-    jne r0, 0x0800, out;        // IPv4 only
-    ldabsw 26;                  // source address
-    stxw [r10 - 12], r0;
-    ldabsw 30;                  // destination address
-    stxw [r10 - 8], r0;
-    ldabsb 23;                  // protocol
-    stxw [r10 - 4], r0;
-    mov r2, r10;
-    add r2, -12;                // r2 = &key
-    lddw r1, map_fd(flows);
-    call map_lookup_elem;
-    jeq r0, 0, new;
-    mov r1, 1;
-    lock add [r0 + 0], r1;
-    ldxw r1, [r6 + 0];          // skb->len
-    lock add [r0 + 8], r1;
-    ja out;
-new:                            // first packet of the flow
-    stdw [r10 - 32], 1;
-    ldxw r1, [r6 + 0];
-    stxdw [r10 - 24], r1;
-    lddw r1, map_fd(flows);
-    mov r2, r10;
-    add r2, -12;
-    mov r3, r10;
-    add r3, -32;                // r3 = &value
-    mov r4, 1;                  // BPF_NOEXIST: a racing CPU may have won
-    call map_update_elem;
-out:
-    mov r0, 0;
-    exit
-};
+use bpf_loader::{Error, HashMap, PacketSocket, ProgramLoader};
 
 fn main() -> ExitCode {
     match run() {

@@ -18,45 +18,15 @@
 
 mod support;
 
+use support::filters::{Count, SOCKEX1};
+
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream, UdpSocket};
 use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
 
-use bpf_loader::zerocopy::{FromBytes, Immutable, IntoBytes};
-use bpf_loader::{Array, Error, PacketSocket, Program, ProgramLoader, bpf_prog};
-
-/// Packets and bytes of one protocol, as the program adds them up.
-#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable)]
-#[repr(C)]
-struct Count {
-    packets: u64,
-    bytes: u64,
-}
-
-/// Counts every IPv4 packet by protocol, and keeps none of them (the
-/// socket is only there to run the filter).
-const SOCKEX1: Program = bpf_prog! {
-    #![map(counts: array, key = u32, value = 16, max_entries = 256)]
-    mov r6, r1;                 // the context, for the legacy loads
-    ldabsh 12;                  // ethertype
-    jne r0, 0x0800, out;        // IPv4 only
-    ldabsb 23;                  // the IP protocol: the index
-    stxw [r10 - 4], r0;
-    mov r2, r10;
-    add r2, -4;                 // r2 = &index
-    lddw r1, map_fd(counts);
-    call map_lookup_elem;       // r0 = &counts[index], or null
-    jeq r0, 0, out;
-    mov r1, 1;
-    lock add [r0 + 0], r1;      // packets
-    ldxw r1, [r6 + 0];          // skb->len
-    lock add [r0 + 8], r1;      // bytes
-out:
-    mov r0, 0;
-    exit
-};
+use bpf_loader::{Array, Error, PacketSocket, ProgramLoader};
 
 const UDP_SENDS: usize = 30;
 const UDP_PAYLOAD: usize = 100;

@@ -13,47 +13,13 @@
 
 mod support;
 
+use support::filters::{OTHER_PORT, PORT, UDP_PORT};
+
 use std::net::{Ipv4Addr, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use bpf_loader::{Error, Packet, PacketSocket, Program, ProgramLoader, bpf_prog};
-
-/// The port whose datagrams pass.
-const PORT: u16 = 4242;
-/// Another port, whose datagrams do not.
-const OTHER_PORT: u16 = PORT + 1;
-
-/// Keeps IPv4 UDP datagrams to port [`PORT`].
-///
-/// On a live `AF_PACKET` socket the data starts at the 14-byte Ethernet
-/// header: the ethertype is at 12, the IPv4 header at 14 (its protocol at
-/// 14 + 9 = 23, flags and fragment offset at 14 + 6 = 20) and the UDP header
-/// at 14 + IHL * 4, its destination port 2 bytes further.
-///
-/// `ldabs*`/`ldind*` read big-endian packet data into r0; they take the
-/// context from r6 (so it is copied there first) and clobber r1-r5.
-/// `ldindh r7, 16` reads at r7 + 16, that is 14 + IHL * 4 + 2.
-const UDP_PORT: Program = bpf_prog! {
-    mov64 r6, r1;               // the context, for the legacy loads
-    ldabsh 12;                  // ethertype
-    jne r0, 0x0800, drop;       // not IPv4
-    ldabsb 23;                  // IPv4 protocol
-    jne r0, 17, drop;           // not UDP
-    ldabsh 20;                  // flags and fragment offset
-    jset r0, 0x1fff, drop;      // a later fragment: no UDP header in it
-    ldabsb 14;                  // version and IHL
-    and64 r0, 0xf;
-    lsh64 r0, 2;                // IHL in bytes
-    mov64 r7, r0;
-    ldindh r7, 16;              // UDP destination port
-    jne r0, { PORT }, drop;     // a Rust constant, range-checked
-    mov64 r0, -1;               // keep the whole packet
-    exit;
-drop:
-    mov64 r0, 0;
-    exit
-};
+use bpf_loader::{Error, Packet, PacketSocket, ProgramLoader};
 
 fn main() -> ExitCode {
     match run() {
