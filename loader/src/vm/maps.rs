@@ -386,11 +386,6 @@ impl MemMap {
         }
     }
 
-    /// Whether the map holds nothing.
-    #[cfg(test)]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 
     /// For a program array: puts `prog` at `index` for tail calls.
     pub(crate) fn set_program(&mut self, index: u32, prog: Program) -> Result<(), MapError> {
