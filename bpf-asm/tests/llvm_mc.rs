@@ -34,7 +34,9 @@ fn llvm_expressible(slots: &[Insn]) -> bool {
     }
 }
 
-fn llvm_encode(lines: &[String]) -> Option<Vec<Vec<u8>>> {
+/// `llvm-mc-19 -show-encoding` on `text`, or `None` (after saying so) when
+/// it is not installed and not required.
+fn llvm_mc(text: String) -> Option<std::process::Output> {
     let mut child = match Command::new(LLVM_MC)
         .args(["-triple", "bpfel", "-mcpu=v4", "-show-encoding"])
         .stdin(Stdio::piped())
@@ -54,10 +56,14 @@ fn llvm_encode(lines: &[String]) -> Option<Vec<Vec<u8>>> {
         }
     };
     let mut stdin = child.stdin.take().expect("stdin");
-    let text = lines.join("\n") + "\n";
     let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
     let out = child.wait_with_output().expect("llvm-mc runs");
     writer.join().expect("writer").expect("write");
+    Some(out)
+}
+
+fn llvm_encode(lines: &[String]) -> Option<Vec<Vec<u8>>> {
+    let out = llvm_mc(lines.join("\n") + "\n")?;
     assert!(
         out.status.success(),
         "llvm-mc failed:\n{}",
@@ -156,27 +162,9 @@ fn llvm_mc_reads_named_map_loads_as_relocations() {
     let prog =
         bpf_asm::assemble("lddw r1, map_fd(counts)\nlddw r2, map_value(cfg, 8)\nmov r0, 0\nexit")
             .expect("assembles");
-    let text = bpf_asm::disassemble_program(&prog, true);
-    let mut child = match Command::new(LLVM_MC)
-        .args(["-triple", "bpfel", "-mcpu=v4", "-show-encoding"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(_) => {
-            // `llvm_mc_assembles_our_pseudo_c_to_our_bytes` reports the skip.
-            return;
-        }
+    let Some(out) = llvm_mc(bpf_asm::disassemble_program(&prog, true)) else {
+        return;
     };
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("llvm-mc");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -386,7 +386,6 @@ impl MemMap {
         }
     }
 
-
     /// For a program array: puts `prog` at `index` for tail calls.
     pub(crate) fn set_program(&mut self, index: u32, prog: Program) -> Result<(), MapError> {
         match &mut self.store {
