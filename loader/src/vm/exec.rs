@@ -13,7 +13,7 @@ use super::mem::{self, Fault, Kind, Region};
 use super::{
     Arith, Code, Exec, MAX_FRAMES, MAX_TAIL_CALLS, MAY_GOTO_BUDGET, STACK, Vm, VmError, VmErrorKind,
 };
-use crate::map::memory::{Shared, lock};
+use crate::map::memory::lock;
 
 /// Region indexes fixed for a run.
 pub(crate) const CTX: usize = 0;
@@ -65,35 +65,44 @@ pub(crate) fn run(vm: &mut Vm, skb: &SkBuff<'_>) -> Result<u64, VmError> {
         }
     }
     regions.truncate(STACK0 + MAX_FRAMES);
-    for (f, low) in vm.dirty.iter_mut().enumerate() {
-        if *low < STACK {
-            regions[STACK0 + f].bytes[*low..].fill(0);
-            *low = STACK;
+    if vm.dirty != [STACK; MAX_FRAMES] {
+        for (f, low) in vm.dirty.iter_mut().enumerate() {
+            if *low < STACK {
+                regions[STACK0 + f].bytes[*low..].fill(0);
+                *low = STACK;
+            }
         }
     }
-    let shared: Vec<Shared> = vm.maps.iter().filter_map(|m| m.shared().cloned()).collect();
-    let mut maps: Vec<MutexGuard<'_, MemMap>> = shared.iter().map(|m| lock(m)).collect();
-    let cpu = vm.env.cpu as usize;
-    for m in &mut maps {
-        m.set_cpu(cpu);
-    }
-    let mut m = Machine {
-        vm,
-        maps,
-        skb,
-        regions,
-        code,
-        regs: [0; 16],
-        frames: Vec::new(),
-        may_goto: MAY_GOTO_BUDGET,
-        tail_calls: 0,
-        tail: None,
-        ctx_ready: false,
+    let shared = std::mem::take(&mut vm.shared);
+    let (r, regions) = {
+        let mut maps: Vec<MutexGuard<'_, MemMap>> = Vec::new();
+        if !shared.is_empty() {
+            let cpu = vm.env.cpu as usize;
+            maps = shared.iter().map(|m| lock(m)).collect();
+            for m in &mut maps {
+                m.set_cpu(cpu);
+            }
+        }
+        let mut m = Machine {
+            vm: &mut *vm,
+            maps,
+            skb,
+            regions,
+            code,
+            regs: [0; 16],
+            frames: Vec::new(),
+            may_goto: MAY_GOTO_BUDGET,
+            tail_calls: 0,
+            tail: None,
+            ctx_ready: false,
+        };
+        m.regs[1] = mem::base(CTX);
+        m.regs[10] = mem::base(STACK0) + STACK as u64;
+        let r = m.run();
+        (r, std::mem::take(&mut m.regions))
     };
-    m.regs[1] = mem::base(CTX);
-    m.regs[10] = mem::base(STACK0) + STACK as u64;
-    let r = m.run();
-    m.vm.regions = std::mem::take(&mut m.regions);
+    vm.regions = regions;
+    vm.shared = shared;
     r
 }
 

@@ -597,6 +597,8 @@ pub struct Vm {
     names: HashMap<String, usize>,
     /// In-memory map handles, shared with the caller's.
     maps: Vec<crate::Map>,
+    /// Their storage, locked for each run.
+    shared: Vec<crate::map::memory::Shared>,
     /// Tail-call targets, decoded, by program array and index.
     tails: HashMap<(usize, u64), Rc<Code>>,
     closures: HashMap<u32, Closure>,
@@ -632,6 +634,7 @@ impl Vm {
             code: Rc::new(Code::new(prog)),
             names: HashMap::new(),
             maps: Vec::new(),
+            shared: Vec::new(),
             tails: HashMap::new(),
             closures: HashMap::new(),
             env: Env {
@@ -677,11 +680,20 @@ impl Vm {
                 source_line: None,
             });
         };
+        let storage = handle.shared().cloned().ok_or_else(|| VmError {
+            kind: VmErrorKind::UnboundMap(name.to_owned()),
+            slot: None,
+            source_line: None,
+        })?;
         match self.names.get(name) {
-            Some(&i) => self.maps[i] = handle,
+            Some(&i) => {
+                self.maps[i] = handle;
+                self.shared[i] = storage;
+            }
             None => {
                 self.names.insert(name.to_owned(), self.maps.len());
                 self.maps.push(handle);
+                self.shared.push(storage);
             }
         }
         Ok(self)
