@@ -31,9 +31,9 @@
 //! `examples/support/replay.rs` for the details (packets test runs refuse,
 //! non-Ethernet links).
 
-mod support;
 #[path = "support/replay.rs"]
 mod replay;
+mod support;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -44,8 +44,14 @@ fn frame(kind: Kind, payload: usize) -> Vec<u8> {
     let mut out = Vec::new();
     let eth = || PacketBuilder::ethernet2(MAC_A, MAC_B);
     let written = match kind {
-        Kind::Udp4 => eth().ipv4(IP_A, IP_B, 64).udp(4000, 53).write(&mut out, &data),
-        Kind::Udp6 => eth().ipv6(IP6_A, IP6_B, 64).udp(4000, 53).write(&mut out, &data),
+        Kind::Udp4 => eth()
+            .ipv4(IP_A, IP_B, 64)
+            .udp(4000, 53)
+            .write(&mut out, &data),
+        Kind::Udp6 => eth()
+            .ipv6(IP6_A, IP6_B, 64)
+            .udp(4000, 53)
+            .write(&mut out, &data),
         Kind::Icmp4 => eth()
             .ipv4(IP_A, IP_B, 64)
             .icmpv4_echo_request(7, 1)
@@ -108,10 +114,9 @@ struct TempFile(PathBuf);
 
 impl TempFile {
     fn new(name: &str) -> TempFile {
-        TempFile(std::env::temp_dir().join(format!(
-            "bpf-replay-test-{}-{name}",
-            std::process::id()
-        )))
+        TempFile(
+            std::env::temp_dir().join(format!("bpf-replay-test-{}-{name}", std::process::id())),
+        )
     }
 }
 
@@ -208,7 +213,10 @@ fn check(prog: &Program, path: &Path, start: DataStart, want: &Counts) {
 #[test]
 fn udp_filter_on_pcap_and_pcapng() {
     let frames = mix();
-    for (format, ext) in [(CaptureFormat::Pcap, "pcap"), (CaptureFormat::PcapNg, "pcapng")] {
+    for (format, ext) in [
+        (CaptureFormat::Pcap, "pcap"),
+        (CaptureFormat::PcapNg, "pcapng"),
+    ] {
         let file = TempFile::new(&format!("udp.{ext}"));
         write(&file.0, format, None, &frames);
         let want = expected(
@@ -245,7 +253,10 @@ fn icmp_and_all_filters() {
     check(&replay::ICMP, &file.0, DataStart::Ethernet, &icmp);
     let all: Vec<Kind> = frames.iter().map(|(k, _)| *k).collect();
     let want = expected(&frames, &all, u32::MAX, usize::MAX, DataStart::Ethernet);
-    assert_eq!((want.kept, want.dropped, want.bytes_kept), (17, 0, want.bytes));
+    assert_eq!(
+        (want.kept, want.dropped, want.bytes_kept),
+        (17, 0, want.bytes)
+    );
     check(&replay::ALL, &file.0, DataStart::Ethernet, &want);
 }
 
@@ -339,16 +350,26 @@ fn non_ethernet_and_unreadable_files() {
     }
     drop(w);
     let got = run_interpreter(&replay::UDP, &file.0, DataStart::Ethernet);
-    assert_eq!((got.packets, got.skipped, got.kept, got.dropped), (3, 3, 0, 0));
+    assert_eq!(
+        (got.packets, got.skipped, got.kept, got.dropped),
+        (3, 3, 0, 0)
+    );
 
     let mut engine = Engine::interpreter(&replay::UDP).expect("interpreter");
     let e = replay(&b"not a capture file"[..], &mut engine, DataStart::Ethernet).unwrap_err();
     assert!(matches!(e, ReplayError::Format { packets: 0, .. }), "{e}");
-    assert!(e.to_string().starts_with("not a pcap or pcapng file"), "{e}");
+    assert!(
+        e.to_string().starts_with("not a pcap or pcapng file"),
+        "{e}"
+    );
     let e = replay(&b"ab"[..], &mut engine, DataStart::Ethernet).unwrap_err();
     assert!(e.to_string().contains("no header"), "{e}");
-    let e = replay_file(Path::new("/nonexistent/x.pcap"), &mut engine, DataStart::Ethernet)
-        .unwrap_err();
+    let e = replay_file(
+        Path::new("/nonexistent/x.pcap"),
+        &mut engine,
+        DataStart::Ethernet,
+    )
+    .unwrap_err();
     assert!(matches!(e, ReplayError::Io(_)), "{e}");
 
     // A truncated file: the packets before the cut are counted, then the
@@ -358,8 +379,5 @@ fn non_ethernet_and_unreadable_files() {
     write(&whole.0, CaptureFormat::Pcap, None, &frames);
     let bytes = std::fs::read(&whole.0).expect("read");
     let e = replay(&bytes[..bytes.len() - 5], &mut engine, DataStart::Ethernet).unwrap_err();
-    assert!(
-        matches!(e, ReplayError::Format { packets: 16, .. }),
-        "{e}"
-    );
+    assert!(matches!(e, ReplayError::Format { packets: 16, .. }), "{e}");
 }

@@ -307,10 +307,12 @@ pub fn replay(
     start: DataStart,
 ) -> Result<Counts, ReplayError> {
     let mut magic = [0u8; 4];
-    reader.read_exact(&mut magic).map_err(|e| ReplayError::Format {
-        message: format!("no header ({e})"),
-        packets: 0,
-    })?;
+    reader
+        .read_exact(&mut magic)
+        .map_err(|e| ReplayError::Format {
+            message: format!("no header ({e})"),
+            packets: 0,
+        })?;
     let reader = std::io::Cursor::new(magic).chain(reader);
     let mut counts = Counts::default();
     let format_error = |e: pcap_file::PcapError, packets| ReplayError::Format {
