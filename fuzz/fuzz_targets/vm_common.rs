@@ -1,5 +1,9 @@
 //! What the two interpreter targets share: the maps bound by name, the
-//! settings read from the input, and the run with its properties.
+//! settings read from the input, and the run with its properties. Also
+//! included (`#[path]`) by the root package's `tests/vm_no_panic.rs`, the
+//! bounded property test that runs in CI.
+
+#![allow(dead_code, unreachable_pub)]
 
 use bpf_asm::Program;
 use bpf_loader::MapType;
@@ -9,6 +13,7 @@ use bpf_loader::vm::{MemMap, SkBuff, Vm};
 pub const BUDGET: u64 = 100_000;
 
 /// The settings at the front of an input.
+#[derive(Clone, Debug)]
 pub struct Settings {
     /// Run with `SkBuff::test_run` (data from the IP header) rather than
     /// `SkBuff::live` (from the Ethernet header).
@@ -82,6 +87,11 @@ fn stateful(prog: &Program) -> bool {
 /// calls or map relocations must give the same result when run again on
 /// the same `Vm` (the reused stack and regions are reset between runs).
 pub fn run(prog: &Program, packet: &[u8], s: &Settings) {
+    run_with_budget(prog, packet, s, BUDGET);
+}
+
+/// [`run`] with another instruction budget.
+pub fn run_with_budget(prog: &Program, packet: &[u8], s: &Settings, budget: u64) {
     let Ok(mut vm) = Vm::new(prog) else {
         return;
     };
@@ -91,7 +101,7 @@ pub fn run(prog: &Program, packet: &[u8], s: &Settings) {
             vm = vm.map(name, map);
         }
     }
-    vm.budget(BUDGET);
+    vm.budget(budget);
     vm.set_cpu(u32::from(s.mark & 1));
     let skb = if s.test_run {
         SkBuff::test_run(packet)
