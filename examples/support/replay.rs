@@ -113,7 +113,7 @@ const ETH_HLEN: usize = 14;
 /// What runs the filter.
 pub enum Engine {
     /// The pure-Rust interpreter.
-    Interpreter(Vm),
+    Interpreter(Box<Vm>),
     /// `BPF_PROG_TEST_RUN` on a loaded program, and a buffer for the
     /// frame with the header the kernel pulls.
     Kernel(LoadedProgram, Vec<u8>),
@@ -132,7 +132,7 @@ impl Engine {
     /// The interpreter running `prog` (the maps it declares created in
     /// memory).
     pub fn interpreter(prog: &Program) -> Result<Engine, VmError> {
-        Ok(Engine::Interpreter(Vm::new(prog)?))
+        Ok(Engine::Interpreter(Box::new(Vm::new(prog)?)))
     }
 
     /// `prog` loaded into the kernel (its declared maps created), run with

@@ -102,7 +102,7 @@ pub fn run_with_budget(prog: &Program, packet: &[u8], s: &Settings, budget: u64)
         }
     }
     vm.budget(budget);
-    vm.set_cpu(u32::from(s.mark & 1));
+    vm.set_cpu(s.mark & 1);
     let skb = if s.test_run {
         SkBuff::test_run(packet)
     } else {
