@@ -6,8 +6,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 use bpf_asm::Program;
-use bpf_loader::MapType;
-use bpf_loader::vm::{MemMap, SkBuff, Vm};
+use bpf_loader::vm::{SkBuff, Vm};
+use bpf_loader::{Map, MapSpec, MapType};
 
 /// Instructions a run may execute: small, so that no input hangs.
 pub const BUDGET: u64 = 100_000;
@@ -45,34 +45,25 @@ impl Settings {
 
 /// The maps bound by name: a program from random slots has no relocations
 /// (its map loads fail with an error), an assembled one may name these.
-fn maps(prog: &Program, s: &Settings) -> Vec<(&'static str, MemMap)> {
-    let mut progs = MemMap::new(MapType::ProgArray, 4, 4, 4);
-    let exit_1 = Program::from_insns(vec![
-        bpf_asm::Insn::new(0xb7, 0, 0, 0, 1),
-        bpf_asm::Insn::new(0x95, 0, 0, 0, 0),
-    ]);
-    let _ = progs.set_program(1, exit_1);
-    if s.self_tail {
-        let _ = progs.set_program(0, prog.clone());
-    }
-    vec![
-        ("array", MemMap::new(MapType::Array, 4, 8, 16)),
-        ("m", MemMap::new(MapType::Array, 4, 64, 1)),
-        ("counters", MemMap::new(MapType::Array, 4, 8, 256)),
-        ("hash", MemMap::new(MapType::Hash, 8, 16, 8)),
-        ("lru", MemMap::new(MapType::LruHash, 4, 4, 2)),
-        (
-            "percpu",
-            MemMap::new(MapType::PercpuArray, 4, 8, 4).with_cpus(2),
-        ),
-        (
-            "percpu_hash",
-            MemMap::new(MapType::PercpuHash, 4, 8, 4).with_cpus(2),
-        ),
-        ("ring", MemMap::new(MapType::Ringbuf, 0, 0, 4096)),
-        ("events", MemMap::new(MapType::Ringbuf, 0, 0, 4096)),
-        ("progs", progs),
-    ]
+fn maps() -> Vec<(&'static str, Map)> {
+    let list: [(&'static str, MapType, u32, u32, u32); 10] = [
+        ("array", MapType::Array, 4, 8, 16),
+        ("m", MapType::Array, 4, 64, 1),
+        ("counters", MapType::Array, 4, 8, 256),
+        ("hash", MapType::Hash, 8, 16, 8),
+        ("lru", MapType::LruHash, 4, 4, 2),
+        ("percpu", MapType::PercpuArray, 4, 8, 4),
+        ("percpu_hash", MapType::PercpuHash, 4, 8, 4),
+        ("ring", MapType::Ringbuf, 0, 0, 4096),
+        ("events", MapType::Ringbuf, 0, 0, 4096),
+        ("progs", MapType::ProgArray, 4, 4, 4),
+    ];
+    list.into_iter()
+        .filter_map(|(name, t, k, v, n)| {
+            let map = Map::in_memory(&MapSpec::new(name, t, k, v, n, 0)).ok()?;
+            Some((name, map))
+        })
+        .collect()
 }
 
 /// Whether a program can change state that a second run would see: a
@@ -96,10 +87,21 @@ pub fn run_with_budget(prog: &Program, packet: &[u8], s: &Settings, budget: u64)
         return;
     };
     let declared: Vec<&str> = prog.maps().iter().map(|m| m.name.as_ref()).collect();
-    for (name, map) in maps(prog, s) {
+    for (name, map) in maps() {
         if s.rebind || !declared.contains(&name) {
-            vm = vm.map(name, map);
+            match vm.map(name, &map) {
+                Ok(v) => vm = v,
+                Err(_) => return,
+            }
         }
+    }
+    let exit_1 = Program::from_insns(vec![
+        bpf_asm::Insn::new(0xb7, 0, 0, 0, 1),
+        bpf_asm::Insn::new(0x95, 0, 0, 0, 0),
+    ]);
+    let _ = vm.tail_program("progs", 1, exit_1);
+    if s.self_tail {
+        let _ = vm.tail_program("progs", 0, prog.clone());
     }
     vm.budget(budget);
     vm.set_cpu(s.mark & 1);

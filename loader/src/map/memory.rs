@@ -9,10 +9,13 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{Map, possible_cpus};
-use crate::MapSpec;
 use crate::error::{Error, Result};
 use crate::sys::{Bpf, MapRef, ProgLoadAttrs, TestRunOut};
 use crate::vm::{MapError, MemMap};
+use crate::{MapSpec, MapType};
+
+/// The most bytes an in-memory array or program array may preallocate.
+const MAX_PREALLOCATED: usize = 1 << 30;
 
 /// An in-memory map shared by the handles on it and the interpreters it is
 /// bound to.
@@ -124,14 +127,42 @@ impl Map {
             map: super::describe(spec),
             reason,
         })?;
+        // Arrays and program arrays are allocated whole, as the kernel
+        // preallocates them; refuse what this process could not hold.
+        let cpus = if super::is_per_cpu(spec.map_type) {
+            possible_cpus()?
+        } else {
+            1
+        };
+        let whole = match spec.map_type {
+            MapType::Array | MapType::PercpuArray => (spec.value_size as usize)
+                .checked_mul(spec.max_entries as usize)
+                .and_then(|b| b.checked_mul(cpus)),
+            MapType::ProgArray => (spec.max_entries as usize)
+                .checked_mul(std::mem::size_of::<Option<crate::Program>>()),
+            _ => Some(0),
+        };
+        if whole.is_none_or(|b| b > MAX_PREALLOCATED) {
+            return Err(Error::InvalidMap {
+                map: super::describe(spec),
+                reason: format!(
+                    "an in-memory {} of {} entries takes more than the {} MiB the \
+                     interpreter preallocates (the kernel would likely refuse it with ENOMEM \
+                     too)",
+                    spec.map_type,
+                    spec.max_entries,
+                    MAX_PREALLOCATED >> 20
+                ),
+            });
+        }
         let mut mem = MemMap::new(
             spec.map_type,
             spec.key_size,
             spec.value_size,
             spec.max_entries,
         );
-        if super::is_per_cpu(spec.map_type) {
-            mem = mem.with_cpus(possible_cpus()?);
+        if cpus > 1 {
+            mem = mem.with_cpus(cpus);
         }
         Map::memory(spec.clone(), Arc::new(Mutex::new(mem)))
     }

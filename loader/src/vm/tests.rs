@@ -362,3 +362,12 @@ fn declared_and_per_cpu_maps() {
     assert_eq!(values[cpu], 10, "the running CPU's value");
     assert!(values.iter().enumerate().all(|(c, &v)| c == cpu || v == 0));
 }
+
+#[test]
+fn huge_declared_maps_are_an_error_not_an_abort() {
+    let p = prog(
+        "#![map(big: array, key = u32, value = u64, max_entries = 4294967295)]\nmov r0, 0\nexit",
+    );
+    let e = Vm::new(&p).unwrap_err();
+    assert!(e.to_string().contains("preallocates"), "{e}");
+}
