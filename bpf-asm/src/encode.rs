@@ -157,7 +157,7 @@ pub(crate) struct Placed<S> {
     /// First slot.
     pub(crate) slot: usize,
     /// The form it encoded to (index into the ISA table), if it did.
-    pub(crate) form: Option<usize>,
+    pub(crate) form: Option<u16>,
     /// Span of the mnemonic.
     pub(crate) span: S,
     /// Source line.
@@ -230,7 +230,8 @@ impl<'a, S: Copy> Encoder<'a, S> {
                 exprs: Vec::new(),
                 maps: Vec::new(),
             },
-            slots: Vec::with_capacity(n),
+            // Room for some `lddw`s' second slots too.
+            slots: Vec::with_capacity(n + n / 8),
             stmts: Vec::with_capacity(n),
             next_stmt: 0,
             over_limit: None,
@@ -289,7 +290,7 @@ impl<'a, S: Copy> Encoder<'a, S> {
         self.next_stmt += 1;
         self.stmts.push(Placed {
             slot,
-            form,
+            form: form.and_then(|f| u16::try_from(f).ok()),
             span: s.span,
             line: s.line,
             regs,
@@ -569,31 +570,32 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
             );
         }
         let before = self.diag.checkpoint();
-        let (first, second) = self.encode_form(form, ops, slot);
-        if self.diag.clean_since(before) {
-            out.push(first);
-            out.extend(second);
+        self.encode_form(form, ops, slot, out);
+        if !self.diag.clean_since(before) {
+            out.truncate(slot);
         }
         Some(fi)
     }
 
-    /// The instruction's slot, and its second slot for `lddw`: the form's
-    /// fixed fields, then each operand into the field its row names.
-    fn encode_form(
-        &mut self,
-        f: &Form,
-        ops: &[Operand<'a, S>],
-        slot: usize,
-    ) -> (Slot, Option<Slot>) {
+    /// Pushes the instruction's slot (and its second slot for `lddw`) onto
+    /// `out`, where it is filled in place: the form's fixed fields, then each
+    /// operand into the field its row names.
+    fn encode_form(&mut self, f: &Form, ops: &[Operand<'a, S>], slot: usize, out: &mut Vec<Slot>) {
         let z = Field::Lit(0);
-        let mut first = Slot::new(
+        out.push(Slot::new(
             f.code,
             0,
             f.src,
             Field::Lit(i64::from(f.off)),
             Field::Lit(i64::from(f.imm)),
-        );
-        let mut second = (f.slots() == 2).then(|| Slot::new(0, 0, 0, z, z));
+        ));
+        if f.slots() == 2 {
+            out.push(Slot::new(0, 0, 0, z, z));
+        }
+        let (first, mut second) = match &mut out[slot..] {
+            [first, rest @ ..] => (first, rest.first_mut()),
+            [] => return,
+        };
         let mut spaces: Option<(Field, S)> = None;
         for (&want, op) in f.operands.iter().zip(ops) {
             match (want, op) {
@@ -625,7 +627,7 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
                 (Opnd::Imm64, op) => {
                     let (lo, hi) = self.lddw_operand(f, op, slot);
                     first.imm = lo;
-                    if let Some(second) = &mut second {
+                    if let Some(second) = second.as_deref_mut() {
                         second.imm = hi;
                     }
                 }
@@ -649,7 +651,6 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
                 _ => {}
             }
         }
-        (first, second)
     }
 
     fn expr(&mut self, e: ExprField) -> Field {

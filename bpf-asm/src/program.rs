@@ -170,7 +170,10 @@ impl Program {
 
     /// A program owning its tables; `source` is sorted by slot here.
     pub fn new(insns: Vec<Insn>, relocs: Vec<MapReloc>, mut source: Vec<SourceLine>) -> Self {
-        source.sort_by_key(|s| s.slot);
+        // The assemblers make them in order: sorting would only cost.
+        if !source.is_sorted_by_key(|s| s.slot) {
+            source.sort_by_key(|s| s.slot);
+        }
         Program {
             insns: Cow::Owned(insns),
             relocs: Cow::Owned(relocs),

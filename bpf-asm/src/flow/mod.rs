@@ -684,7 +684,7 @@ fn sem_at<S>(e: &Encoded<S>, t: usize, len: usize, stmt: usize) -> Sem {
     let Some(p) = e.stmts.get(stmt) else {
         return Sem::HAVOC;
     };
-    let Some(f) = p.form.and_then(|fi| isa().forms.get(fi)) else {
+    let Some(f) = p.form.and_then(|fi| isa().forms.get(usize::from(fi))) else {
         return Sem::HAVOC;
     };
     if p.slot != t || f.op == Op::Raw {
