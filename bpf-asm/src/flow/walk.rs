@@ -697,6 +697,21 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             progtype::Refusal::Size(f) => {
                 let rule = if write { f.write } else { f.read }.unwrap_or(progtype::Rule::Whole);
                 let what = if f.ptr { "a pointer of " } else { "" };
+                let fix = match (write, rule, f.elem) {
+                    (false, progtype::Rule::Whole | progtype::Rule::Narrow, 1 | 2 | 4 | 8) => {
+                        let sfx = match f.elem {
+                            1 => "b",
+                            2 => "h",
+                            4 => "w",
+                            _ => "dw",
+                        };
+                        let dst = p.ins[i].sem.dst;
+                        let at = i64::from(f.off)
+                            + (off - i64::from(f.off)) / i64::from(f.elem) * i64::from(f.elem);
+                        format!(", e.g. `ldx{sfx} r{dst}, [r{r} + {at}]`")
+                    }
+                    _ => String::new(),
+                };
                 format!(
                     "`{text}` {noun} {size} bytes at offset {off}, in `{ctx}.{}` (offset {}, \
                      {what}{} bytes): {who} may {verb} it as {}",
@@ -704,7 +719,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                     f.off,
                     f.size,
                     f.describe(rule)
-                )
+                ) + &fix
             }
         };
         self.report_at(i, KEY_CTX, Some(role), msg);
