@@ -208,7 +208,7 @@ pub const SKB_POINTERS: [u32; 5] = [
 enum Skb {
     SocketFilter,
     Tc,
-    CgroupSkb,
+    Cgroup,
 }
 
 const N: Option<Rule> = Some(Rule::Narrow);
@@ -275,7 +275,7 @@ const SKB_LAYOUT: [(&str, usize, usize, usize); 34] = {
 /// `bpf_skb_is_valid_access`).
 const fn skb_rule(t: Skb, name: &str) -> (Option<Rule>, Option<Rule>, bool) {
     let tc = matches!(t, Skb::Tc);
-    let cg = matches!(t, Skb::CgroupSkb);
+    let cg = matches!(t, Skb::Cgroup);
     let sf = matches!(t, Skb::SocketFilter);
     let b = name.as_bytes();
     // The common rules, and who refuses what before them.
@@ -372,7 +372,7 @@ const fn skb_fields(t: Skb) -> [Field; 34] {
 
 static SOCKET_FILTER: [Field; 34] = skb_fields(Skb::SocketFilter);
 static TC: [Field; 34] = skb_fields(Skb::Tc);
-static CGROUP_SKB: [Field; 34] = skb_fields(Skb::CgroupSkb);
+static CGROUP_SKB: [Field; 34] = skb_fields(Skb::Cgroup);
 
 /// `struct xdp_md` (`xdp_is_valid_access`): 4-byte reads only, no writes
 /// (but for device-bound programs), `egress_ifindex` only for devmap
