@@ -164,6 +164,7 @@ fn main() {
         .layout_tests(true)
         .allowlist_type("bpf_.*")
         .allowlist_type("__sk_buff")
+        .allowlist_type("xdp_md")
         .allowlist_var("BPF_.*")
         .allowlist_var("MAX_BPF_.*")
         .allowlist_var("LINUX_VERSION_CODE")

@@ -7,5 +7,6 @@
 fn ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/[!p]*/*.rs");
+    t.compile_fail("tests/ui/progtypes/*.rs");
     t.pass("tests/ui/pass/*.rs");
 }

@@ -42,6 +42,7 @@ mod mapspec;
 mod parse;
 mod pipeline;
 mod program;
+pub mod progtype;
 mod rules;
 mod token;
 

@@ -41,6 +41,7 @@ use crate::encode::{Encoded, Field, Placed, Slot};
 use crate::isa::{
     AluOp, Control, Fld, Form, JmpOp, Op, Pseudo, Role, control_of, ends_function, isa, slots_of,
 };
+use crate::progtype::{self, Table};
 use crate::{Insn, MapSpec};
 
 mod arith;
@@ -118,6 +119,8 @@ const KEY_EXIT: u32 = 20;
 const KEY_LEAK: u32 = 21;
 const KEY_STACK: u32 = 22;
 const KEY_MAP_ARG: u32 = 23;
+const KEY_HELPER: u32 = 24;
+const KEY_CTX: u32 = 25;
 const KEY_TARGET: u32 = 30;
 const KEY_END: u32 = 31;
 const KEY_INTO_FUNC: u32 = 32;
@@ -301,6 +304,8 @@ struct Prog<'a, S> {
     funcs: Vec<Func>,
     unpriv: bool,
     ctx: CtxLayout,
+    /// What the program type allows, if it has a table.
+    table: Option<&'static Table>,
     opaque: bool,
     /// The maps the program declares (`#![map(...)]`), and which of them
     /// the `lddw` at a slot loads: what the checks know of keys and values.
@@ -319,9 +324,6 @@ enum CtxLayout {
     /// Anything else: any word may be a pointer, maybe one known not null.
     Other,
 }
-
-/// Offsets of the pointers in `struct __sk_buff` (uapi, fixed).
-const SKB_POINTERS: [i64; 5] = [76, 80, 140, 144, 168];
 
 impl<'a, S> Prog<'a, S> {
     fn build(e: &'a Encoded<S>) -> Option<Prog<'a, S>> {
@@ -387,6 +389,7 @@ impl<'a, S> Prog<'a, S> {
                 ProgType::Xdp => CtxLayout::Xdp,
                 _ => CtxLayout::Other,
             },
+            table: progtype::table(e.options.prog_type),
             opaque,
             maps: &e.maps,
             map_at: e
@@ -434,8 +437,13 @@ impl<'a, S> Prog<'a, S> {
             return false;
         }
         let Some(off) = off else { return true };
+        if let Some(t) = self.table {
+            return t.access(off, size, false).is_ok_and(|f| f.ptr);
+        }
         match self.ctx {
-            CtxLayout::SkBuff => SKB_POINTERS.contains(&off),
+            CtxLayout::SkBuff => {
+                u32::try_from(off).is_ok_and(|o| progtype::SKB_POINTERS.contains(&o))
+            }
             CtxLayout::Xdp => matches!(off, 0 | 4 | 8),
             CtxLayout::Other => true,
         }

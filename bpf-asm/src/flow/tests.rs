@@ -406,3 +406,33 @@ fn spills_and_fills() {
     st.stack_havoc();
     assert!(st.spills.is_empty());
 }
+
+#[test]
+fn program_type_checks_only_where_the_kernel_walks() {
+    let err = |src: &str| crate::assemble(src).err().map(|e| e.to_string());
+    // Dead on a constant branch: the kernel never walks it.
+    assert_eq!(
+        err(
+            "mov r2, 0\njeq r2, 0, out\nldxw r0, [r1 + 80]\ncall clone_redirect\nout: mov r0, 0\nexit"
+        ),
+        None
+    );
+    // On a path the kernel walks.
+    let e = err("ldxdw r0, [r1 + 8]\nexit").unwrap();
+    assert!(
+        e.contains("`__sk_buff.mark`") && e.contains("e.g. `ldxw r0, [r1 + 8]`"),
+        "{e}"
+    );
+    let e = err("#![prog_type = xdp]\nmov r2, 0\nmov r3, r10\nadd r3, -4\nmov r4, 4\ncall skb_load_bytes\nmov r0, 2\nexit").unwrap();
+    assert!(e.contains("did you mean `xdp_load_bytes`"), "{e}");
+    // The context pointer moved and moved back is the context pointer.
+    assert_eq!(
+        err("mov r2, r1\nadd r2, 8\nadd r2, -8\nldxw r0, [r2 + 8]\nexit"),
+        None
+    );
+    // Program types without a table: no context or helper checks.
+    assert_eq!(
+        err("#![prog_type = kprobe]\nldxdw r0, [r1 + 8]\nexit"),
+        None
+    );
+}

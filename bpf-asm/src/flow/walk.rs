@@ -480,8 +480,12 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 };
                 Some(Val::range(0, hi, slot, false))
             }
-            Op::Load | Op::LoadAcquire => Some(self.load(i, st, src, sem.off, size, f.signed)),
+            Op::Load | Op::LoadAcquire => {
+                self.ctx_access(i, st, src, sem.off, size, Role::Src, false);
+                Some(self.load(i, st, src, sem.off, size, f.signed))
+            }
             Op::Store | Op::StoreRelease => {
+                self.ctx_access(i, st, dst, sem.off, size, Role::Dst, true);
                 let v = match sem.operand() {
                     Src::Reg(_) => Some(src),
                     Src::Imm(imm) => imm.map(|c| Val::konst(imm_operand(c, true))),
@@ -491,6 +495,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             }
             Op::Atomic { .. } => {
                 let b = dst;
+                self.ctx_atomic(i, st, b);
                 self.stack_read(i, st, b, sem.off, size);
                 Self::stack_write(st, b, sem.off, size, None);
                 let loaded = if size < 8 {
@@ -504,6 +509,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             }
             Op::Call | Op::CallKfunc => {
                 if let (Op::Call, Some(id)) = (f.op, sem.imm) {
+                    self.helper_allowed(i, id, st);
                     self.map_args(i, id, st);
                 }
                 st.args_touch_stack();
@@ -535,6 +541,206 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 st.write(sem.reg(role), v);
             }
         }
+    }
+
+    /// Whether the kernel surely verifies the instruction `st` reaches (if
+    /// it gets that far): a path it surely walks, or only paths whose
+    /// branches it decides as the walk here does.
+    fn walked(st: &State) -> bool {
+        !st.suspect || st.sure
+    }
+
+    /// A helper the program type may not call (its `*_func_proto` has no
+    /// entry for it: "program of this type cannot use helper").
+    fn helper_allowed(&mut self, i: usize, id: i64, st: &State) {
+        let Some(t) = self.p.table else { return };
+        let Some(name) = u32::try_from(id).ok().and_then(bpf_sys::helper_name) else {
+            return;
+        };
+        if t.may_call(name) || !Self::walked(st) {
+            return;
+        }
+        let text = self.p.text(self.p.ins[i].stmt);
+        let others: Vec<String> = progtype::TABLES
+            .iter()
+            .filter(|o| o.may_call(name))
+            .map(|o| format!("`{}`", o.name()))
+            .collect();
+        let who = if others.is_empty() {
+            format!(
+                "none of {} may call it",
+                progtype::TABLES
+                    .iter()
+                    .map(|o| format!("`{}`", o.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            format!("{} may call it", list_or(&others, "and"))
+        };
+        let near =
+            crate::error::did_you_mean(&crate::error::nearest(name, t.helpers.iter().copied(), 2));
+        self.report(
+            i,
+            KEY_HELPER,
+            format!(
+                "`{text}`: `{name}` is not available to {} ({}); {who}{near}",
+                type_phrase(t),
+                type_attr(t)
+            ),
+        );
+    }
+
+    /// A load or store through the unmodified context pointer that the
+    /// program type's `*_is_valid_access` refuses, or one through a
+    /// context pointer moved by a known offset (which the kernel refuses
+    /// for every field: "dereference of modified ctx ptr").
+    #[allow(clippy::too_many_arguments)]
+    fn ctx_access(
+        &mut self,
+        i: usize,
+        st: &State,
+        base: Val,
+        off: Option<i64>,
+        size: u8,
+        role: Role,
+        write: bool,
+    ) {
+        let Some(t) = self.p.table else { return };
+        let (Some(Some(moved)), Some(off)) = (base.ctx_off(), off) else {
+            return;
+        };
+        if !Self::walked(st) {
+            return;
+        }
+        let p = self.p;
+        let text = p.text(p.ins[i].stmt);
+        let r = p.ins[i].sem.reg(role);
+        if moved != 0 {
+            let at = moved.saturating_add(off);
+            let fix = if (-32768..=32767).contains(&at) {
+                format!(
+                    ": keep the context pointer unmodified and put the offset in the \
+                     instruction (`[r1 + {at}]`)"
+                )
+            } else {
+                String::new()
+            };
+            self.report_at(
+                i,
+                KEY_CTX,
+                Some(role),
+                format!(
+                    "`{text}` goes through r{r}, the context pointer moved by {moved}: the \
+                     kernel refuses any context access through a modified context pointer{fix}"
+                ),
+            );
+            return;
+        }
+        let Err(why) = t.access(off, size, write) else {
+            return;
+        };
+        let (verb, noun) = if write {
+            ("write", "writes")
+        } else {
+            ("read", "reads")
+        };
+        let ctx = t.ctx;
+        let who = type_phrase(t);
+        let attr = type_attr(t);
+        let msg = match why {
+            progtype::Refusal::Outside if off < 0 || off >= i64::from(t.ctx_size) => format!(
+                "`{text}` {noun} offset {off} of the context, outside `struct {ctx}` ({} bytes)",
+                t.ctx_size
+            ),
+            progtype::Refusal::Outside => format!(
+                "`{text}` {noun} offset {off} of the context, padding of `struct {ctx}` that \
+                     holds no field"
+            ),
+            progtype::Refusal::Misaligned(f) => format!(
+                "`{text}` {noun} {size} bytes at offset {off}, not a multiple of {size}: \
+                     context accesses must be aligned to their size; `{ctx}.{}` (offset {}) takes {}",
+                f.name,
+                f.off,
+                f.describe(if write { f.write } else { f.read }.unwrap_or(progtype::Rule::Whole))
+            ),
+            progtype::Refusal::Field(f) => {
+                let others: Vec<String> = progtype::TABLES
+                    .iter()
+                    .filter(|o| o.ctx == ctx && o.access(off, size, write).is_ok())
+                    .map(|o| format!("`{}`", o.name()))
+                    .collect();
+                let others = if others.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} may", list_or(&others, "and"))
+                };
+                let can: Vec<String> = t
+                    .fields
+                    .iter()
+                    .filter(|g| if write { g.write } else { g.read }.is_some())
+                    .map(|g| format!("`{}`", g.name))
+                    .collect();
+                let can = if can.is_empty() {
+                    format!("; {who} may {verb} no field of the context")
+                } else if write {
+                    format!("; {who} may write {}", list_or(&can, "and"))
+                } else {
+                    String::new()
+                };
+                format!(
+                    "`{text}` {noun} `{ctx}.{}` (offset {}), which {who} may not {verb} \
+                     ({attr}){others}{can}",
+                    f.name, f.off
+                )
+            }
+            progtype::Refusal::Size(f) => {
+                let rule = if write { f.write } else { f.read }.unwrap_or(progtype::Rule::Whole);
+                let what = if f.ptr { "a pointer of " } else { "" };
+                let fix = match (write, rule, f.elem) {
+                    (false, progtype::Rule::Whole | progtype::Rule::Narrow, 1 | 2 | 4 | 8) => {
+                        let sfx = match f.elem {
+                            1 => "b",
+                            2 => "h",
+                            4 => "w",
+                            _ => "dw",
+                        };
+                        let dst = p.ins[i].sem.dst;
+                        let at = i64::from(f.off)
+                            + (off - i64::from(f.off)) / i64::from(f.elem) * i64::from(f.elem);
+                        format!(", e.g. `ldx{sfx} r{dst}, [r{r} + {at}]`")
+                    }
+                    _ => String::new(),
+                };
+                format!(
+                    "`{text}` {noun} {size} bytes at offset {off}, in `{ctx}.{}` (offset {}, \
+                     {what}{} bytes): {who} may {verb} it as {}",
+                    f.name,
+                    f.off,
+                    f.size,
+                    f.describe(rule)
+                ) + &fix
+            }
+        };
+        self.report_at(i, KEY_CTX, Some(role), msg);
+    }
+
+    /// An atomic operation on the context: the kernel refuses it for every
+    /// program type ("BPF_ATOMIC stores into R1 ctx is not allowed").
+    fn ctx_atomic(&mut self, i: usize, st: &State, base: Val) {
+        if self.p.table.is_none() || base.ctx_off().is_none() || !Self::walked(st) {
+            return;
+        }
+        let text = self.p.text(self.p.ins[i].stmt);
+        self.report_at(
+            i,
+            KEY_CTX,
+            Some(Role::Dst),
+            format!(
+                "`{text}` is an atomic operation on the context: the kernel refuses atomics on \
+                     the context; load the field, compute, and store it back"
+            ),
+        );
     }
 
     /// The key and value arguments of the map helpers, when r1 is a declared
@@ -1069,4 +1275,29 @@ pub(super) fn hull_arith(
         _ => return None,
     };
     (r.1 <= max).then_some((r.0 as u64, r.1 as u64))
+}
+
+/// "socket filters", "`xdp` programs".
+fn type_phrase(t: &Table) -> String {
+    match t.prog_type {
+        ProgType::SocketFilter => "socket filters".to_owned(),
+        _ => format!("`{}` programs", t.name()),
+    }
+}
+
+/// The attribute that chose the type, as the user wrote it (or not).
+fn type_attr(t: &Table) -> String {
+    match t.prog_type {
+        ProgType::SocketFilter => "`#![prog_type = socket_filter]`, the default".to_owned(),
+        _ => format!("`#![prog_type = {}]`", t.name()),
+    }
+}
+
+/// "`a`, `b` and `c`".
+fn list_or(items: &[String], and: &str) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} {and} {last}", init.join(", ")),
+    }
 }
