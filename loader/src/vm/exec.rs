@@ -65,7 +65,8 @@ pub(crate) fn run(vm: &mut Vm, skb: &SkBuff<'_>) -> Result<u64, VmError> {
         }
     }
     regions.truncate(STACK0 + MAX_FRAMES);
-    if vm.dirty != [STACK; MAX_FRAMES] {
+    if vm.stack_written {
+        vm.stack_written = false;
         for (f, low) in vm.dirty.iter_mut().enumerate() {
             if *low < STACK {
                 regions[STACK0 + f].bytes[*low..].fill(0);
@@ -343,6 +344,7 @@ impl Machine<'_, '_> {
         {
             let low = &mut self.vm.dirty[i - STACK0];
             *low = (*low).min(off);
+            self.vm.stack_written = true;
         }
     }
 

@@ -610,6 +610,8 @@ pub struct Vm {
     /// How far down each frame's stack the last run wrote (zeroed again
     /// before the next).
     dirty: [usize; MAX_FRAMES],
+    /// Whether any frame was written since the last reset.
+    stack_written: bool,
 }
 
 impl fmt::Debug for Vm {
@@ -645,7 +647,8 @@ impl Vm {
             },
             budget: 1 << 26,
             regions: Vec::new(),
-            dirty: [0; MAX_FRAMES],
+            dirty: [STACK; MAX_FRAMES],
+            stack_written: false,
         };
         for spec in prog.maps() {
             let map = crate::Map::in_memory(spec).map_err(|e| VmError {
