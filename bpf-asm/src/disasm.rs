@@ -269,35 +269,60 @@ impl fmt::Display for Insn {
     }
 }
 
-fn rel(off: i64) -> String {
+// The printers write straight into the output: a listing of 100,000
+// instructions is not 300,000 small strings.
+
+/// A relative target: `+3`, `-2`.
+fn rel(out: &mut String, off: i64) -> fmt::Result {
     if off < 0 {
-        off.to_string()
+        write!(out, "{off}")
     } else {
-        format!("+{off}")
+        write!(out, "+{off}")
     }
 }
 
-fn mem(reg: u8, off: i16) -> String {
-    if off < 0 {
-        format!("[r{reg} - {}]", off.unsigned_abs())
-    } else {
-        format!("[r{reg} + {off}]")
+/// A target: its label, or relative.
+fn tgt(out: &mut String, target: Option<&str>, off: i64) -> fmt::Result {
+    match target {
+        Some(t) => {
+            out.push_str(t);
+            Ok(())
+        }
+        None => rel(out, off),
     }
 }
 
-fn cmem(reg: u8, off: i16) -> String {
-    if off < 0 {
-        format!("r{reg} - {}", off.unsigned_abs())
-    } else {
-        format!("r{reg} + {off}")
+/// `r{n}` (registers are 0 to 15).
+fn reg(out: &mut String, prefix: char, n: u8) {
+    out.push(prefix);
+    if n >= 10 {
+        out.push('1');
     }
+    out.push(char::from(b'0' + n % 10));
 }
 
-fn num64(v: i64) -> String {
+/// `rN + off` / `rN - off`, bracketed for the mnemonic spelling.
+fn mem(out: &mut String, n: u8, off: i16, brackets: bool) -> fmt::Result {
+    if brackets {
+        out.push('[');
+    }
+    reg(out, 'r', n);
+    if off < 0 {
+        write!(out, " - {}", off.unsigned_abs())?;
+    } else {
+        write!(out, " + {off}")?;
+    }
+    if brackets {
+        out.push(']');
+    }
+    Ok(())
+}
+
+fn num64(out: &mut String, v: i64) -> fmt::Result {
     if v < 0x10000 {
-        v.to_string()
+        write!(out, "{v}")
     } else {
-        format!("{v:#x}")
+        write!(out, "{v:#x}")
     }
 }
 
@@ -326,7 +351,6 @@ fn write_mnemonic(
     map: Option<&str>,
 ) -> fmt::Result {
     let i = &d.insn;
-    let tgt = |off: i64| target.map_or_else(|| rel(off), str::to_owned);
     let field = |fld: Fld| match fld {
         Fld::Off => i64::from(i.off()),
         _ => i64::from(i.imm()),
@@ -335,20 +359,20 @@ fn write_mnemonic(
     for (n, o) in f.operands.iter().enumerate() {
         out.push_str(if n == 0 { " " } else { ", " });
         match *o {
-            Opnd::Dst => write!(out, "r{}", i.dst())?,
-            Opnd::Src => write!(out, "r{}", i.src())?,
+            Opnd::Dst => reg(out, 'r', i.dst()),
+            Opnd::Src => reg(out, 'r', i.src()),
             Opnd::Imm => write!(out, "{}", i.imm())?,
             Opnd::Mem(base) => {
-                let reg = if base == Fld::Dst { i.dst() } else { i.src() };
-                out.push_str(&mem(reg, i.off()));
+                let r = if base == Fld::Dst { i.dst() } else { i.src() };
+                mem(out, r, i.off(), true)?;
             }
-            Opnd::Target(fld) => out.push_str(&tgt(field(fld))),
+            Opnd::Target(fld) => tgt(out, target, field(fld))?,
             Opnd::Helper => match u32::try_from(i.imm()).ok().and_then(bpf_sys::helper_name) {
                 Some(name) => out.push_str(name),
                 None => write!(out, "{}", i.imm())?,
             },
             Opnd::Imm64 => match f.pseudo() {
-                None => out.push_str(&num64(d.imm64())),
+                None => num64(out, d.imm64())?,
                 Some(p) => {
                     let next = d.next.map_or(0, |n| n.imm());
                     write!(out, "{}(", p.keyword())?;
@@ -358,7 +382,7 @@ fn write_mnemonic(
                         }
                         match a {
                             PseudoArg::Num(true, _) => write!(out, "{next}")?,
-                            PseudoArg::Target => out.push_str(&tgt(i64::from(i.imm()))),
+                            PseudoArg::Target => tgt(out, target, i64::from(i.imm()))?,
                             PseudoArg::Map => match map {
                                 Some(m) => out.push_str(m),
                                 None => write!(out, "{}", i.imm())?,
@@ -395,7 +419,6 @@ fn write_pseudo_c(
 ) -> fmt::Result {
     let i = &d.insn;
     let (dst, src, off, imm) = (i.dst(), i.src(), i.off(), i.imm());
-    let tgt = |off: i64| target.map_or_else(|| rel(off), str::to_owned);
     let w = if f.wide { 'r' } else { 'w' };
     let mut rest = f.c;
     while let Some(open) = rest.find('{') {
@@ -406,32 +429,36 @@ fn write_pseudo_c(
         let key = &rest[open + 1..open + close];
         rest = &rest[open + close + 1..];
         match key {
-            "d" => write!(out, "{w}{dst}")?,
-            "s" => write!(out, "{w}{src}")?,
-            "rd" => write!(out, "r{dst}")?,
-            "wd" => write!(out, "w{dst}")?,
-            "rs" => write!(out, "r{src}")?,
-            "ws" => write!(out, "w{src}")?,
+            "d" => reg(out, w, dst),
+            "s" => reg(out, w, src),
+            "rd" => reg(out, 'r', dst),
+            "wd" => reg(out, 'w', dst),
+            "rs" => reg(out, 'r', src),
+            "ws" => reg(out, 'w', src),
             "imm" => write!(out, "{imm}")?,
             "off" => write!(out, "{off}")?,
             "imm64" => write!(out, "{}", d.imm64())?,
             "op" => out.push_str(f.c_op),
             "ty" => out.push_str(if f.wide { "u64" } else { "u32" }),
-            "md" => out.push_str(&cmem(dst, off)),
-            "ms" => out.push_str(&cmem(src, off)),
+            "md" => mem(out, dst, off, false)?,
+            "ms" => mem(out, src, off, false)?,
             "tgt" => {
                 let field = f.target_field().unwrap_or(Fld::Off);
-                out.push_str(&tgt(if field == Fld::Off {
+                let rel = if field == Fld::Off {
                     i64::from(off)
                 } else {
                     i64::from(imm)
-                }));
+                };
+                tgt(out, target, rel)?;
             }
             "skb" if imm == 0 => write!(out, "r{src}")?,
             "skb" => write!(out, "r{src} + {imm}")?,
             "call" => match target {
                 Some(t) => write!(out, "call {t}")?,
-                None => write!(out, "call pc{}", rel(i64::from(imm)))?,
+                None => {
+                    out.push_str("call pc");
+                    rel(out, i64::from(imm))?;
+                }
             },
             "as" => write!(out, "{}, {}", (imm as u32) >> 16, imm as u32 & 0xffff)?,
             "bytes" => write!(out, "{:#018x}", u64::from_le_bytes(i.to_bytes()))?,
@@ -446,7 +473,9 @@ fn write_pseudo_c(
                         write!(out, "r{dst} = map[id:{imm}][0]+{next}")?;
                     }
                     (Some(Pseudo::Func), _) if target.is_some() => {
-                        write!(out, "r{dst} = func({}) ll", tgt(i64::from(imm)))?;
+                        write!(out, "r{dst} = func(")?;
+                        tgt(out, target, i64::from(imm))?;
+                        out.push_str(") ll");
                     }
                     (_, _) if next == 0 => write!(out, "ld_pseudo r{dst}, {}, {imm}", f.src)?,
                     (p, _) => {
