@@ -859,7 +859,7 @@ impl Machine<'_, '_> {
                     self.regs[10] = mem::base(STACK0 + depth) + STACK as u64;
                     jump!();
                 }
-                Exec::Invalid(why) => return Err(self.invalid(at, why)),
+                Exec::Invalid(why) => return Err(self.invalid(at, why.text())),
             }
         }
     }

@@ -288,7 +288,7 @@ pub(crate) enum Exec {
     CallLocal,
     Exit,
     /// Not runnable (why).
-    Invalid(&'static str),
+    Invalid(Unrunnable),
 }
 
 impl Exec {
@@ -406,6 +406,26 @@ impl Exec {
     }
 }
 
+/// Why a slot cannot run (a byte, so steps stay small).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unrunnable {
+    NotAnInstruction,
+    LddwSecondHalf,
+    Pseudo,
+    Unsupported,
+}
+
+impl Unrunnable {
+    pub(crate) fn text(self) -> &'static str {
+        match self {
+            Unrunnable::NotAnInstruction => "not an instruction the assembler accepts",
+            Unrunnable::LddwSecondHalf => "the second half of an `lddw`",
+            Unrunnable::Pseudo => "this `lddw` pseudo source is not supported by the interpreter",
+            Unrunnable::Unsupported => "not supported by the interpreter",
+        }
+    }
+}
+
 /// An ALU operation with its signedness folded in (`sdiv`, `smod`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Arith {
@@ -487,9 +507,7 @@ fn step(f: &Form, insn: Insn, next: Option<Insn>, slot: usize) -> Step {
         Op::Lddw(None) => Exec::Lddw,
         Op::Lddw(Some(Pseudo::MapFd)) => Exec::LddwMap { value: false },
         Op::Lddw(Some(Pseudo::MapValue)) => Exec::LddwMap { value: true },
-        Op::Lddw(Some(_)) => {
-            Exec::Invalid("this `lddw` pseudo source is not supported by the interpreter")
-        }
+        Op::Lddw(Some(_)) => Exec::Invalid(Unrunnable::Pseudo),
         Op::LdAbs => Exec::LdAbs,
         Op::LdInd => Exec::LdInd,
         Op::Load | Op::LoadAcquire => Exec::Load { signed: f.signed },
@@ -505,9 +523,7 @@ fn step(f: &Form, insn: Insn, next: Option<Insn>, slot: usize) -> Step {
         Op::Call => Exec::Call,
         Op::CallLocal => Exec::CallLocal,
         Op::Exit => Exec::Exit,
-        Op::AddrSpaceCast | Op::CallKfunc | Op::Raw => {
-            Exec::Invalid("not supported by the interpreter")
-        }
+        Op::AddrSpaceCast | Op::CallKfunc | Op::Raw => Exec::Invalid(Unrunnable::Unsupported),
     };
     let imm = match f.op {
         Op::Lddw(_) => {
@@ -558,15 +574,12 @@ impl Code {
                     steps.push(step(f, insn, next, i));
                     if f.slots() == 2 {
                         // The second half of an `lddw` is no instruction.
-                        steps.push(invalid(insns[i + 1], "the second half of an `lddw`"));
+                        steps.push(invalid(insns[i + 1], Unrunnable::LddwSecondHalf));
                     }
                     i += f.slots();
                 }
                 _ => {
-                    steps.push(invalid(
-                        insns[i],
-                        "not an instruction the assembler accepts",
-                    ));
+                    steps.push(invalid(insns[i], Unrunnable::NotAnInstruction));
                     i += 1;
                 }
             }

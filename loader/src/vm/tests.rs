@@ -377,3 +377,9 @@ fn huge_declared_maps_are_an_error_not_an_abort() {
     let e = Vm::new(&p).unwrap_err();
     assert!(e.to_string().contains("preallocates"), "{e}");
 }
+
+#[test]
+fn steps_stay_small() {
+    // Half a cache line: the run loop reads one per instruction.
+    assert!(std::mem::size_of::<super::Step>() <= 24);
+}
