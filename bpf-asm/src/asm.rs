@@ -164,9 +164,14 @@ impl<'a> Tokens<'a, Pos> for Text<'a> {
     /// than growing the encoder's tables (and faulting in their pages) twice.
     fn size_hint(&self) -> usize {
         self.src
-            .bytes()
-            .filter(|&b| b == b'\n' || b == b';')
-            .count()
+            .as_bytes()
+            .chunks(64)
+            .map(|c| {
+                c.iter()
+                    .map(|&b| usize::from(b == b'\n' || b == b';'))
+                    .sum::<usize>()
+            })
+            .sum::<usize>()
             + 1
     }
 }
@@ -193,7 +198,7 @@ fn program(encoded: Encoded<Pos>, file: Option<&str>) -> Program {
             file: file.map_or(Cow::Borrowed(""), |f| Cow::Owned(f.to_owned())),
         })
         .collect();
-    Program::new(insns, relocs, source)
+    Program::in_order(insns, relocs, source)
         .with_prog_type(encoded.options.prog_type)
         .with_maps(encoded.maps)
 }

@@ -183,6 +183,23 @@ impl Program {
         }
     }
 
+    /// [`Program::new`] for source lines known to be in slot order (the
+    /// assembler makes them so), which skips checking.
+    pub(crate) fn in_order(
+        insns: Vec<Insn>,
+        relocs: Vec<MapReloc>,
+        source: Vec<SourceLine>,
+    ) -> Self {
+        debug_assert!(source.is_sorted_by_key(|s| s.slot));
+        Program {
+            insns: Cow::Owned(insns),
+            relocs: Cow::Owned(relocs),
+            source: Cow::Owned(source),
+            prog_type: ProgType::SocketFilter,
+            maps: Cow::Borrowed(&[]),
+        }
+    }
+
     /// A program of raw instructions with no relocations or source.
     pub fn from_insns(insns: Vec<Insn>) -> Self {
         Program::new(insns, Vec::new(), Vec::new())
