@@ -1069,10 +1069,19 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         } else {
             match op {
                 AluOp::Add => return false,
-                AluOp::Sub if role == Role::Dst && ptr.stack_off().is_some() => format!(
-                    "`{text}` subtracts from r{r}, {what}: the kernel refuses subtraction from \
-                     a stack pointer; add the negative number instead (`add r{r}, -N`)"
-                ),
+                AluOp::Sub if role == Role::Dst && ptr.stack_off().is_some() => {
+                    let neg = match b.konst_of() {
+                        Some(c) if !by_reg && c as i64 > i64::from(i32::MIN) => {
+                            (c as i64).wrapping_neg().to_string()
+                        }
+                        _ => "-N".to_owned(),
+                    };
+                    format!(
+                        "`{text}` subtracts from r{r}, {what}: the kernel refuses subtraction \
+                         from a stack pointer; add the negative number instead (`add r{r}, \
+                         {neg}`)"
+                    )
+                }
                 AluOp::Sub if role == Role::Dst => return false,
                 AluOp::Sub => format!(
                     "`{text}` subtracts r{r}, {what}, from a number: the kernel refuses it; \
