@@ -19,11 +19,13 @@ use bpf_loader::{
 use common::{contains, marker, patch_imm, port_of, require_privilege, udp_socket, udp4};
 
 /// The line of `ldxw` in [`BAD_LOAD`].
-const BAD_LOAD_LINE: u32 = line!() + 5;
-/// Assembles (the flow checks do not type pointers yet), but the verifier
-/// refuses the load through a number.
+const BAD_LOAD_LINE: u32 = line!() + 7;
+/// Assembles (the flow checks do not know that `get_prandom_u32` returns a
+/// number, not a pointer), but the verifier refuses the load through a
+/// number.
 const BAD_LOAD: Program = bpf_prog! {
-    mov r3, 42;
+    call get_prandom_u32;
+    mov r3, r0;
     ldxw r0, [r3 + 0];
     exit
 };
@@ -381,10 +383,10 @@ fn unknown_interface_is_a_typed_error() {
     );
 }
 
-/// A load through a number (zero): the flow checks do not type pointers
-/// yet, so this compiles and the kernel refuses it.
+/// A load through a number (a helper's result, which the flow checks do
+/// not type): this compiles and the kernel refuses it.
 const LOADS_FROM_ZERO: Program = bpf_prog! {
-    mov r0, 0;
+    call get_prandom_u32;
     ldxw r2, [r0 + 0];
     exit
 };

@@ -1,6 +1,6 @@
-//! The control-flow, register and stack checks (SYNTAX.md checks 4 to 6)
-//! through the runtime assembler: what the kernel refuses is an error at the
-//! statement, what it accepts assembles.
+//! The control-flow, register, stack and pointer checks (SYNTAX.md checks 4
+//! to 6 and 10) through the runtime assembler: what the kernel refuses is an
+//! error at the statement, what it accepts assembles.
 
 use std::time::Instant;
 
@@ -989,5 +989,68 @@ mod with_expressions {
         // The opcode is unknown: it might be an `exit` or a jump.
         assert!(!expand("raw { OP }, 0, 0, 0, 0").contains("compile_error"));
         assert!(!expand("mov r0, 0; raw 0x05, 0, 0, { OFF }, 0; exit").contains("compile_error"));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Pointers (check 10): `tests/kernel_pointers.rs` proves the rejections
+// against the kernel; here, where they point and what stays unjudged.
+
+const LOOKUP: &str = "#![map(m: hash, key = u32, value = u64, max_entries = 4)]\n\
+                      stw [r10 - 4], 0\nmov r2, r10\nadd r2, -4\nlddw r1, map_fd(m)\n\
+                      call map_lookup_elem\n";
+
+#[test]
+fn pointer_errors_point_at_the_register() {
+    let e = rejects("mov r3, 42\nldxw r0, [r3 + 0]\nexit", "holds the number 42");
+    assert!(e.starts_with("2:11:"), "{e}");
+    let e = rejects("mov r3, r10\nor r3, 1\nmov r0, 0\nexit", "bitwise");
+    assert!(e.starts_with("2:4:"), "{e}");
+    let src = format!("{LOOKUP}ldxdw r0, [r0 + 0]\nexit");
+    let e = rejects(
+        &src,
+        "r0 may be null here: `call map_lookup_elem` at line 6",
+    );
+    assert!(e.starts_with("7:12:"), "{e}");
+    // One error per path: the refused arithmetic is not judged again.
+    rejects(
+        "mov r2, r10\nmul r2, 2\nldxw r0, [r2 + 0]\nexit",
+        "applies * to r2",
+    );
+}
+
+#[test]
+fn what_the_pointer_checks_cannot_be_sure_of_passes() {
+    for rest in [
+        // Checked (on a copy, by `jne`, spilled and filled).
+        "mov r6, r0\njne r6, 0, ok\nexit\nok: ldxdw r0, [r0 + 0]\nexit",
+        "stxdw [r10 - 16], r0\njeq r0, 0, out\nldxdw r3, [r10 - 16]\nldxdw r0, [r3 + 0]\nout: exit",
+        // Checked on one path only, then joined: not followed (the kernel
+        // walks each path alone).
+        "mov r6, r0\ncall get_prandom_u32\njeq r0, 0, j\njeq r6, 0, out\n\
+         j: ldxdw r0, [r6 + 0]\nout: mov r0, 0\nexit",
+        // A 32-bit or register comparison: not the kernel's null check,
+        // but not followed here either.
+        "mov r5, 0\njeq r0, r5, out\nldxdw r0, [r0 + 0]\nout: mov r0, 0\nexit",
+        // Moved by an unknown number after the check: offset unknown.
+        "jeq r0, 0, out\nmov r6, r0\ncall get_prandom_u32\nand r0, 4\nadd r6, r0\n\
+         ldxdw r0, [r6 + 0]\nout: mov r0, 0\nexit",
+    ] {
+        let src = format!("{LOOKUP}{rest}");
+        accepts(&src);
+    }
+    for src in [
+        // Helpers' results may be pointers.
+        "call get_prandom_u32\nldxw r0, [r0 + 0]\nexit",
+        // A value joined from a pointer and a number.
+        "mov r6, r10\ncall get_prandom_u32\njeq r0, 0, x\nmov r6, 0\nx: and r6, 7\nmov r0, 0\nexit",
+        // Dead paths.
+        "mov r3, 0\njne r3, 0, bad\nmov r0, 0\nexit\nbad: ldxw r0, [r3 + 0]\nexit",
+        // Part of a spilled pointer.
+        "stxdw [r10 - 8], r1\nldxw r2, [r10 - 8]\nldxw r0, [r2 + 0]\nexit",
+        // Pointer minus pointer, and 32-bit moves of pointers: numbers.
+        "mov r2, r10\nsub r2, r1\nmov32 r3, r10\nadd32 r3, 1\nmov r0, 0\nexit",
+    ] {
+        accepts(src);
     }
 }

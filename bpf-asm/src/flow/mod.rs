@@ -33,7 +33,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
-use bpf_sys::ProgType;
+use bpf_sys::{MapType, ProgType};
 
 use crate::diag::Diagnostics;
 use crate::disasm::{Decoded, decode};
@@ -121,6 +121,7 @@ const KEY_STACK: u32 = 22;
 const KEY_MAP_ARG: u32 = 23;
 const KEY_HELPER: u32 = 24;
 const KEY_CTX: u32 = 25;
+const KEY_PTR: u32 = 26;
 const KEY_TARGET: u32 = 30;
 const KEY_END: u32 = 31;
 const KEY_INTO_FUNC: u32 = 32;

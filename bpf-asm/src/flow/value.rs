@@ -49,6 +49,16 @@ pub(super) enum K {
         kinds: u8,
         off: Option<i32>,
     },
+    /// What `map_lookup_elem` returned: a pointer into a value of declared
+    /// map `map` (`NONE` if unknown) at `off` from the value's start (if
+    /// known), null unless `nonnull`. `id` is the `call`'s slot: copies
+    /// share it, and the kernel refines them all by one null check.
+    Value {
+        map: u32,
+        off: Option<i32>,
+        id: u32,
+        nonnull: bool,
+    },
 }
 
 /// A register's (or a spilled stack slot's) abstract value.
@@ -64,6 +74,9 @@ pub(super) struct Val {
     /// different things were joined, or it comes from a pointer, a helper
     /// with a known result range, or memory the kernel may track.
     pub(super) lossy: bool,
+    /// A `Range` the kernel surely holds as a number, not a pointer (a
+    /// constant always is one).
+    pub(super) scalar: bool,
 }
 
 pub(super) const U32: u64 = u32::MAX as u64;
@@ -75,6 +88,7 @@ impl Val {
         linked: false,
         stack: false,
         lossy: false,
+        scalar: false,
     };
     pub(super) const UNKNOWN: Val = Val {
         init: Init::Set,
@@ -82,6 +96,7 @@ impl Val {
         linked: false,
         stack: false,
         lossy: false,
+        scalar: false,
     };
 
     pub(super) fn konst(c: u64) -> Val {
@@ -147,6 +162,7 @@ impl Val {
                 site,
                 ptr,
             },
+            scalar: !ptr,
             ..Val::UNKNOWN
         }
     }
@@ -178,6 +194,74 @@ impl Val {
 
     pub(super) fn is_set(self) -> bool {
         self.init == Init::Set
+    }
+
+    /// The same value, known to the kernel as a number (or not).
+    pub(super) fn with_scalar(self, scalar: bool) -> Val {
+        Val { scalar, ..self }
+    }
+
+    /// A number on every path, to the kernel: a constant, or a range it
+    /// surely holds as a scalar.
+    pub(super) fn is_scalar(self) -> bool {
+        self.is_set()
+            && !self.stack
+            && match self.k {
+                K::Const(_) => true,
+                K::Range { ptr, .. } => !ptr && self.scalar,
+                _ => false,
+            }
+    }
+
+    /// A pointer on every path whose type the kernel surely knows: the
+    /// context, the stack (as `Ptr` kinds, alone or joined) or a map value
+    /// (maybe null). Other pointers (`lddw` of a map, a BTF object, an
+    /// arena) stay unjudged.
+    pub(super) fn is_typed_ptr(self) -> bool {
+        self.is_set()
+            && match self.k {
+                K::Ptr { kinds, .. } => kinds & OTHER == 0,
+                K::Value { .. } => true,
+                _ => false,
+            }
+    }
+
+    /// The result of `map_lookup_elem` at `slot` on map `map` (`NONE` if
+    /// unknown): a value pointer, or null.
+    pub(super) fn lookup(map: u32, slot: u32) -> Val {
+        Val {
+            k: K::Value {
+                map,
+                off: Some(0),
+                id: slot,
+                nonnull: false,
+            },
+            ..Val::UNKNOWN
+        }
+    }
+
+    /// A pointer at `off` (if known) into a value of map `map`, from the
+    /// lookup `id`, checked not null.
+    pub(super) fn value(map: u32, off: Option<i32>, id: u32) -> Val {
+        Val {
+            k: K::Value {
+                map,
+                off,
+                id,
+                nonnull: true,
+            },
+            ..Val::UNKNOWN
+        }
+    }
+
+    /// A map value pointer that may still be null: its lookup's slot.
+    pub(super) fn maybe_null(self) -> Option<u32> {
+        match self.k {
+            K::Value {
+                id, nonnull: false, ..
+            } if self.is_set() => Some(id),
+            _ => None,
+        }
     }
 
     pub(super) fn linked_any(self) -> bool {
@@ -256,13 +340,18 @@ impl Val {
             linked: self.linked_any(),
             stack: self.stack_any(),
             lossy: true,
+            scalar: false,
         }
     }
 
     /// The kernel may decide a comparison with it that this analysis
     /// cannot: it knows more, or the value may be a pointer.
     pub(super) fn vague(self) -> bool {
-        self.lossy || matches!(self.k, K::Ptr { .. } | K::Range { ptr: true, .. })
+        self.lossy
+            || matches!(
+                self.k,
+                K::Ptr { .. } | K::Value { .. } | K::Range { ptr: true, .. }
+            )
     }
 
     pub(super) fn with_lossy(self, lossy: bool) -> Val {
@@ -281,7 +370,7 @@ impl Val {
         match self.k {
             K::Const(c) => Val::konst(c & max),
             K::Range { hhi, .. } if hhi <= max => self,
-            _ => Val::bounded(0, max, NO_SITE, self.linked_any()),
+            _ => Val::bounded(0, max, NO_SITE, self.linked_any()).with_scalar(self.is_scalar()),
         }
     }
 
@@ -386,6 +475,26 @@ pub(super) fn join_k(a: K, b: K) -> K {
                 },
             }
         }
+        (
+            K::Value {
+                map: m1,
+                off: o1,
+                id: i1,
+                nonnull: n1,
+            },
+            K::Value {
+                map: m2,
+                off: o2,
+                id: i2,
+                nonnull: n2,
+            },
+        ) if m1 == m2 && i1 == i2 && n1 == n2 => K::Value {
+            map: m1,
+            off: if o1 == o2 { o1 } else { None },
+            id: i1,
+            nonnull: n1,
+        },
+        // Null on one path, not on another: the kernel walks each alone.
         _ => K::None,
     }
 }
@@ -411,6 +520,7 @@ pub(super) fn join_val(a: Val, b: Val) -> Val {
         stack: a.stack || b.stack,
         // Each path knew its own value; the join knows less.
         lossy: a.lossy || b.lossy || a.k != b.k,
+        scalar: a.is_scalar() && b.is_scalar(),
     };
     for x in [a, b] {
         if let K::Range { site, .. } = x.k
@@ -632,6 +742,40 @@ impl State {
             {
                 v.forget_under();
                 v.lossy = true;
+            }
+        }
+    }
+
+    /// A null check of the lookup result `id` (and of its copies, which the
+    /// kernel refines with it): a value pointer where it is not null, the
+    /// number 0 where it is.
+    pub(super) fn null_check(&mut self, id: u32, nonnull: bool) {
+        for v in self.values_mut() {
+            if let K::Value { id: i, .. } = v.k
+                && i == id
+                && v.is_set()
+            {
+                if nonnull {
+                    if let K::Value { nonnull, .. } = &mut v.k {
+                        *nonnull = true;
+                    }
+                } else {
+                    *v = Val::konst(0);
+                }
+            }
+        }
+    }
+
+    /// Forgets what is known of the lookup results `id` (all if `None`)
+    /// that may still be null: the kernel may refine them in ways not
+    /// followed here.
+    pub(super) fn forget_values(&mut self, id: Option<u32>, all: bool) {
+        for v in self.values_mut() {
+            if let K::Value { id: i, nonnull, .. } = v.k
+                && id.is_none_or(|x| x == i)
+                && (all || !nonnull)
+            {
+                *v = v.strip();
             }
         }
     }

@@ -442,7 +442,8 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                     Src::Imm(Some(imm)) => Val::konst(imm_operand(imm, f.wide)),
                     Src::Imm(None) => Val::UNKNOWN,
                 };
-                Some(alu(op, f.wide, f.signed, a, b, slot))
+                let by_reg = matches!(sem.operand(), Src::Reg(_));
+                Some(self.alu_effect(i, st, f, op, a, b, by_reg))
             }
             Op::MovSx => {
                 let bits = u8::try_from(f.off).unwrap_or(0);
@@ -454,10 +455,15 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                     }
                     // It may be a copy (when no sign is extended).
                     _ => Val::bounded(0, if f.wide { u64::MAX } else { U32 }, slot, true)
-                        .with_lossy(true),
+                        .with_lossy(true)
+                        .with_scalar(src.is_scalar()),
                 })
             }
-            Op::Neg | Op::Endian(_) => Some(Val::fresh(slot, u64::MAX).with_lossy(dst.vague())),
+            Op::Neg | Op::Endian(_) => Some(
+                Val::fresh(slot, u64::MAX)
+                    .with_lossy(dst.vague())
+                    .with_scalar(dst.is_scalar()),
+            ),
             Op::AddrSpaceCast => Some(Val::fresh(slot, u64::MAX).with_lossy(src.vague())),
             Op::Lddw(pseudo) => Some(match pseudo {
                 None => match (sem.imm, sem.hi) {
@@ -481,10 +487,12 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 Some(Val::range(0, hi, slot, false))
             }
             Op::Load | Op::LoadAcquire => {
+                self.mem_access(i, st, src, sem.off, size, Role::Src, false);
                 self.ctx_access(i, st, src, sem.off, size, Role::Src, false);
                 Some(self.load(i, st, src, sem.off, size, f.signed))
             }
             Op::Store | Op::StoreRelease => {
+                self.mem_access(i, st, dst, sem.off, size, Role::Dst, true);
                 self.ctx_access(i, st, dst, sem.off, size, Role::Dst, true);
                 let v = match sem.operand() {
                     Src::Reg(_) => Some(src),
@@ -495,6 +503,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             }
             Op::Atomic { .. } => {
                 let b = dst;
+                self.mem_access(i, st, b, sem.off, size, Role::Dst, true);
                 self.ctx_atomic(i, st, b);
                 self.stack_read(i, st, b, sem.off, size);
                 Self::stack_write(st, b, sem.off, size, None);
@@ -505,12 +514,15 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 } else {
                     Val::fresh(slot, u64::MAX)
                 };
-                Some(loaded.with_lossy(b.stack_any() || matches!(b.k, K::Ptr { .. })))
+                let typed = matches!(b.k, K::Ptr { .. } | K::Value { .. });
+                Some(loaded.with_lossy(b.stack_any() || typed))
             }
             Op::Call | Op::CallKfunc => {
+                let mut lookup = None;
                 if let (Op::Call, Some(id)) = (f.op, sem.imm) {
                     self.helper_allowed(i, id, st);
                     self.map_args(i, id, st);
+                    lookup = lookup_result(id, st, slot);
                 }
                 st.args_touch_stack();
                 if f.op == Op::CallKfunc {
@@ -527,7 +539,13 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                     (Op::Call, None) => false,
                     _ => true,
                 };
-                Some(Val::fresh(slot, u64::MAX).with_lossy(known))
+                if let Some(v) = lookup {
+                    // An earlier result of this call is another value now.
+                    st.forget_values(Some(slot), true);
+                    Some(v)
+                } else {
+                    Some(Val::fresh(slot, u64::MAX).with_lossy(known))
+                }
             }
             // Calls to BPF functions return through `call_local`.
             Op::CallLocal => return,
@@ -792,6 +810,298 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         }
     }
 
+    /// An ALU operation's result (`a` is `None` for `mov`), after the
+    /// pointer arithmetic checks; `b` is a register if `by_reg`.
+    #[allow(clippy::too_many_arguments)]
+    fn alu_effect(
+        &mut self,
+        i: usize,
+        st: &State,
+        f: &'static Form,
+        op: AluOp,
+        a: Option<Val>,
+        b: Val,
+        by_reg: bool,
+    ) -> Val {
+        if let Some(a) = a
+            && self.ptr_alu(i, st, op, f.wide, a, b, by_reg)
+        {
+            // Refused: what follows on this path is not judged.
+            return Val::UNKNOWN;
+        }
+        let v = alu(op, f.wide, f.signed, a, b, self.p.ins[i].slot);
+        if !matches!(v.k, K::Range { .. }) {
+            return v;
+        }
+        // A 32-bit move of anything is a number to the kernel (or refused);
+        // other results are numbers when their operands are.
+        let scalar = match a {
+            None => !f.wide || b.is_scalar(),
+            Some(a) => a.is_scalar() && b.is_scalar(),
+        };
+        v.with_scalar(scalar)
+    }
+
+    /// The declared map whose value `b` surely points into (not null), if
+    /// its lookups give plain value pointers (not sockets or inner maps).
+    fn value_map(&self, b: Val) -> Option<&'a MapSpec> {
+        let K::Value {
+            map, nonnull: true, ..
+        } = b.k
+        else {
+            return None;
+        };
+        let m = self.p.maps.get(map as usize)?;
+        matches!(
+            m.map_type,
+            MapType::Array
+                | MapType::Hash
+                | MapType::PercpuArray
+                | MapType::PercpuHash
+                | MapType::LruHash
+                | MapType::LruPercpuHash
+        )
+        .then_some(m)
+    }
+
+    /// "`call map_lookup_elem` at line 4": the call that returned the value
+    /// pointer `id`.
+    fn lookup_call(&self, id: u32) -> String {
+        let p = self.p;
+        let i = p.slot_ins.get(id as usize).copied().unwrap_or(NONE);
+        match p
+            .ins
+            .get(i as usize)
+            .and_then(|x| p.stmts.get(x.stmt as usize))
+        {
+            Some(c) => format!("`{}` at line {}", c.text, c.line),
+            None => "`call map_lookup_elem`".to_owned(),
+        }
+    }
+
+    /// What a pointer the kernel surely types is, in words.
+    fn ptr_words(&self, v: Val) -> String {
+        match v.k {
+            K::Ptr { kinds: CTX, .. } => "the context pointer".to_owned(),
+            K::Ptr { kinds: STACK, .. } => "a stack pointer".to_owned(),
+            K::Value { .. } => match self.value_map(v) {
+                Some(m) => format!("a pointer into a value of map `{}`", m.name),
+                None => "a map value pointer".to_owned(),
+            },
+            _ => "a pointer".to_owned(),
+        }
+    }
+
+    /// A load, store or atomic through `base` (the operand `role`) that the
+    /// kernel refuses whatever the field: through a number ("invalid mem
+    /// access 'scalar'"), through a lookup result not checked for null
+    /// ("invalid mem access 'map_value_or_null'"), or outside a declared
+    /// map's value ("invalid access to map value").
+    #[allow(clippy::too_many_arguments)]
+    fn mem_access(
+        &mut self,
+        i: usize,
+        st: &State,
+        base: Val,
+        off: Option<i64>,
+        size: u8,
+        role: Role,
+        write: bool,
+    ) {
+        if !Self::walked(st) {
+            return;
+        }
+        let p = self.p;
+        let text = p.text(p.ins[i].stmt);
+        let r = p.ins[i].sem.reg(role);
+        let (noun, verb) = if write {
+            ("store", "writes")
+        } else {
+            ("load", "reads")
+        };
+        if base.is_scalar() {
+            let what = match base.konst_of() {
+                Some(c) if (c as i64).unsigned_abs() < 1 << 32 => {
+                    format!("the number {}", c as i64)
+                }
+                Some(c) => format!("the number {c:#x}"),
+                None => "a number".to_owned(),
+            };
+            self.report_at(
+                i,
+                KEY_PTR,
+                Some(role),
+                format!(
+                    "`{text}` goes through r{r}, which holds {what}, not a pointer: the kernel \
+                     refuses memory access through a number; use a pointer (the context in r1 \
+                     at entry, the stack through r10, a map value checked not null)"
+                ),
+            );
+            return;
+        }
+        if let Some(id) = base.maybe_null() {
+            let call = self.lookup_call(id);
+            let holds = if r == 0 {
+                String::new()
+            } else {
+                format!(" (r{r} holds its result)")
+            };
+            self.report_at(
+                i,
+                KEY_PTR,
+                Some(role),
+                format!(
+                    "r{r} may be null here: {call} returns null when the key is absent{holds}; \
+                     add `jeq r{r}, 0, <label>` before this {noun}"
+                ),
+            );
+            return;
+        }
+        let (Some(m), K::Value { off: Some(o), .. }, Some(f)) = (self.value_map(base), base.k, off)
+        else {
+            return;
+        };
+        let at = i64::from(o) + f;
+        let vs = i64::from(m.value_size);
+        if at < 0 || at + i64::from(size) > vs {
+            let moved = if o == 0 {
+                String::new()
+            } else {
+                format!(" (r{r} is {o} bytes into the value)")
+            };
+            self.report_at(
+                i,
+                KEY_PTR,
+                Some(role),
+                format!(
+                    "`{text}` {verb} {size} bytes at offset {at} of a value of map `{}`{moved}, \
+                     whose values are {vs} bytes: the kernel refuses accesses outside the \
+                     value; keep offset + size within [0, {vs}]",
+                    m.name
+                ),
+            );
+        }
+    }
+
+    /// Arithmetic on a pointer that the kernel refuses
+    /// (`adjust_ptr_min_max_vals`): on one that may be null, 32-bit,
+    /// pointer with pointer, bitwise operations, multiplication, division
+    /// and shifts, a number minus a pointer, subtraction from a stack
+    /// pointer. `a` is the destination, `b` the operand (a register if
+    /// `by_reg`). Whether it reported.
+    #[allow(clippy::too_many_arguments)]
+    fn ptr_alu(
+        &mut self,
+        i: usize,
+        st: &State,
+        op: AluOp,
+        wide: bool,
+        a: Val,
+        b: Val,
+        by_reg: bool,
+    ) -> bool {
+        if !Self::walked(st) || op == AluOp::Mov {
+            return false;
+        }
+        let both = a.is_typed_ptr() && by_reg && b.is_typed_ptr();
+        let b_number = !by_reg || b.is_scalar();
+        let (ptr, role) = if both {
+            if op == AluOp::Sub {
+                // As root, pointer minus pointer is a number.
+                return false;
+            }
+            (a, Role::Dst)
+        } else if a.is_typed_ptr() && b_number {
+            (a, Role::Dst)
+        } else if a.is_scalar() && by_reg && b.is_typed_ptr() {
+            (b, Role::Src)
+        } else {
+            return false;
+        };
+        let p = self.p;
+        let x = p.ins[i];
+        let text = p.text(x.stmt);
+        let r = x.sem.reg(role);
+        let sym = match op {
+            AluOp::Add => "+",
+            AluOp::Sub => "-",
+            AluOp::Mul => "*",
+            AluOp::Div => "/",
+            AluOp::Mod => "%",
+            AluOp::Or => "|",
+            AluOp::And => "&",
+            AluOp::Xor => "^",
+            AluOp::Lsh => "<<",
+            AluOp::Rsh => ">>",
+            AluOp::Arsh => "s>>",
+            AluOp::Mov => "=",
+        };
+        let what = self.ptr_words(ptr);
+        let msg = if !wide {
+            if op == AluOp::Sub {
+                // As root, a number.
+                return false;
+            }
+            let wide = match text.split_once(' ') {
+                Some((m, rest)) if m.len() > 2 && m.ends_with("32") => {
+                    format!(" (`{} {rest}`)", &m[..m.len() - 2])
+                }
+                _ => String::new(),
+            };
+            format!(
+                "`{text}` is 32-bit arithmetic on r{r}, {what}: the kernel refuses 32-bit \
+                 arithmetic on pointers; use the 64-bit form{wide}"
+            )
+        } else if let Some(id) = ptr.maybe_null() {
+            let call = self.lookup_call(id);
+            format!(
+                "r{r} may be null here: {call} returns null when the key is absent, and the \
+                 kernel refuses arithmetic on a pointer before its null check; add `jeq r{r}, \
+                 0, <label>` before this instruction"
+            )
+        } else if both {
+            format!(
+                "`{text}` computes pointer {sym} pointer (r{} and r{} are both pointers): the \
+                 kernel refuses it; only a number may be added to a pointer (or one pointer \
+                 subtracted from another)",
+                x.sem.dst, x.sem.src
+            )
+        } else {
+            match op {
+                AluOp::Add => return false,
+                AluOp::Sub if role == Role::Dst && ptr.stack_off().is_some() => {
+                    let neg = match b.konst_of() {
+                        Some(c) if !by_reg && c as i64 > i64::from(i32::MIN) => {
+                            (c as i64).wrapping_neg().to_string()
+                        }
+                        _ => "-N".to_owned(),
+                    };
+                    format!(
+                        "`{text}` subtracts from r{r}, {what}: the kernel refuses subtraction \
+                         from a stack pointer; add the negative number instead (`add r{r}, \
+                         {neg}`)"
+                    )
+                }
+                AluOp::Sub if role == Role::Dst => return false,
+                AluOp::Sub => format!(
+                    "`{text}` subtracts r{r}, {what}, from a number: the kernel refuses it; \
+                     subtract the number from the pointer instead"
+                ),
+                AluOp::Or | AluOp::And | AluOp::Xor => format!(
+                    "`{text}` is a bitwise operation ({sym}) on r{r}, {what}: the kernel \
+                     refuses bitwise operations on pointers; only `add` and `sub` of a number \
+                     move a pointer"
+                ),
+                _ => format!(
+                    "`{text}` applies {sym} to r{r}, {what}: the kernel refuses pointer \
+                     arithmetic other than adding or subtracting a number"
+                ),
+            }
+        };
+        self.report_at(i, KEY_PTR, Some(role), msg);
+        true
+    }
+
     /// The value a load of `size` bytes at `base + off` gives.
     fn load(
         &mut self,
@@ -841,9 +1151,12 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             };
             v.with_lossy(true)
         } else {
-            // A read-only map's value is a constant to the kernel.
+            // A read-only map's value is a constant to the kernel. A map
+            // value holds numbers (a pointer in it needs BTF and 8 bytes).
             let v = Val::fresh(slot, if signed { u64::MAX } else { max });
-            v.with_lossy(matches!(b.k, K::Ptr { .. }))
+            let number = size < 8 && self.value_map(b).is_some();
+            v.with_lossy(matches!(b.k, K::Ptr { .. } | K::Value { .. }))
+                .with_scalar(number)
         }
     }
 
@@ -869,6 +1182,38 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             Src::Imm(Some(imm)) => (None, Opnd::Imm(imm_operand(imm, cmp.wide))),
             Src::Imm(None) => (None, Opnd::Unknown),
         };
+        // `jeq rX, 0` / `jne rX, 0` on a lookup result: both ways walked,
+        // the result and its copies null on one and a value pointer on the
+        // other (`mark_ptr_or_null_regs`); once checked, the kernel knows
+        // it is not null.
+        if let K::Value { id, nonnull, .. } = d.k
+            && d.is_set()
+        {
+            if cmp.wide
+                && matches!(cmp.op, JmpOp::Jeq | JmpOp::Jne)
+                && matches!(src, Src::Imm(Some(0)))
+            {
+                for taken in [false, true] {
+                    let null = taken == (cmp.op == JmpOp::Jeq);
+                    if null && nonnull {
+                        continue;
+                    }
+                    let mut next = st.clone();
+                    if !nonnull {
+                        next.null_check(id, !null);
+                    }
+                    self.edge(if taken { target } else { fall }, next);
+                }
+                return;
+            }
+            // Any other comparison: the kernel may learn what is not followed.
+            st.forget_values(Some(id), false);
+        }
+        if let Opnd::Reg(v) = s
+            && let K::Value { id, .. } = v.k
+        {
+            st.forget_values(Some(id), false);
+        }
         // `jeq r2, r2`: one value, not two.
         let same = matches!(src, Src::Reg(r) if r == dst) && d.konst_of().is_none();
         let loose = |pre: Val, v: Val| pre.init != Init::Set || v.linked;
@@ -1043,8 +1388,10 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         }
         after.suspect |= !sum.clean;
         after.clobber_args(self.p.slot_ins.get(slot as usize).copied().unwrap_or(NONE));
-        // The callee may have refined copies of the caller's ranges.
+        // The callee may have refined copies of the caller's ranges, and
+        // null-checked its lookup results.
         after.forget_ranges(None);
+        after.forget_values(None, false);
         let r0 = match sum.r0.init {
             Init::Set => match sum.r0.k {
                 K::Const(c) => Val::konst(c),
@@ -1166,6 +1513,37 @@ pub(super) fn alu_value(
                 });
                 return Val::ptr(kinds, off);
             }
+            (
+                K::Value {
+                    nonnull: true,
+                    map,
+                    off,
+                    id,
+                },
+                K::Const(c),
+            ) => {
+                let c = c as i64;
+                let off = off.and_then(|o| {
+                    let o = i64::from(o);
+                    let r = if op == AluOp::Add {
+                        o.checked_add(c)
+                    } else {
+                        o.checked_sub(c)
+                    };
+                    r.and_then(|r| i32::try_from(r).ok())
+                });
+                return Val::value(map, off, id);
+            }
+            (
+                K::Value {
+                    nonnull: true,
+                    map,
+                    id,
+                    ..
+                },
+                _,
+            ) if b.is_scalar() => return Val::value(map, None, id),
+            (K::Value { .. }, _) | (_, K::Value { .. }) => return Val::UNKNOWN,
             (K::Ptr { .. }, K::Ptr { .. }) => return Val::opaque(false, true),
             (K::Ptr { kinds, .. }, _) => return Val::ptr(kinds, None),
             (_, K::Ptr { kinds, .. }) if op == AluOp::Add => return Val::ptr(kinds, None),
@@ -1300,4 +1678,18 @@ fn list_or(items: &[String], and: &str) -> String {
         [one] => one.clone(),
         [init @ .., last] => format!("{} {and} {last}", init.join(", ")),
     }
+}
+
+/// What a call of helper `id` at `slot` returns, if it is a lookup: a
+/// pointer into a value of the map in r1, or null.
+fn lookup_result(id: i64, st: &State, slot: u32) -> Option<Val> {
+    let name = u32::try_from(id).ok().and_then(bpf_sys::helper_name)?;
+    if !matches!(name, "map_lookup_elem" | "map_lookup_percpu_elem") {
+        return None;
+    }
+    let map = st.regs[1]
+        .map_index()
+        .and_then(|m| u32::try_from(m).ok())
+        .unwrap_or(NONE);
+    Some(Val::lookup(map, slot))
 }

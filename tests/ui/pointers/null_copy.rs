@@ -1,0 +1,20 @@
+use bpf_loader::{Program, bpf_prog};
+
+// A store through a copy of the lookup's result, neither checked for
+// null: the kernel says "R6 invalid mem access 'map_value_or_null'".
+const P: Program = bpf_prog! {
+    #![map(counts: hash, key = u32, value = u64, max_entries = 16)]
+    stw [r10 - 4], 0;
+    mov r2, r10;
+    add r2, -4;
+    lddw r1, map_fd(counts);
+    call map_lookup_elem;
+    mov r6, r0;
+    stdw [r6 + 0], 1;
+    mov r0, 0;
+    exit
+};
+
+fn main() {
+    let _ = P;
+}
