@@ -1469,6 +1469,18 @@ pub(super) fn alu(
     }
 }
 
+/// A known pointer offset after `add`/`sub` of the constant `c`; unknown
+/// once it leaves `i32`.
+fn moved(off: Option<i32>, op: AluOp, c: u64) -> Option<i32> {
+    let (o, c) = (i64::from(off?), c as i64);
+    let r = if op == AluOp::Add {
+        o.checked_add(c)
+    } else {
+        o.checked_sub(c)
+    };
+    r.and_then(|r| i32::try_from(r).ok())
+}
+
 pub(super) fn alu_value(
     op: AluOp,
     wide: bool,
@@ -1501,16 +1513,7 @@ pub(super) fn alu_value(
     if wide && (op == AluOp::Add || op == AluOp::Sub) {
         match (a.k, b.k) {
             (K::Ptr { kinds, off }, K::Const(c)) => {
-                let c = c as i64;
-                let off = off.and_then(|o| {
-                    let o = i64::from(o);
-                    let r = if op == AluOp::Add {
-                        o.checked_add(c)
-                    } else {
-                        o.checked_sub(c)
-                    };
-                    r.and_then(|r| i32::try_from(r).ok())
-                });
+                let off = moved(off, op, c);
                 return Val::ptr(kinds, off);
             }
             (
@@ -1522,16 +1525,7 @@ pub(super) fn alu_value(
                 },
                 K::Const(c),
             ) => {
-                let c = c as i64;
-                let off = off.and_then(|o| {
-                    let o = i64::from(o);
-                    let r = if op == AluOp::Add {
-                        o.checked_add(c)
-                    } else {
-                        o.checked_sub(c)
-                    };
-                    r.and_then(|r| i32::try_from(r).ok())
-                });
+                let off = moved(off, op, c);
                 return Val::value(map, off, id);
             }
             (
