@@ -174,13 +174,7 @@ impl Program {
         if !source.is_sorted_by_key(|s| s.slot) {
             source.sort_by_key(|s| s.slot);
         }
-        Program {
-            insns: Cow::Owned(insns),
-            relocs: Cow::Owned(relocs),
-            source: Cow::Owned(source),
-            prog_type: ProgType::SocketFilter,
-            maps: Cow::Borrowed(&[]),
-        }
+        Program::in_order(insns, relocs, source)
     }
 
     /// [`Program::new`] for source lines known to be in slot order (the
