@@ -821,44 +821,19 @@ impl RingMmap {
         if !size.is_power_of_two() || !size.is_multiple_of(page) {
             return Err(einval());
         }
-        // SAFETY: a new shared mapping of the map fd's first page (the
-        // consumer page, which the kernel lets user space write); no existing
-        // memory is affected.
-        let consumer = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                page,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                map.as_raw_fd(),
-                0,
-            )
+        // The consumer page, which the kernel lets user space write.
+        let consumer = map_shared(map, page, libc::PROT_READ | libc::PROT_WRITE, 0)?;
+        // The producer page and the (doubly mapped) data area, read-only, at
+        // the offset the kernel defines.
+        let producer = match map_shared(map, page + 2 * size, libc::PROT_READ, page) {
+            Ok(p) => p,
+            Err(e) => {
+                // SAFETY: `consumer` is the mapping of `page` bytes made
+                // above, not used after this.
+                unsafe { libc::munmap(consumer.as_ptr(), page) };
+                return Err(e);
+            }
         };
-        if consumer == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let consumer = ptr::NonNull::new(consumer).ok_or_else(einval)?;
-        let len = page + 2 * size;
-        // SAFETY: a new read-only shared mapping of the producer page and the
-        // (doubly mapped) data area, at the offset the kernel defines.
-        let producer = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_SHARED,
-                map.as_raw_fd(),
-                page as libc::off_t,
-            )
-        };
-        if producer == libc::MAP_FAILED {
-            let e = io::Error::last_os_error();
-            // SAFETY: `consumer` is the mapping of `page` bytes made above,
-            // not used after this.
-            unsafe { libc::munmap(consumer.as_ptr(), page) };
-            return Err(e);
-        }
-        let producer = ptr::NonNull::new(producer).ok_or_else(einval)?;
         Ok(RingMmap {
             consumer,
             producer,
@@ -1134,6 +1109,34 @@ pub(crate) struct RingMap {
 // thread-local state); access to its blocks goes through `&mut self`.
 unsafe impl Send for RingMap {}
 
+/// `mmap(2)`s `len` bytes of `fd` from `offset`, shared with the kernel, at
+/// an address the kernel chooses.
+fn map_shared(
+    fd: BorrowedFd<'_>,
+    len: usize,
+    prot: libc::c_int,
+    offset: usize,
+) -> io::Result<ptr::NonNull<c_void>> {
+    let offset = libc::off_t::try_from(offset).map_err(|_| einval())?;
+    // SAFETY: a new mapping at a kernel-chosen address (no hint, no
+    // MAP_FIXED), so no existing memory is affected; `fd` is open for the
+    // call.
+    let p = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            len,
+            prot,
+            libc::MAP_SHARED,
+            fd.as_raw_fd(),
+            offset,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    ptr::NonNull::new(p).ok_or_else(einval)
+}
+
 /// `mmap(2)` the receive ring set up by [`set_rx_ring`] on `sock`:
 /// `block_count * block_size` bytes, read-write and shared with the kernel.
 pub(crate) fn mmap_ring(
@@ -1145,23 +1148,7 @@ pub(crate) fn mmap_ring(
         .checked_mul(block_count)
         .filter(|&l| l > 0 && block_size >= mem::size_of::<libc::tpacket_block_desc>())
         .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: a new shared mapping of the socket's ring at a kernel-chosen
-    // address; no existing memory is affected.
-    let base = unsafe {
-        libc::mmap(
-            ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED,
-            sock.as_raw_fd(),
-            0,
-        )
-    };
-    if base == libc::MAP_FAILED {
-        return Err(io::Error::last_os_error());
-    }
-    let base = ptr::NonNull::new(base.cast::<u8>())
-        .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOMEM))?;
+    let base = map_shared(sock, len, libc::PROT_READ | libc::PROT_WRITE, 0)?.cast::<u8>();
     Ok(RingMap {
         base,
         len,
