@@ -126,18 +126,24 @@ impl RingBuf {
         let producer = self.mmap.producer_pos();
         let mut pos = self.mmap.consumer_pos();
         while pos < producer {
-            let h = self.mmap.header(pos);
-            if h & BUSY != 0 {
-                break;
-            }
-            let len = (h & !(BUSY | DISCARD)) as usize;
-            if h & DISCARD == 0 {
+            let (len, discarded) = self.header(pos)?;
+            if !discarded {
                 return Some((pos, len));
             }
             pos = advance(pos, len);
             self.mmap.set_consumer_pos(pos);
         }
         None
+    }
+
+    /// The header of the record at `pos`: its length and whether it was
+    /// discarded; `None` while the producer is still writing it.
+    fn header(&self, pos: u64) -> Option<(usize, bool)> {
+        let h = self.mmap.header(pos);
+        if h & BUSY != 0 {
+            return None;
+        }
+        Some(((h & !(BUSY | DISCARD)) as usize, h & DISCARD != 0))
     }
 
     /// Waits until a record may be ready, at most `timeout` (`None`: for
@@ -203,12 +209,10 @@ impl RingBuf {
         let mut pos = self.mmap.consumer_pos();
         let mut n = 0;
         while pos < producer {
-            let h = self.mmap.header(pos);
-            if h & BUSY != 0 {
+            let Some((len, discarded)) = self.header(pos) else {
                 break;
-            }
-            let len = (h & !(BUSY | DISCARD)) as usize;
-            if h & DISCARD == 0 {
+            };
+            if !discarded {
                 f(self.mmap.record(pos, len));
                 n += 1;
             }
