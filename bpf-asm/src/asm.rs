@@ -79,8 +79,19 @@ impl Assembler {
         Self::default()
     }
 
-    /// Turns the control-flow and register checks (SYNTAX.md checks 4 to 6)
-    /// on or off; encoding and range checks always run.
+    /// Turns the control-flow, register and pointer checks (SYNTAX.md
+    /// checks 4 to 6 and 10) on or off. The rules the kernel applies only
+    /// on the paths it walks (constant divisors and shift amounts, r10
+    /// writes, stack bounds) go with them: with the checks off nothing
+    /// tells which paths those are, so they are not reported. Encoding and
+    /// the other range checks always run.
+    ///
+    /// ```
+    /// // Refused by the kernel, but assembled for a test that proves it.
+    /// assert!(bpf_asm::assemble("mov r0, 1\nlsh r0, 64\nexit").is_err());
+    /// let p = bpf_asm::Assembler::new().flow_checks(false).assemble("mov r0, 1\nlsh r0, 64\nexit");
+    /// assert!(p.is_ok());
+    /// ```
     #[must_use]
     pub fn flow_checks(mut self, on: bool) -> Self {
         self.flow_checks = on;
@@ -231,7 +242,14 @@ mod tests {
 
     #[test]
     fn reports_every_error_with_line_and_column() {
-        let errs = errors("mov r0, 1\n  mvo r1, 2\nja nowhere\nlsh r0, 64\nexit");
+        // With the flow checks on: they cannot run after these errors, so
+        // the shift is reported as if walked.
+        let errs: Vec<String> = assemble("mov r0, 1\n  mvo r1, 2\nja nowhere\nlsh r0, 64\nexit")
+            .unwrap_err()
+            .0
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
             errs,
             [

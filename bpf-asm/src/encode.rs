@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use crate::decl;
 use crate::diag::Diagnostics;
 use crate::error::{did_you_mean, nearest};
-use crate::isa::{AluOp, Fld, Form, Op, Opnd, Pseudo, PseudoArg, Role, isa};
+use crate::isa::{AluOp, Fld, Form, ImmRule, Op, Opnd, Pseudo, PseudoArg, Role, isa};
 use crate::mapspec::MapSpec;
 use crate::parse::{Attr, Operand, Parsed, Stmt, Value};
 use crate::rules::{self, Range, StackFault};
@@ -184,6 +184,18 @@ pub(crate) struct Encoded<S> {
     pub(crate) options: Options,
     /// The maps declared with `#![map(...)]`, in order.
     pub(crate) maps: Vec<MapSpec>,
+    /// Errors the kernel finds only on instructions it walks (divisors,
+    /// shift amounts, r10 writes, stack bounds), by statement, ascending:
+    /// the flow checks report those on a path the kernel surely walks.
+    pub(crate) on_walk: Vec<OnWalk<S>>,
+}
+
+/// An error the kernel reports only if it walks the statement.
+#[derive(Clone, Debug)]
+pub(crate) struct OnWalk<S> {
+    pub(crate) stmt: u32,
+    pub(crate) span: S,
+    pub(crate) msg: String,
 }
 
 /// The encoder, fed parsed statements in batches (the runtime assembler
@@ -215,6 +227,7 @@ struct State<'a, S> {
     exprs: Vec<ExprField>,
     /// `#![map(...)]` declarations.
     maps: Vec<MapSpec>,
+    on_walk: Vec<OnWalk<S>>,
 }
 
 impl<'a, S: Copy> Encoder<'a, S> {
@@ -229,6 +242,7 @@ impl<'a, S: Copy> Encoder<'a, S> {
                 relocs: Vec::new(),
                 exprs: Vec::new(),
                 maps: Vec::new(),
+                on_walk: Vec::new(),
             },
             // Room for some `lddw`s' second slots too.
             slots: Vec::with_capacity(n + n / 8),
@@ -270,6 +284,7 @@ impl<'a, S: Copy> Encoder<'a, S> {
             state: &mut self.state,
             diag,
             regs: [None; 2],
+            stmt: u32::try_from(self.next_stmt).unwrap_or(u32::MAX),
         };
         let form = e.statement(&s, ops, slot, &mut self.slots);
         let regs = e.regs;
@@ -326,6 +341,7 @@ impl<'a, S: Copy> Encoder<'a, S> {
             exprs: state.exprs,
             options: state.options,
             maps: state.maps,
+            on_walk: state.on_walk,
         }
     }
 }
@@ -507,11 +523,22 @@ struct Emit<'e, 'a, S> {
     diag: &'e mut Diagnostics<S>,
     /// Spans of the registers the operands put in `dst` and `src`.
     regs: [Option<S>; 2],
+    /// The statement's index.
+    stmt: u32,
 }
 
 impl<'a, S: Copy> Emit<'_, 'a, S> {
     fn err(&mut self, span: S, msg: impl Into<String>) {
         self.diag.push(span, msg);
+    }
+
+    /// An error the kernel reports only if it walks this statement.
+    fn on_walk(&mut self, span: S, msg: impl Into<String>) {
+        self.state.on_walk.push(OnWalk {
+            stmt: self.stmt,
+            span,
+            msg: msg.into(),
+        });
     }
 
     /// Matches the statement to a form and encodes it into `out`; the
@@ -662,7 +689,7 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
     /// A register the instruction writes: r10 is read-only.
     fn writes(&mut self, reg: u8, span: S) {
         if reg == 10 {
-            self.err(
+            self.on_walk(
                 span,
                 "r10 is the read-only frame pointer and cannot be written; use r0 to r9",
             );
@@ -755,11 +782,22 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
                 } else {
                     "division"
                 };
-                self.err(
+                self.on_walk(
                     span,
                     format!("{verb} by the constant 0: the kernel rejects it (`{}` needs a non-zero immediate)", f.name),
                 );
                 return Field::Lit(0);
+            }
+            if let ImmRule::Shift(_) = f.rule
+                && !range.holds(x)
+                && (rules::I32.0..=rules::I32.1).contains(&x)
+            {
+                // The kernel's "invalid shift" is found as it walks.
+                self.on_walk(
+                    span,
+                    format!("{} is out of range: expected {}", show(x), range.what),
+                );
+                return Field::Lit(x as i64);
             }
         }
         self.value(v, span, range)
@@ -784,7 +822,7 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
         {
             let size = i64::from(f.size);
             match rules::stack_access(o, size) {
-                Some(StackFault::Outside) => self.err(
+                Some(StackFault::Outside) => self.on_walk(
                     *off_span,
                     format!(
                         "stack access [r10 {} {}] of {size} bytes is outside the 512-byte stack: \
@@ -793,7 +831,7 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
                         o.unsigned_abs()
                     ),
                 ),
-                Some(StackFault::Misaligned) => self.err(
+                Some(StackFault::Misaligned) => self.on_walk(
                     *off_span,
                     format!(
                         "misaligned stack access: a {size}-byte access needs an offset that is a \

@@ -71,6 +71,13 @@ pub(crate) fn assemble<'a, S: Copy>(
     let flow_skipped = checks.flow && !diag.is_clean();
     if checks.flow && !flow_skipped {
         flow::check(&encoded, &mut diag);
+    } else if flow_skipped {
+        // The program is refused anyway: say everything that may be wrong.
+        // (With the flow checks off, nothing tells which paths the kernel
+        // walks, so these are not promised.)
+        for e in &encoded.on_walk {
+            diag.push(e.span, e.msg.clone());
+        }
     }
     Assembled {
         encoded,

@@ -1054,3 +1054,31 @@ fn what_the_pointer_checks_cannot_be_sure_of_passes() {
         accepts(src);
     }
 }
+
+#[test]
+fn rules_hold_only_where_the_kernel_walks() {
+    // Dead on a branch the kernel decides from a constant.
+    for bad in [
+        "div r0, 0",
+        "mod r0, 0",
+        "lsh r0, 64",
+        "rsh32 r0, 32",
+        "arsh r0, -1",
+        "mov r10, 1",
+        "stdw [r10 + 8], 0",
+        "stw [r10 - 6], 0",
+        "ldxdw r0, [r10 - 520]",
+    ] {
+        accepts(&format!("mov r0, 0\njeq r0, 0, ok\n{bad}\nok: exit"));
+        rejects(&format!("mov r0, 0\njne r0, 0, ok\n{bad}\nok: exit"), "");
+    }
+    // Dead on a branch the kernel decides from a range: r0 s<= 100 after
+    // the first branch, so 200 s< r0 never holds.
+    accepts(
+        "call get_prandom_u32\njsgt r0, 100, out\nmov r2, 200\njslt r2, r0, never\n\
+         out: mov r0, 0\nexit\nnever: mov r10, 1\nmov r0, 0\nexit",
+    );
+    // Walked: reported at the operand, as before.
+    let e = rejects("mov r0, 1\nlsh r0, 64\nexit", "is out of range");
+    assert!(e.contains("shift amount from 0 to 63"), "{e}");
+}

@@ -223,7 +223,34 @@ pub(super) fn refine_interval(
     taken: bool,
     hull: bool,
 ) -> Option<(u64, u64)> {
-    let op = if taken { cmp.op } else { negate(cmp.op)? };
+    if !cmp.wide && hi > U32 {
+        // The low halves of the values do not grow with them.
+        return hull.then_some((lo, hi));
+    }
+    let found = refine_pieces(lo, hi, cmp, c, taken);
+    let found = found.iter().flatten();
+    if hull {
+        let a = found.clone().map(|f| f.0).min()?;
+        Some((a, found.map(|f| f.1).max()?))
+    } else {
+        found.max_by_key(|f| f.1 - f.0).copied()
+    }
+}
+
+/// The values `x` of `[lo, hi]` for which `x op c` is `taken`, as at most
+/// four intervals (a 32-bit comparison of values above 32 bits: `[lo, hi]`
+/// itself, nothing learnt); none for an unknown `op`.
+pub(super) fn refine_pieces(
+    lo: u64,
+    hi: u64,
+    cmp: Cmp,
+    c: u64,
+    taken: bool,
+) -> [Option<(u64, u64)>; 4] {
+    let mut found: [Option<(u64, u64)>; 4] = [None; 4];
+    let Some(op) = (if taken { Some(cmp.op) } else { negate(cmp.op) }) else {
+        return found;
+    };
     let wide = cmp.wide;
     let signed = matches!(op, JmpOp::Jsgt | JmpOp::Jsge | JmpOp::Jslt | JmpOp::Jsle);
     let key = |x: u64| -> i128 {
@@ -237,7 +264,8 @@ pub(super) fn refine_interval(
     let ck = key(c);
     if !wide && hi > U32 {
         // The low halves of the values do not grow with them.
-        return hull.then_some((lo, hi));
+        found[0] = Some((lo, hi));
+        return found;
     }
     // Pieces on which the key grows with the value.
     let sign = if wide { 1 << 63 } else { 0x8000_0000 };
@@ -246,7 +274,6 @@ pub(super) fn refine_interval(
     } else {
         [(lo, hi), (1, 0)]
     };
-    let mut found: [Option<(u64, u64)>; 4] = [None; 4];
     let mut n = 0;
     let mut keep = |a: u64, b: u64| {
         if a <= b && n < found.len() {
@@ -279,20 +306,14 @@ pub(super) fn refine_interval(
                 }
                 continue;
             }
-            _ => return None,
+            _ => return [None; 4],
         };
         let (a, b) = (a.max(kp), b.min(kq));
         if a <= b {
             keep(back(a), back(b));
         }
     }
-    let found = found.iter().flatten();
-    if hull {
-        let a = found.clone().map(|f| f.0).min()?;
-        Some((a, found.map(|f| f.1).max()?))
-    } else {
-        found.max_by_key(|f| f.1 - f.0).copied()
-    }
+    found
 }
 
 /// The second operand of a comparison.
@@ -330,10 +351,15 @@ pub(super) fn verdict(cmp: Cmp, d: Val, s: Opnd, taken: bool, ctx_nonnull: bool)
     }
     // An unknown operand may be any value: a comparison false for every
     // value (`jge r0, 0` never falls through) is decided all the same.
-    let any = (0, u64::MAX);
-    let hd = d.hull().unwrap_or(any);
-    let hs = s.val().and_then(Val::hull).unwrap_or(any);
-    if exists(cmp, hd, hs, taken) == Some(false) {
+    let any = [Some((0, u64::MAX)), None];
+    let kd = d.known().unwrap_or(any);
+    let ks = s.val().and_then(Val::known).unwrap_or(any);
+    let possible = kd.iter().flatten().any(|&x| {
+        ks.iter()
+            .flatten()
+            .any(|&y| exists(cmp, x, y, taken) != Some(false))
+    });
+    if !possible {
         return Verdict::Skips;
     }
     let (Some(ud), Some(us)) = (d.under(), s.val().and_then(Val::under)) else {

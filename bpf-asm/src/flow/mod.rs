@@ -37,7 +37,7 @@ use bpf_sys::{MapType, ProgType};
 
 use crate::diag::Diagnostics;
 use crate::disasm::{Decoded, decode};
-use crate::encode::{Encoded, Field, Placed, Slot};
+use crate::encode::{Encoded, Field, OnWalk, Placed, Slot};
 use crate::isa::{
     AluOp, Control, Fld, Form, JmpOp, Op, Pseudo, Role, control_of, ends_function, isa, slots_of,
 };
@@ -92,17 +92,26 @@ pub(crate) fn check<S: Copy>(encoded: &Encoded<S>, sink: &mut Diagnostics<S>) {
     let mut diag = Diag::default();
     prog.structure(&mut diag);
     let diag = Walk::new(&prog, diag).run();
-    let mut errs = diag.errs;
-    errs.sort_by_key(|e| e.0);
-    for (stmt, at, msg) in errs {
+    let mut errs: Vec<(u32, S, String)> = Vec::with_capacity(diag.errs.len());
+    for (k, e) in encoded.on_walk.iter().enumerate() {
+        if diag.walked.contains(&(k as u32)) {
+            errs.push((e.stmt, e.span, e.msg.clone()));
+        }
+    }
+    for (stmt, at, msg) in diag.errs {
         if let Some(p) = encoded.stmts.get(stmt as usize) {
             let span = match at {
                 Some(Role::Dst) => p.regs[0],
                 Some(Role::Src) => p.regs[1],
                 _ => None,
             };
-            sink.push(span.unwrap_or(p.span), msg);
+            errs.push((stmt, span.unwrap_or(p.span), msg));
         }
+    }
+    // Stable: at one statement, the encoder's errors come first.
+    errs.sort_by_key(|e| e.0);
+    for (_, span, msg) in errs {
+        sink.push(span, msg);
     }
 }
 
@@ -112,6 +121,9 @@ pub(crate) fn check<S: Copy>(encoded: &Encoded<S>, sink: &mut Diagnostics<S>) {
 struct Diag {
     errs: Vec<(u32, Option<Role>, String)>,
     seen: HashSet<(u32, u32)>,
+    /// The encoder's [`OnWalk`] errors (by index) at statements the kernel
+    /// surely walks.
+    walked: HashSet<u32>,
 }
 
 // Keys that keep one error per statement and kind (registers use 0..=10).
@@ -308,6 +320,8 @@ struct Prog<'a, S> {
     /// What the program type allows, if it has a table.
     table: Option<&'static Table>,
     opaque: bool,
+    /// The encoder's errors that hold where the kernel walks, by statement.
+    on_walk: &'a [OnWalk<S>],
     /// The maps the program declares (`#![map(...)]`), and which of them
     /// the `lddw` at a slot loads: what the checks know of keys and values.
     maps: &'a [MapSpec],
@@ -392,6 +406,7 @@ impl<'a, S> Prog<'a, S> {
             },
             table: progtype::table(e.options.prog_type),
             opaque,
+            on_walk: &e.on_walk,
             maps: &e.maps,
             map_at: e
                 .relocs

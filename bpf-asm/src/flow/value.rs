@@ -40,6 +40,10 @@ pub(super) enum K {
         uhi: u32,
         hlo: u64,
         hhi: u64,
+        /// The signed bounds the kernel knows (`smin_value`, `smax_value`):
+        /// with `[hlo, hhi]` they can say "s<= 100" of any 64-bit value.
+        slo: i64,
+        shi: i64,
         site: u32,
         ptr: bool,
     },
@@ -159,6 +163,8 @@ impl Val {
                 uhi: hi,
                 hlo: u64::from(lo),
                 hhi: u64::from(hi),
+                slo: i64::from(lo),
+                shi: i64::from(hi),
                 site,
                 ptr,
             },
@@ -179,6 +185,8 @@ impl Val {
                 uhi: 0,
                 hlo: lo,
                 hhi: hi,
+                slo: signed_hull(lo, hi).0,
+                shi: signed_hull(lo, hi).1,
                 site,
                 ptr: false,
             },
@@ -322,6 +330,21 @@ impl Val {
         }
     }
 
+    /// The values the kernel knows this may be, as at most two unsigned
+    /// intervals: its unsigned bounds met with its signed ones.
+    pub(super) fn known(self) -> Option<[Option<(u64, u64)>; 2]> {
+        if !self.is_set() {
+            return None;
+        }
+        match self.k {
+            K::Const(c) => Some([Some((c, c)), None]),
+            K::Range {
+                hlo, hhi, slo, shi, ..
+            } => Some(meet(hlo, hhi, slo, shi)),
+            _ => None,
+        }
+    }
+
     /// The one value the kernel knows this is.
     pub(super) fn single(self) -> Option<u64> {
         self.hull().filter(|h| h.0 == h.1).map(|h| h.0)
@@ -383,6 +406,57 @@ impl Val {
     }
 }
 
+/// The signed bounds of the unsigned interval `[lo, hi]`.
+pub(super) fn signed_hull(lo: u64, hi: u64) -> (i64, i64) {
+    if (lo as i64) <= (hi as i64) {
+        (lo as i64, hi as i64)
+    } else {
+        (i64::MIN, i64::MAX)
+    }
+}
+
+/// The values in both `[hlo, hhi]` (unsigned) and `[slo, shi]` (signed),
+/// as at most two unsigned intervals.
+pub(super) fn meet(hlo: u64, hhi: u64, slo: i64, shi: i64) -> [Option<(u64, u64)>; 2] {
+    // The signed interval as unsigned pieces: negatives sort above.
+    let s = if slo >= 0 || shi < 0 {
+        [Some((slo as u64, shi as u64)), None]
+    } else {
+        [Some((0, shi as u64)), Some((slo as u64, u64::MAX))]
+    };
+    let mut out = [None; 2];
+    let mut n = 0;
+    for (a, b) in s.into_iter().flatten() {
+        let (a, b) = (a.max(hlo), b.min(hhi));
+        if a <= b {
+            out[n] = Some((a, b));
+            n += 1;
+        }
+    }
+    if n == 0 {
+        // Contradictory bounds: only on a dead path; keep the unsigned ones.
+        out[0] = Some((hlo, hhi));
+    }
+    out
+}
+
+fn unsigned_hull(pieces: &[(u64, u64)]) -> Option<(u64, u64)> {
+    let lo = pieces.iter().map(|p| p.0).min()?;
+    Some((lo, pieces.iter().map(|p| p.1).max()?))
+}
+
+/// The signed bounds of a set of unsigned intervals.
+fn signed_hull_of(pieces: &[(u64, u64)]) -> (i64, i64) {
+    let mut lo = i64::MAX;
+    let mut hi = i64::MIN;
+    for &(a, b) in pieces {
+        let (l, h) = signed_hull(a, b);
+        lo = lo.min(l);
+        hi = hi.max(h);
+    }
+    (lo, hi)
+}
+
 pub(super) fn join_k(a: K, b: K) -> K {
     let empty = |lo: u32, hi: u32| if lo > hi { (1, 0) } else { (lo, hi) };
     match (a, b) {
@@ -392,6 +466,8 @@ pub(super) fn join_k(a: K, b: K) -> K {
             uhi: 0,
             hlo: x.min(y),
             hhi: x.max(y),
+            slo: (x as i64).min(y as i64),
+            shi: (x as i64).max(y as i64),
             site: NO_SITE,
             ptr: false,
         },
@@ -402,6 +478,8 @@ pub(super) fn join_k(a: K, b: K) -> K {
                 uhi,
                 hlo,
                 hhi,
+                slo,
+                shi,
                 site,
                 ptr,
             },
@@ -412,6 +490,8 @@ pub(super) fn join_k(a: K, b: K) -> K {
                 uhi,
                 hlo,
                 hhi,
+                slo,
+                shi,
                 site,
                 ptr,
             },
@@ -426,6 +506,8 @@ pub(super) fn join_k(a: K, b: K) -> K {
                 uhi,
                 hlo: hlo.min(c),
                 hhi: hhi.max(c),
+                slo: slo.min(c as i64),
+                shi: shi.max(c as i64),
                 site,
                 ptr,
             }
@@ -436,6 +518,8 @@ pub(super) fn join_k(a: K, b: K) -> K {
                 uhi: uh1,
                 hlo: hl1,
                 hhi: hh1,
+                slo: sl1,
+                shi: sh1,
                 site: s1,
                 ptr: p1,
             },
@@ -444,6 +528,8 @@ pub(super) fn join_k(a: K, b: K) -> K {
                 uhi: uh2,
                 hlo: hl2,
                 hhi: hh2,
+                slo: sl2,
+                shi: sh2,
                 site: s2,
                 ptr: p2,
             },
@@ -458,6 +544,8 @@ pub(super) fn join_k(a: K, b: K) -> K {
                 uhi,
                 hlo: hl1.min(hl2),
                 hhi: hh1.max(hh2),
+                slo: sl1.min(sl2),
+                shi: sh1.max(sh2),
                 // Different groups on the two paths: `State::join` merges them.
                 site: s1.min(s2),
                 ptr: p1 || p2,
@@ -792,7 +880,13 @@ impl State {
         };
         let narrow = |v: &mut Val| {
             if let K::Range {
-                ulo, uhi, hlo, hhi, ..
+                ulo,
+                uhi,
+                hlo,
+                hhi,
+                slo,
+                shi,
+                ..
             } = &mut v.k
             {
                 if *ulo <= *uhi {
@@ -804,8 +898,16 @@ impl State {
                 if !cmp.wide && *hhi > U32 {
                     // The kernel learns of the low half: not representable.
                     v.lossy = true;
-                } else if let Some(h) = refine_interval(*hlo, *hhi, cmp, c, taken, true) {
-                    (*hlo, *hhi) = h;
+                } else {
+                    let mut pieces = Vec::with_capacity(4);
+                    for (lo, hi) in meet(*hlo, *hhi, *slo, *shi).into_iter().flatten() {
+                        pieces.extend(refine_pieces(lo, hi, cmp, c, taken).into_iter().flatten());
+                    }
+                    // None left: the edge is dead; keep what was known.
+                    if let Some(u) = unsigned_hull(&pieces) {
+                        (*hlo, *hhi) = u;
+                        (*slo, *shi) = signed_hull_of(&pieces);
+                    }
                 }
             }
         };
@@ -913,6 +1015,8 @@ impl State {
                         uhi: 0,
                         hlo: 0,
                         hhi: u64::MAX,
+                        slo: i64::MIN,
+                        shi: i64::MAX,
                         site,
                         ptr,
                     },

@@ -359,6 +359,9 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         let p = self.p;
         let x = p.ins[i];
         let sem = x.sem;
+        if self.collect && !p.on_walk.is_empty() && Self::walked(st) {
+            self.walked_rules(x.stmt);
+        }
         if let Some(f) = sem.form {
             self.effect(i, f, sem, st);
         } else {
@@ -558,6 +561,18 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             for &role in f.writes {
                 st.write(sem.reg(role), v);
             }
+        }
+    }
+
+    /// Marks the encoder's errors at `stmt` as found: the kernel walks it.
+    fn walked_rules(&mut self, stmt: u32) {
+        let all = self.p.on_walk;
+        let from = all.partition_point(|e| e.stmt < stmt);
+        for (k, e) in all.iter().enumerate().skip(from) {
+            if e.stmt != stmt {
+                break;
+            }
+            self.diag.walked.insert(k as u32);
         }
     }
 
@@ -1564,7 +1579,9 @@ pub(super) fn alu_value(
             ..
         },
         K::Const(c),
-        K::Range { hlo, hhi, .. },
+        K::Range {
+            hlo, hhi, slo, shi, ..
+        },
     ) = (a.k, b.k, v.k)
         && ulo <= uhi
     {
@@ -1592,6 +1609,8 @@ pub(super) fn alu_value(
                 uhi,
                 hlo,
                 hhi,
+                slo,
+                shi,
                 site,
                 ptr: false,
             };

@@ -1,0 +1,215 @@
+//! The checks against the kernel on random programs built to hold what the
+//! kernel decides branches with: unknown values from a helper, the context
+//! and the packet, masks, shifts, `movsx`, signed, unsigned and 32-bit
+//! comparisons against constants and registers, and, on the paths those
+//! comparisons guard, every kind of faulty instruction (constant divisors
+//! and shift amounts, r10 writes, stack bounds, unset registers, helpers and
+//! context fields the type may not use, loads through numbers).
+//!
+//! Each program is assembled with the checks and loaded (checks off) into
+//! the running kernel: every program the checks reject must be one the
+//! kernel refuses. The share of the kernel's refusals the checks catch is
+//! printed. Bounded by count (`CHECKS_DIFF_PROGRAMS`, default 3,000). Needs
+//! privileges for the kernel half; unprivileged, the programs are still
+//! assembled (no panics, no hangs).
+
+mod common;
+
+use bpf_asm::Assembler;
+use bpf_loader::ProgramLoader;
+
+/// A small deterministic generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+
+    /// Constants near the edges the kernel's bounds have.
+    fn konst(&mut self) -> i64 {
+        match self.below(4) {
+            0 => self.below(20) as i64 - 4,
+            1 => self.pick(&[
+                0,
+                1,
+                -1,
+                15,
+                16,
+                100,
+                200,
+                255,
+                256,
+                0x7fff,
+                0xffff,
+                i64::from(i32::MAX),
+                i64::from(i32::MIN),
+            ]),
+            _ => i64::from(self.next() as i32 as i16),
+        }
+    }
+}
+
+/// Registers holding values the kernel bounds.
+const VALS: [&str; 3] = ["r7", "r8", "r9"];
+
+/// Instructions the kernel refuses where it walks them (each is a whole
+/// statement list).
+const FAULTS: &[&str] = &[
+    "div r0, 0",
+    "mod32 r0, 0",
+    "lsh r0, 64",
+    "rsh32 r0, 32",
+    "arsh r0, -1",
+    "mov r10, 1",
+    "stdw [r10 + 8], 0",
+    "stw [r10 - 6], 0",
+    "ldxdw r0, [r10 - 520]",
+    "mov r0, r2",
+    "ldxw r0, [r6 + 80]",
+    "ldxdw r0, [r6 + 8]",
+    "ldxw r0, [r6 + 18]",
+    "mov r3, 42\nldxw r0, [r3 + 0]",
+    "call clone_redirect",
+    "ldxb r0, [r7 + 0]",
+];
+
+/// One body statement (or a few).
+fn body(r: &mut Rng, out: &mut Vec<String>, labels: &mut u32) {
+    let d = r.pick(&VALS);
+    let s = r.pick(&VALS);
+    match r.below(12) {
+        0 => out.push(format!(
+            "and {d}, {}",
+            r.pick(&[0xf, 0xff, 0xf0, 0x7f, 1, 0xffff, -1])
+        )),
+        1 => out.push(format!("or {d}, {}", r.pick(&[1, 0x10, 0x80, -256]))),
+        2 => out.push(format!(
+            "{} {d}, {}",
+            r.pick(&["rsh", "lsh", "arsh", "rsh32", "lsh32"]),
+            r.below(32)
+        )),
+        3 => out.push(format!(
+            "{} {d}, {s}",
+            r.pick(&["movsx8", "movsx16", "movsx32", "mov32", "mov"])
+        )),
+        4 => out.push(format!(
+            "{} {d}, {}",
+            r.pick(&["add", "sub", "add32", "mul"]),
+            r.konst()
+        )),
+        5 => out.push(format!(
+            "{} {d}, {s}",
+            r.pick(&["add", "sub", "xor", "and"])
+        )),
+        _ => {
+            // A comparison guarding a block that may hold a fault.
+            let op = r.pick(&[
+                "jeq", "jne", "jgt", "jge", "jlt", "jle", "jsgt", "jsge", "jslt", "jsle", "jset",
+            ]);
+            let w = if r.below(3) == 0 { "32" } else { "" };
+            let rhs = if r.below(3) == 0 {
+                s.to_owned()
+            } else {
+                r.konst().to_string()
+            };
+            *labels += 1;
+            let l = format!("l{labels}");
+            out.push(format!("{op}{w} {d}, {rhs}, {l}"));
+            if r.below(2) == 0 {
+                out.push(r.pick(FAULTS).to_owned());
+            } else {
+                out.push(format!("add {d}, 1"));
+            }
+            out.push(format!("{l}:"));
+        }
+    }
+}
+
+/// A program: unknown values in r7-r9, a body, `exit`.
+fn program(r: &mut Rng) -> String {
+    let mut out = vec![
+        "mov r6, r1".to_owned(),
+        "call get_prandom_u32".to_owned(),
+        "mov r7, r0".to_owned(),
+        format!("ldxw r8, [r6 + {}]", r.pick(&[0, 4, 16, 24])),
+        format!(
+            "{} {}",
+            r.pick(&["ldabsb", "ldabsh", "ldabsw"]),
+            r.below(20)
+        ),
+        "mov r9, r0".to_owned(),
+        "mov r0, 0".to_owned(),
+    ];
+    let mut labels = 0;
+    for _ in 0..2 + r.below(8) {
+        body(r, &mut out, &mut labels);
+    }
+    out.push("mov r0, 0".to_owned());
+    out.push("exit".to_owned());
+    // A label right before `mov r0, 0` is fine; the text needs a statement
+    // after each label, which the two above give.
+    out.join("\n")
+}
+
+#[test]
+fn checks_agree_with_the_kernel_on_random_programs() {
+    let programs: usize = std::env::var("CHECKS_DIFF_PROGRAMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3_000);
+    let kernel = common::kernel();
+    let mut r = Rng(0x0dd_ba11_c0ff_ee42);
+    let (mut refused, mut caught, mut loads) = (0usize, 0usize, 0usize);
+    let mut alarms = Vec::new();
+    for _ in 0..programs {
+        let src = program(&mut r);
+        let checked = bpf_asm::assemble(&src);
+        let raw = Assembler::new()
+            .flow_checks(false)
+            .assemble(&src)
+            .unwrap_or_else(|e| panic!("does not encode:\n{src}\n{e}"));
+        if !kernel {
+            continue;
+        }
+        match ProgramLoader::new(&raw).load() {
+            Ok(_) => {
+                loads += 1;
+                if let Err(e) = checked {
+                    alarms.push(format!("the checks reject, the kernel loads:\n{src}\n{e}"));
+                }
+            }
+            Err(e) => {
+                refused += 1;
+                caught += usize::from(checked.is_err());
+                if checked.is_ok() && std::env::var_os("CHECKS_DIFF_SHOW").is_some() {
+                    eprintln!("missed:\n{src}\n{e}\n");
+                }
+            }
+        }
+    }
+    if kernel {
+        eprintln!(
+            "{programs} random programs: the kernel loads {loads}, refuses {refused}; the checks \
+             catch {caught} of those ({:.0}%)",
+            100.0 * caught as f64 / refused.max(1) as f64
+        );
+    }
+    assert!(
+        alarms.is_empty(),
+        "{} false alarms, the first ones:\n\n{}",
+        alarms.len(),
+        alarms[..alarms.len().min(5)].join("\n\n")
+    );
+}

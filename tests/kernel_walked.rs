@@ -1,0 +1,73 @@
+//! The rules the kernel applies only where it walks, against the kernel:
+//! each faulty instruction on a path the kernel never walks (decided by a
+//! constant or by a value range) assembles and loads; the same instruction
+//! on a walked path is an error and the kernel refuses it.
+//!
+//! Needs root (or CAP_BPF); see `common::require_privilege`.
+
+mod common;
+
+use bpf_asm::Assembler;
+use bpf_loader::ProgramLoader;
+
+const FAULTS: &[&str] = &[
+    "div r0, 0",
+    "mod r0, 0",
+    "sdiv32 r0, 0",
+    "lsh r0, 64",
+    "rsh32 r0, 32",
+    "arsh r0, -1",
+    "mov r10, 1",
+    "ldxdw r10, [r1 + 0]",
+    "stdw [r10 + 8], 0",
+    "stw [r10 - 6], 0",
+    "ldxdw r0, [r10 - 520]",
+];
+
+/// (dead, walked) twins around `fault`.
+fn twins(fault: &str) -> [(String, bool); 4] {
+    [
+        (format!("mov r0, 0\njeq r0, 0, ok\n{fault}\nok: exit"), false),
+        (format!("mov r0, 0\njne r0, 0, ok\n{fault}\nok: exit"), true),
+        (
+            format!(
+                "call get_prandom_u32\njsgt r0, 100, out\nmov r2, 200\njslt r2, r0, never\n\
+                 out: mov r0, 0\nexit\nnever: {fault}\nmov r0, 0\nexit"
+            ),
+            false,
+        ),
+        (
+            format!(
+                "call get_prandom_u32\njsgt r0, 100, out\nmov r2, 50\njslt r2, r0, never\n\
+                 out: mov r0, 0\nexit\nnever: {fault}\nmov r0, 0\nexit"
+            ),
+            true,
+        ),
+    ]
+}
+
+#[test]
+fn rules_hold_where_the_kernel_walks() {
+    let kernel = common::kernel();
+    let mut bad = Vec::new();
+    for fault in FAULTS {
+        for (src, walked) in twins(fault) {
+            let checked = bpf_asm::assemble(&src);
+            if checked.is_err() != walked {
+                bad.push(format!("the checks say {checked:?}:\n{src}"));
+            }
+            if !kernel {
+                continue;
+            }
+            let raw = Assembler::new()
+                .flow_checks(false)
+                .assemble(&src)
+                .unwrap_or_else(|e| panic!("{src}: {e}"));
+            let loads = ProgramLoader::new(&raw).load().is_ok();
+            if loads == walked {
+                bad.push(format!("the kernel {}:\n{src}", if loads { "loads" } else { "refuses" }));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n\n"));
+}
