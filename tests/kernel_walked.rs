@@ -27,7 +27,10 @@ const FAULTS: &[&str] = &[
 /// (dead, walked) twins around `fault`.
 fn twins(fault: &str) -> [(String, bool); 4] {
     [
-        (format!("mov r0, 0\njeq r0, 0, ok\n{fault}\nok: exit"), false),
+        (
+            format!("mov r0, 0\njeq r0, 0, ok\n{fault}\nok: exit"),
+            false,
+        ),
         (format!("mov r0, 0\njne r0, 0, ok\n{fault}\nok: exit"), true),
         (
             format!(
@@ -65,7 +68,10 @@ fn rules_hold_where_the_kernel_walks() {
                 .unwrap_or_else(|e| panic!("{src}: {e}"));
             let loads = ProgramLoader::new(&raw).load().is_ok();
             if loads == walked {
-                bad.push(format!("the kernel {}:\n{src}", if loads { "loads" } else { "refuses" }));
+                bad.push(format!(
+                    "the kernel {}:\n{src}",
+                    if loads { "loads" } else { "refuses" }
+                ));
             }
         }
     }

@@ -137,7 +137,11 @@ impl Assembler {
     }
 }
 
-/// Text input: the lexer, one statement at a time.
+/// Statements lexed per batch: enough to amortise the phases' per-batch
+/// work, few enough that the tokens held stay small.
+const BATCH: usize = 32;
+
+/// Text input: the lexer, a batch of statements at a time.
 struct Text<'a> {
     src: &'a str,
     lexer: Lexer<'a>,
@@ -154,7 +158,7 @@ impl<'a> Text<'a> {
 
 impl<'a> Tokens<'a, Pos> for Text<'a> {
     fn next_statements(&mut self, out: &mut Vec<Tok<'a, Pos>>) -> bool {
-        self.lexer.next_statement(out)
+        self.lexer.next_statements(out, BATCH)
     }
 
     fn end(&mut self) -> Pos {
@@ -174,13 +178,15 @@ impl<'a> Tokens<'a, Pos> for Text<'a> {
     /// At most one statement per line or `;`: counting them is cheaper
     /// than growing the encoder's tables (and faulting in their pages) twice.
     fn size_hint(&self) -> usize {
+        // Byte-wide counts per chunk of at most 255 bytes vectorise well.
         self.src
             .as_bytes()
-            .chunks(64)
+            .chunks(255)
             .map(|c| {
-                c.iter()
-                    .map(|&b| usize::from(b == b'\n' || b == b';'))
-                    .sum::<usize>()
+                let n = c.iter().fold(0u8, |n, &b| {
+                    n.wrapping_add(u8::from(b == b'\n') + u8::from(b == b';'))
+                });
+                usize::from(n)
             })
             .sum::<usize>()
             + 1

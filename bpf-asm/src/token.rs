@@ -151,6 +151,28 @@ impl<'a> Lexer<'a> {
     /// statement (`;` or a newline); false once the input is exhausted.
     pub(crate) fn next_statement(&mut self, out: &mut Vec<Tok<'a, Pos>>) -> bool {
         out.clear();
+        self.push_statement(out)
+    }
+
+    /// Replaces `out` with the tokens of up to `max` statements; false once
+    /// the input is exhausted. (Batches spare the parser and encoder a
+    /// round trip per statement.)
+    pub(crate) fn next_statements(&mut self, out: &mut Vec<Tok<'a, Pos>>, max: usize) -> bool {
+        out.clear();
+        let mut any = false;
+        for _ in 0..max {
+            if !self.push_statement(out) {
+                break;
+            }
+            any = true;
+        }
+        any
+    }
+
+    /// Appends the tokens up to and including the next end of statement;
+    /// false if there were none left.
+    fn push_statement(&mut self, out: &mut Vec<Tok<'a, Pos>>) -> bool {
+        let before = out.len();
         let src = self.src;
         let bytes = src.as_bytes();
         while self.i < bytes.len() {
@@ -222,7 +244,7 @@ impl<'a> Lexer<'a> {
                 }
             }
         }
-        !out.is_empty()
+        out.len() > before
     }
 }
 
