@@ -1,6 +1,7 @@
 //! The runtime assembler: text in, [`Program`] out, through the same parser,
 //! checks and encoder as `bpf_prog!`.
 
+use crate::check::{Check, CheckSet};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -61,6 +62,7 @@ impl std::error::Error for AsmErrors {}
 #[derive(Clone, Debug)]
 pub struct Assembler {
     flow_checks: bool,
+    allow: CheckSet,
     source_name: Option<String>,
 }
 
@@ -68,6 +70,7 @@ impl Default for Assembler {
     fn default() -> Self {
         Assembler {
             flow_checks: true,
+            allow: CheckSet::default(),
             source_name: None,
         }
     }
@@ -98,6 +101,24 @@ impl Assembler {
         self
     }
 
+    /// Turns one check off, as `#![allow(name)]` in the text does; the
+    /// others keep running.
+    ///
+    /// ```
+    /// use bpf_asm::{Assembler, Check};
+    ///
+    /// // A deliberate read of r2 before any write: the kernel refuses it,
+    /// // which is what this test of the verifier wants.
+    /// let src = "mov r0, r2\nexit";
+    /// assert!(bpf_asm::assemble(src).is_err());
+    /// assert!(Assembler::new().allow(Check::UnsetRegister).assemble(src).is_ok());
+    /// ```
+    #[must_use]
+    pub fn allow(mut self, check: Check) -> Self {
+        self.allow.insert(check);
+        self
+    }
+
     /// Names the text (a file name, say): errors and the program's
     /// [`SourceLine`]s, and so the verifier errors mapped to them, then say
     /// `name:line`.
@@ -116,6 +137,7 @@ impl Assembler {
     pub fn assemble(&self, src: &str) -> Result<Program, AsmErrors> {
         let checks = Checks {
             flow: self.flow_checks,
+            allow: self.allow,
         };
         let Assembled { encoded, diag, .. } = pipeline::assemble(&mut Text::new(src), checks);
         if diag.is_clean() {

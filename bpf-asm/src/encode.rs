@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use crate::check::{Check, CheckSet};
 use crate::decl;
 use crate::diag::Diagnostics;
 use crate::error::{did_you_mean, nearest};
@@ -27,6 +28,8 @@ pub(crate) struct Options {
     pub(crate) prog_type: bpf_sys::ProgType,
     /// `#![unprivileged]`: apply the unprivileged loader's rules too.
     pub(crate) unprivileged: bool,
+    /// `#![allow(name, ...)]`: the checks turned off.
+    pub(crate) allow: CheckSet,
 }
 
 impl Default for Options {
@@ -35,6 +38,7 @@ impl Default for Options {
             cpu: None,
             prog_type: bpf_sys::ProgType::SocketFilter,
             unprivileged: false,
+            allow: CheckSet::default(),
         }
     }
 }
@@ -193,6 +197,7 @@ pub(crate) struct Encoded<S> {
 /// An error the kernel reports only if it walks the statement.
 #[derive(Clone, Debug)]
 pub(crate) struct OnWalk<S> {
+    pub(crate) check: Check,
     pub(crate) stmt: u32,
     pub(crate) span: S,
     pub(crate) msg: String,
@@ -386,6 +391,7 @@ fn options<S: Copy>(mut o: Options, attrs: &[Attr<'_, S>], diag: &mut Diagnostic
                 }
             },
             ("unprivileged", None) => o.unprivileged = true,
+            ("allow", _) => allow(&mut o.allow, a, diag),
             ("cpu" | "prog_type", None) => diag.push(
                 a.span,
                 format!("`#![{}]` needs a value: `#![{} = ...]`", a.key, a.key),
@@ -394,12 +400,12 @@ fn options<S: Copy>(mut o: Options, attrs: &[Attr<'_, S>], diag: &mut Diagnostic
                 diag.push(span, "`#![unprivileged]` takes no value")
             }
             (key, _) => {
-                let near = nearest(key, ["cpu", "prog_type", "unprivileged"], 3);
+                let near = nearest(key, ["cpu", "prog_type", "unprivileged", "allow"], 3);
                 diag.push(
                     a.span,
                     format!(
-                        "unknown attribute `{key}`: expected `cpu = vN`, `prog_type = NAME` or \
-                         `unprivileged`{}",
+                        "unknown attribute `{key}`: expected `cpu = vN`, `prog_type = NAME`, \
+                         `unprivileged` or `allow(check, ...)`{}",
                         did_you_mean(&near)
                     ),
                 );
@@ -407,6 +413,46 @@ fn options<S: Copy>(mut o: Options, attrs: &[Attr<'_, S>], diag: &mut Diagnostic
         }
     }
     o
+}
+
+/// `#![allow(name, ...)]`: the checks named, each known.
+fn allow<S: Copy>(set: &mut CheckSet, a: &Attr<'_, S>, diag: &mut Diagnostics<S>) {
+    let names = || Check::ALL.iter().map(|c| c.name());
+    let Some(args) = a
+        .args
+        .as_ref()
+        .filter(|args| !args.is_empty() && a.value.is_none())
+    else {
+        diag.push(
+            a.span,
+            format!(
+                "`#![allow(...)]` takes the names of checks: `#![allow(unreachable, \
+                 unset_register)]`; the checks are {}",
+                names().collect::<Vec<_>>().join(", ")
+            ),
+        );
+        return;
+    };
+    for arg in args {
+        match Check::from_name(arg.name) {
+            Some(c) if arg.sep.is_none() => set.insert(c),
+            Some(_) => diag.push(arg.span, format!("`{}` takes no value here", arg.name)),
+            None => diag.push(
+                arg.span,
+                format!(
+                    "unknown check `{}`{}",
+                    arg.name,
+                    match nearest(arg.name, names(), 3) {
+                        near if near.is_empty() => format!(
+                            ": the checks are {}",
+                            names().collect::<Vec<_>>().join(", ")
+                        ),
+                        near => did_you_mean(&near),
+                    }
+                ),
+            ),
+        }
+    }
 }
 
 /// The operand list a form takes, for "expected one of" messages.
@@ -533,8 +579,9 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
     }
 
     /// An error the kernel reports only if it walks this statement.
-    fn on_walk(&mut self, span: S, msg: impl Into<String>) {
+    fn on_walk(&mut self, check: Check, span: S, msg: impl Into<String>) {
         self.state.on_walk.push(OnWalk {
+            check,
             stmt: self.stmt,
             span,
             msg: msg.into(),
@@ -690,6 +737,7 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
     fn writes(&mut self, reg: u8, span: S) {
         if reg == 10 {
             self.on_walk(
+                Check::R10Write,
                 span,
                 "r10 is the read-only frame pointer and cannot be written; use r0 to r9",
             );
@@ -783,6 +831,7 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
                     "division"
                 };
                 self.on_walk(
+                    Check::Divisor,
                     span,
                     format!("{verb} by the constant 0: the kernel rejects it (`{}` needs a non-zero immediate)", f.name),
                 );
@@ -794,6 +843,7 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
             {
                 // The kernel's "invalid shift" is found as it walks.
                 self.on_walk(
+                    Check::ShiftAmount,
                     span,
                     format!("{} is out of range: expected {}", show(x), range.what),
                 );
@@ -823,6 +873,7 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
             let size = i64::from(f.size);
             match rules::stack_access(o, size) {
                 Some(StackFault::Outside) => self.on_walk(
+                    Check::StackBounds,
                     *off_span,
                     format!(
                         "stack access [r10 {} {}] of {size} bytes is outside the 512-byte stack: \
@@ -832,6 +883,7 @@ impl<'a, S: Copy> Emit<'_, 'a, S> {
                     ),
                 ),
                 Some(StackFault::Misaligned) => self.on_walk(
+                    Check::StackBounds,
                     *off_span,
                     format!(
                         "misaligned stack access: a {size}-byte access needs an offset that is a \

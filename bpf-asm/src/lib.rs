@@ -28,6 +28,7 @@
 //! ```
 
 mod asm;
+mod check;
 mod decl;
 mod diag;
 pub mod disasm;
@@ -47,6 +48,7 @@ mod rules;
 mod token;
 
 pub use asm::{AsmError, AsmErrors, Assembler, assemble};
+pub use check::Check;
 pub use disasm::{
     disassemble, disassemble_program, disassemble_pseudo_c, insn_to_pseudo_c, insn_to_string,
 };

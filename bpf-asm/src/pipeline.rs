@@ -6,6 +6,7 @@
 //! lexer is lazy, so only the encoded program grows with the input); the
 //! macro hands over the whole token stream at once.
 
+use crate::check::CheckSet;
 use crate::diag::Diagnostics;
 use crate::encode::{Encoded, Encoder};
 use crate::flow;
@@ -39,6 +40,8 @@ pub(crate) trait Tokens<'a, S> {
 pub(crate) struct Checks {
     /// The control-flow, register and stack checks.
     pub(crate) flow: bool,
+    /// Checks turned off (besides the program's `#![allow(...)]`).
+    pub(crate) allow: CheckSet,
 }
 
 /// The program and every error found in it.
@@ -69,13 +72,14 @@ pub(crate) fn assemble<'a, S: Copy>(
     encoder.feed(&mut parser.finish(), &mut diag);
     let encoded = encoder.finish(&mut diag);
     let flow_skipped = checks.flow && !diag.is_clean();
+    let allow = checks.allow.union(encoded.options.allow);
     if checks.flow && !flow_skipped {
-        flow::check(&encoded, &mut diag);
+        flow::check(&encoded, allow, &mut diag);
     } else if flow_skipped {
         // The program is refused anyway: say everything that may be wrong.
         // (With the flow checks off, nothing tells which paths the kernel
         // walks, so these are not promised.)
-        for e in &encoded.on_walk {
+        for e in encoded.on_walk.iter().filter(|e| !allow.contains(e.check)) {
             diag.push(e.span, e.msg.clone());
         }
     }

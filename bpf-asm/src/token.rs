@@ -102,14 +102,14 @@ pub(crate) fn lex(src: &str) -> (Vec<Tok<'_, Pos>>, Vec<(Pos, LexError)>) {
     let mut lexer = Lexer::new(src);
     let mut toks = Vec::new();
     let mut chunk = Vec::new();
-    while lexer.next_statement(&mut chunk) {
+    while lexer.next_statements(&mut chunk, 1) {
         toks.append(&mut chunk);
     }
     (toks, lexer.errors)
 }
 
-/// A lexer that hands out one statement's tokens at a time, so the runtime
-/// assembler never holds the tokens of a whole program.
+/// A lexer that hands out a few statements' tokens at a time, so the
+/// runtime assembler never holds the tokens of a whole program.
 #[derive(Debug)]
 pub(crate) struct Lexer<'a> {
     src: &'a str,
@@ -147,13 +147,6 @@ impl<'a> Lexer<'a> {
         self.pos(self.src.len().max(self.line_start))
     }
 
-    /// Replaces `out` with the tokens up to and including the next end of
-    /// statement (`;` or a newline); false once the input is exhausted.
-    pub(crate) fn next_statement(&mut self, out: &mut Vec<Tok<'a, Pos>>) -> bool {
-        out.clear();
-        self.push_statement(out)
-    }
-
     /// Replaces `out` with the tokens of up to `max` statements; false once
     /// the input is exhausted. (Batches spare the parser and encoder a
     /// round trip per statement.)
@@ -169,8 +162,8 @@ impl<'a> Lexer<'a> {
         any
     }
 
-    /// Appends the tokens up to and including the next end of statement;
-    /// false if there were none left.
+    /// Appends the tokens up to and including the next end of statement
+    /// (`;` or a newline); false if there were none left.
     fn push_statement(&mut self, out: &mut Vec<Tok<'a, Pos>>) -> bool {
         let before = out.len();
         let src = self.src;

@@ -1082,3 +1082,30 @@ fn rules_hold_only_where_the_kernel_walks() {
     let e = rejects("mov r0, 1\nlsh r0, 64\nexit", "is out of range");
     assert!(e.contains("shift amount from 0 to 63"), "{e}");
 }
+
+#[test]
+fn checks_turned_off_by_name() {
+    use bpf_asm::Check;
+    // Each check named in `#![allow(...)]` is off; the others still run.
+    accepts("#![allow(unreachable)]\nmov r0, 1\nexit\nmov r0, 2\nexit");
+    accepts("#![allow(unset_register)]\nmov r0, r2\nexit");
+    accepts("#![allow(divisor, shift_amount)]\nmov r0, 1\ndiv r0, 0\nlsh r0, 64\nexit");
+    accepts("#![allow(r10_write, stack_bounds)]\nmov r10, 1\nstdw [r10 + 8], 0\nmov r0, 0\nexit");
+    rejects(
+        "#![allow(unreachable)]\nmov r0, r2\nexit\nmov r0, 2\nexit",
+        "reads r2",
+    );
+    let e = rejects("#![allow(unreachabel)]\nmov r0, 0\nexit", "unknown check");
+    assert!(e.contains("did you mean `unreachable`"), "{e}");
+    rejects("#![allow]\nmov r0, 0\nexit", "takes the names of checks");
+    // The runtime assembler takes the same set.
+    assert!(
+        Assembler::new()
+            .allow(Check::UnsetRegister)
+            .assemble("mov r0, r2\nexit")
+            .is_ok()
+    );
+    for c in Check::ALL {
+        assert_eq!(Check::from_name(c.name()), Some(*c));
+    }
+}

@@ -1,6 +1,7 @@
 //! Runs the core and writes the expansion: a block of `const` tables ending
 //! in `bpf_loader::Program::from_static_typed(..)`, or the errors.
 
+use crate::check::CheckSet;
 use crate::diag::Diagnostics;
 use crate::encode::{Encoded, ExprField, Field, Part};
 use crate::pipeline::{self, Assembled, Checks, Tokens};
@@ -23,7 +24,13 @@ pub fn expand(input: TokenStream) -> TokenStream {
         encoded,
         diag,
         flow_skipped,
-    } = pipeline::assemble(&mut tokens, Checks { flow: true });
+    } = pipeline::assemble(
+        &mut tokens,
+        Checks {
+            flow: true,
+            allow: CheckSet::default(),
+        },
+    );
     if !diag.is_clean() {
         return compile_errors(diag, flow_skipped, &encoded, &flat);
     }

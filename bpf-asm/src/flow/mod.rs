@@ -35,6 +35,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use bpf_sys::{MapType, ProgType};
 
+use crate::check::{Check, CheckSet};
 use crate::diag::Diagnostics;
 use crate::disasm::{Decoded, decode};
 use crate::encode::{Encoded, Field, OnWalk, Placed, Slot};
@@ -80,7 +81,7 @@ const WIDEN_AFTER: u32 = 8;
 /// let err = bpf_asm::assemble("mov r0, r5\nexit").unwrap_err();
 /// assert!(err.to_string().contains("reads r5, which no path has written"));
 /// ```
-pub(crate) fn check<S: Copy>(encoded: &Encoded<S>, sink: &mut Diagnostics<S>) {
+pub(crate) fn check<S: Copy>(encoded: &Encoded<S>, allow: CheckSet, sink: &mut Diagnostics<S>) {
     let Some(prog) = Prog::build(encoded) else {
         return;
     };
@@ -94,11 +95,14 @@ pub(crate) fn check<S: Copy>(encoded: &Encoded<S>, sink: &mut Diagnostics<S>) {
     let diag = Walk::new(&prog, diag).run();
     let mut errs: Vec<(u32, S, String)> = Vec::with_capacity(diag.errs.len());
     for (k, e) in encoded.on_walk.iter().enumerate() {
-        if diag.walked.contains(&(k as u32)) {
+        if diag.walked.contains(&(k as u32)) && !allow.contains(e.check) {
             errs.push((e.stmt, e.span, e.msg.clone()));
         }
     }
-    for (stmt, at, msg) in diag.errs {
+    for (stmt, key, at, msg) in diag.errs {
+        if allow.contains(check_of(key)) {
+            continue;
+        }
         if let Some(p) = encoded.stmts.get(stmt as usize) {
             let span = match at {
                 Some(Role::Dst) => p.regs[0],
@@ -119,7 +123,8 @@ pub(crate) fn check<S: Copy>(encoded: &Encoded<S>, sink: &mut Diagnostics<S>) {
 /// the statement's operand for a register role.
 #[derive(Default)]
 struct Diag {
-    errs: Vec<(u32, Option<Role>, String)>,
+    /// Statement, key, operand, message.
+    errs: Vec<(u32, u32, Option<Role>, String)>,
     seen: HashSet<(u32, u32)>,
     /// The encoder's [`OnWalk`] errors (by index) at statements the kernel
     /// surely walks.
@@ -134,12 +139,34 @@ const KEY_MAP_ARG: u32 = 23;
 const KEY_HELPER: u32 = 24;
 const KEY_CTX: u32 = 25;
 const KEY_PTR: u32 = 26;
+const KEY_PTR_ARITH: u32 = 27;
 const KEY_TARGET: u32 = 30;
 const KEY_END: u32 = 31;
 const KEY_INTO_FUNC: u32 = 32;
 const KEY_UNREACHABLE: u32 = 33;
 const KEY_LOOP: u32 = 34;
 const KEY_CAP: u32 = 35;
+
+/// The check an error key belongs to.
+fn check_of(key: u32) -> Check {
+    match key {
+        KEY_EXIT => Check::ExitR0,
+        KEY_LEAK => Check::PointerLeak,
+        KEY_STACK => Check::UninitStack,
+        KEY_MAP_ARG => Check::MapArgs,
+        KEY_HELPER => Check::HelperAllowed,
+        KEY_CTX => Check::CtxAccess,
+        KEY_PTR => Check::PointerAccess,
+        KEY_PTR_ARITH => Check::PointerArith,
+        KEY_TARGET => Check::JumpTarget,
+        KEY_END => Check::FallOffEnd,
+        KEY_INTO_FUNC => Check::FallIntoFunction,
+        KEY_UNREACHABLE => Check::Unreachable,
+        KEY_LOOP => Check::UnprivilegedLoop,
+        KEY_CAP => Check::NeedsCapBpf,
+        _ => Check::UnsetRegister,
+    }
+}
 
 impl Diag {
     fn push(&mut self, stmt: u32, key: u32, msg: String) {
@@ -148,7 +175,7 @@ impl Diag {
 
     fn push_at(&mut self, stmt: u32, key: u32, at: Option<Role>, msg: String) {
         if self.seen.insert((stmt, key)) {
-            self.errs.push((stmt, at, msg));
+            self.errs.push((stmt, key, at, msg));
         }
     }
 }

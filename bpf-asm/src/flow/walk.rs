@@ -1113,7 +1113,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 ),
             }
         };
-        self.report_at(i, KEY_PTR, Some(role), msg);
+        self.report_at(i, KEY_PTR_ARITH, Some(role), msg);
         true
     }
 
