@@ -85,8 +85,8 @@ const FAULTS: &[&str] = &[
     "ldxb r0, [r7 + 0]",
 ];
 
-/// One body statement (or a few).
-fn body(r: &mut Rng, out: &mut Vec<String>, labels: &mut u32) {
+/// One body statement (or a few); a fault's index goes to `faults`.
+fn body(r: &mut Rng, out: &mut Vec<String>, labels: &mut u32, faults: &mut Vec<usize>) {
     let d = r.pick(&VALS);
     let s = r.pick(&VALS);
     match r.below(12) {
@@ -128,7 +128,9 @@ fn body(r: &mut Rng, out: &mut Vec<String>, labels: &mut u32) {
             let l = format!("l{labels}");
             out.push(format!("{op}{w} {d}, {rhs}, {l}"));
             if r.below(2) == 0 {
-                out.push(r.pick(FAULTS).to_owned());
+                let f = r.below(FAULTS.len() as u64) as usize;
+                faults.push(f);
+                out.push(FAULTS[f].to_owned());
             } else {
                 out.push(format!("add {d}, 1"));
             }
@@ -137,8 +139,9 @@ fn body(r: &mut Rng, out: &mut Vec<String>, labels: &mut u32) {
     }
 }
 
-/// A program: unknown values in r7-r9, a body, `exit`.
-fn program(r: &mut Rng) -> String {
+/// A program: unknown values in r7-r9, a body, `exit`; and the faults it
+/// holds.
+fn program(r: &mut Rng) -> (String, Vec<usize>) {
     let mut out = vec![
         "mov r6, r1".to_owned(),
         "call get_prandom_u32".to_owned(),
@@ -153,14 +156,15 @@ fn program(r: &mut Rng) -> String {
         "mov r0, 0".to_owned(),
     ];
     let mut labels = 0;
+    let mut faults = Vec::new();
     for _ in 0..2 + r.below(8) {
-        body(r, &mut out, &mut labels);
+        body(r, &mut out, &mut labels, &mut faults);
     }
     out.push("mov r0, 0".to_owned());
     out.push("exit".to_owned());
-    // A label right before `mov r0, 0` is fine; the text needs a statement
-    // after each label, which the two above give.
-    out.join("\n")
+    faults.sort_unstable();
+    faults.dedup();
+    (out.join("\n"), faults)
 }
 
 #[test]
@@ -173,8 +177,10 @@ fn checks_agree_with_the_kernel_on_random_programs() {
     let mut r = Rng(0x0dd_ba11_c0ff_ee42);
     let (mut refused, mut caught, mut loads) = (0usize, 0usize, 0usize);
     let mut alarms = Vec::new();
+    // Per fault, for programs holding that fault alone: (refused, caught).
+    let mut by_fault = vec![(0usize, 0usize); FAULTS.len()];
     for _ in 0..programs {
-        let src = program(&mut r);
+        let (src, faults) = program(&mut r);
         let checked = bpf_asm::assemble(&src);
         let raw = Assembler::new()
             .flow_checks(false)
@@ -193,6 +199,10 @@ fn checks_agree_with_the_kernel_on_random_programs() {
             Err(e) => {
                 refused += 1;
                 caught += usize::from(checked.is_err());
+                if let [f] = faults[..] {
+                    by_fault[f].0 += 1;
+                    by_fault[f].1 += usize::from(checked.is_err());
+                }
                 if checked.is_ok() && std::env::var_os("CHECKS_DIFF_SHOW").is_some() {
                     eprintln!("missed:\n{src}\n{e}\n");
                 }
@@ -205,6 +215,12 @@ fn checks_agree_with_the_kernel_on_random_programs() {
              catch {caught} of those ({:.0}%)",
             100.0 * caught as f64 / refused.max(1) as f64
         );
+        for (f, (n, c)) in FAULTS.iter().zip(&by_fault) {
+            eprintln!(
+                "  {:<28} refused {n:>4}, caught {c:>4}",
+                f.replace('\n', "; ")
+            );
+        }
     }
     assert!(
         alarms.is_empty(),

@@ -33,6 +33,18 @@ fn refused() -> Vec<(String, &'static str, &'static str)> {
             "R3 invalid mem access 'scalar'",
         ),
         (
+            p("call get_prandom_u32\nldxb r0, [r0 + 0]\nexit"),
+            "holds a number",
+            "R0 invalid mem access 'scalar'",
+        ),
+        (
+            p(
+                "mov r2, 0\nmov r3, 1\ncall get_socket_cookie\nmov r7, r0\nand r7, 7\nstb [r7 + 0], 1\nmov r0, 0\nexit",
+            ),
+            "holds a number",
+            "R7 invalid mem access 'scalar'",
+        ),
+        (
             p("mov r0, 0\nstw [r0 + 8], 1\nexit"),
             "holds the number 0",
             "R0 invalid mem access 'scalar'",

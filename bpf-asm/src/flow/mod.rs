@@ -70,6 +70,33 @@ const RANGED_HELPERS: &[&str] = &[
     "probe_read_user_str",
 ];
 
+/// Helpers whose prototype's `ret_type` is `RET_INTEGER` in the kernel's
+/// `*_proto` (`kernel/bpf/helpers.c`, `net/core/filter.c`): their result
+/// is a number to the verifier.
+const INTEGER_HELPERS: &[&str] = &[
+    "get_prandom_u32",
+    "ktime_get_ns",
+    "ktime_get_boot_ns",
+    "ktime_get_coarse_ns",
+    "get_smp_processor_id",
+    "get_numa_node_id",
+    "get_socket_cookie",
+    "get_socket_uid",
+    "map_update_elem",
+    "map_delete_elem",
+    "skb_load_bytes",
+    "skb_store_bytes",
+    "l3_csum_replace",
+    "l4_csum_replace",
+    "csum_diff",
+    "get_hash_recalc",
+    "get_cgroup_classid",
+    "get_route_realm",
+    "perf_event_output",
+    "ringbuf_output",
+    "trace_printk",
+];
+
 /// Joins at one block before its ranges and constants are widened away.
 const WIDEN_AFTER: u32 = 8;
 

@@ -542,12 +542,25 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                     (Op::Call, None) => false,
                     _ => true,
                 };
+                // Helpers whose prototype returns a plain integer
+                // (`RET_INTEGER`): the kernel holds the result as a number.
+                let integer = match (f.op, sem.imm) {
+                    (Op::Call, Some(id)) => u32::try_from(id)
+                        .ok()
+                        .and_then(bpf_sys::helper_name)
+                        .is_some_and(|n| INTEGER_HELPERS.contains(&n)),
+                    _ => false,
+                };
                 if let Some(v) = lookup {
                     // An earlier result of this call is another value now.
                     st.forget_values(Some(slot), true);
                     Some(v)
                 } else {
-                    Some(Val::fresh(slot, u64::MAX).with_lossy(known))
+                    Some(
+                        Val::fresh(slot, u64::MAX)
+                            .with_lossy(known)
+                            .with_scalar(integer),
+                    )
                 }
             }
             // Calls to BPF functions return through `call_local`.
