@@ -335,12 +335,15 @@ fn arithmetic() {
     );
     let f = alu(AluOp::Rsh, true, false, Some(r), k(4), 9);
     assert_eq!(f.under().map(|u| (u.0, u.1)), Some((0, 15)));
-    // Sums are bounded (the kernel tracks them) but linked to r.
+    // Sums are bounded (the kernel tracks them) but linked to r; every sum
+    // of a value the kernel cannot rule out stays possible.
     let f = alu(AluOp::Add, true, false, Some(r), k(10), 9);
     assert_eq!(
         (f.hull(), f.under(), f.linked),
-        (Some((10, 265)), None, true)
+        (Some((10, 265)), Some((10, 265, false)), true)
     );
+    let f = alu(AluOp::Sub, false, false, Some(r), k(10), 9);
+    assert_eq!(f.under(), Some((0, 245, false)));
     // A 32-bit result is zero-extended.
     assert_eq!(
         alu(AluOp::Add, false, false, Some(Val::UNKNOWN), k(1), 9).hull(),

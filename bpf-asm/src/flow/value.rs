@@ -195,6 +195,16 @@ impl Val {
         }
     }
 
+    /// A number the kernel knows nothing of (a helper's integer result),
+    /// made by the instruction at `site`.
+    pub(super) fn unknown_number(site: u32) -> Val {
+        let mut v = Val::bounded(0, u64::MAX, site, false).with_scalar(true);
+        if let K::Range { ulo, uhi, .. } = &mut v.k {
+            (*ulo, *uhi) = (0, u32::MAX);
+        }
+        v
+    }
+
     /// A new scalar of at most `max`, made by the instruction at `site`.
     pub(super) fn fresh(site: u32, max: u64) -> Val {
         Val::bounded(0, max, site, false)

@@ -555,6 +555,10 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                     // An earlier result of this call is another value now.
                     st.forget_values(Some(slot), true);
                     Some(v)
+                } else if integer && !known {
+                    // Any number to the kernel, so it cannot rule out any
+                    // of the low 32-bit values either.
+                    Some(Val::unknown_number(slot))
                 } else {
                     Some(
                         Val::fresh(slot, u64::MAX)
@@ -1611,6 +1615,8 @@ pub(super) fn alu_value(
                 }
             }
             AluOp::Rsh if c < 32 => Some((ulo >> c, uhi >> c)),
+            AluOp::Add => add_image(ulo, uhi, c, wide),
+            AluOp::Sub => add_image(ulo, uhi, c.wrapping_neg(), wide),
             _ => None,
         };
         if let Some((ulo, uhi)) = image
@@ -1630,6 +1636,29 @@ pub(super) fn alu_value(
         }
     }
     v
+}
+
+/// The largest interval of 32-bit values `x + c` (modulo the operation's
+/// width) takes for `x` in `[lo, hi]`: the kernel's bounds hold every `x`
+/// it cannot rule out, so they hold these sums too.
+fn add_image(lo: u32, hi: u32, c: u64, wide: bool) -> Option<(u32, u32)> {
+    let m: u128 = if wide { 1 << 64 } else { 1 << 32 };
+    let c = u128::from(c) % m;
+    let (a, b) = (u128::from(lo) + c, u128::from(hi) + c);
+    let cut = |p: u128, q: u128| -> Option<(u32, u32)> {
+        let q = q.min(u128::from(u32::MAX));
+        (p <= q).then(|| (p as u32, q as u32))
+    };
+    let below = if a < m { cut(a, b.min(m - 1)) } else { None };
+    let wrapped = if b >= m {
+        cut(a.max(m) - m, b - m)
+    } else {
+        None
+    };
+    [below, wrapped]
+        .into_iter()
+        .flatten()
+        .max_by_key(|&(p, q)| q - p)
 }
 
 /// Bounds of `x op y` for `x` in `a` and `y` in `b`, as the kernel's range
