@@ -1039,9 +1039,12 @@ fn what_the_pointer_checks_cannot_be_sure_of_passes() {
         let src = format!("{LOOKUP}{rest}");
         accepts(&src);
     }
-    for src in [
-        // Helpers' results may be pointers.
+    // A helper whose prototype returns an integer gives a number.
+    rejects(
         "call get_prandom_u32\nldxw r0, [r0 + 0]\nexit",
+        "holds a number",
+    );
+    for src in [
         // A value joined from a pointer and a number.
         "mov r6, r10\ncall get_prandom_u32\njeq r0, 0, x\nmov r6, 0\nx: and r6, 7\nmov r0, 0\nexit",
         // Dead paths.
