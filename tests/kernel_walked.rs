@@ -24,9 +24,24 @@ const FAULTS: &[&str] = &[
     "ldxdw r0, [r10 - 520]",
 ];
 
-/// (dead, walked) twins around `fault`.
-fn twins(fault: &str) -> [(String, bool); 4] {
+/// (program, walked) around `fault`.
+fn twins(fault: &str) -> [(String, bool); 7] {
     [
+        // One register compared with itself: decided only if known.
+        (
+            format!("ldxw r2, [r1 + 0]\nmov r0, 0\njgt r2, r2, bad\nexit\nbad: {fault}\nexit"),
+            true,
+        ),
+        (
+            format!(
+                "call get_prandom_u32\nmov r7, r0\nmov r0, 0\njeq r7, r7, ok\n{fault}\nok: exit"
+            ),
+            true,
+        ),
+        (
+            format!("mov r2, 3\nmov r0, 0\njgt r2, r2, bad\nexit\nbad: {fault}\nexit"),
+            false,
+        ),
         (
             format!("mov r0, 0\njeq r0, 0, ok\n{fault}\nok: exit"),
             false,

@@ -366,9 +366,20 @@ fn what_the_kernel_knows_prunes_too() {
          bad: mov r0, r3
          exit",
     );
-    // One register compared with itself.
-    accepts(
+    // One register compared with itself: the kernel decides from the
+    // operands' bounds, so it walks both edges of `jgt r2, r2` (and of
+    // `jeq r2, r2`) unless it knows the value (tests/kernel_walked.rs).
+    rejects(
         "ldxw r2, [r1 + 0]
+         jgt r2, r2, bad
+         mov r0, 0
+         exit
+         bad: mov r0, r3
+         exit",
+        "reads r3",
+    );
+    accepts(
+        "mov r2, 7
          jgt r2, r2, bad
          mov r0, 0
          exit

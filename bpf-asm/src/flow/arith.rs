@@ -377,9 +377,15 @@ pub(super) fn verdict(cmp: Cmp, d: Val, s: Opnd, taken: bool, ctx_nonnull: bool)
     }
 }
 
-/// A register compared with itself: `jeq r2, r2` is always taken, `jgt r2,
-/// r2` never (the kernel may or may not see it).
-pub(super) fn verdict_same(cmp: Cmp, taken: bool) -> Verdict {
+/// A register compared with itself. The kernel decides a comparison from
+/// the two operands' bounds, not from their being one register: unless it
+/// knows the value, it walks both edges (even the false one of `jgt r2,
+/// r2`). Otherwise `jeq r2, r2` is always taken, `jgt r2, r2` never (the
+/// kernel may or may not see it).
+pub(super) fn verdict_same(cmp: Cmp, v: Val, taken: bool) -> Verdict {
+    if v.under().is_some_and(|(lo, hi, ptr)| lo < hi && !ptr) && v.is_scalar() {
+        return Verdict::Walks;
+    }
     match cond(cmp, 1, 1) {
         _ if cmp.op == JmpOp::Jset => Verdict::Unsure,
         Some(r) if r == taken => Verdict::Walks,

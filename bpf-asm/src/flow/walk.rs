@@ -1253,7 +1253,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             loose(d_pre, d) || matches!((s_pre, s), (Some(pre), Opnd::Reg(v)) if loose(pre, v));
         for taken in [false, true] {
             let v = if same {
-                verdict_same(cmp, taken)
+                verdict_same(cmp, d, taken)
             } else {
                 verdict(cmp, d, s, taken, self.p.ctx == CtxLayout::Other)
             };
