@@ -200,6 +200,10 @@ const REJECTED: &[&str] = &[
     "#![prog_type = cgroup_skb]\nldxw r0, [r1 + 140]\nmov r0, 1\nexit",
     "#![prog_type = cgroup_skb]\nmov r2, 0\nstxw [r1 + 40], r2\nmov r0, 1\nexit",
     "call get_prandom_u32\nmov r6, r0\nmov r0, 0\njgt r6, 5, out\nldxw r0, [r1 + 80]\nout: exit",
+    // A helper's buffer reaching outside the stack at its size.
+    "mov r2, 0\nmov r3, r10\nadd r3, -4\nmov r4, 8\ncall skb_load_bytes\nmov r0, 0\nexit",
+    "mov r2, 0\nmov r3, r10\nadd r3, -516\nmov r4, 8\ncall skb_load_bytes\nmov r0, 0\nexit",
+    "mov r6, r1\nldxw r4, [r6 + 0]\nand r4, 63\nadd r4, 1\nmov r1, r6\nmov r2, 0\nmov r3, r10\nadd r3, -8\ncall skb_load_bytes\nmov r0, 0\nexit",
 ];
 
 /// Tricky programs the checks accept: each loads.
@@ -212,6 +216,8 @@ const ACCEPTED: &[&str] = &[
     "mov r2, r10\nadd r2, -8\nmov r3, 0\nmov r4, r2\nmov r2, 0\nmov r3, r10\nadd r3, -8\nmov r4, 8\ncall skb_load_bytes\nmov r0, 0\nexit",
     "#![prog_type = sched_cls]\nldxw r2, [r1 + 76]\nldxw r3, [r1 + 80]\nldxw r4, [r1 + 140]\nldxdw r5, [r1 + 152]\nldxb r5, [r1 + 180]\nstw [r1 + 8], 7\nmov r0, 0\nexit",
     "#![prog_type = sched_cls]\nmov r2, 1\nmov r3, 0\ncall clone_redirect\nmov r0, 0\nexit",
+    "mov r2, 0\nmov r3, r10\nadd r3, -16\nmov r4, 16\ncall skb_load_bytes\nmov r0, 0\nexit",
+    "mov r2, 0\nmov r3, r10\nadd r3, -512\nmov r4, 512\ncall skb_load_bytes\nmov r0, 0\nexit",
     "#![prog_type = xdp]\nldxw r2, [r1 + 0]\nldxw r3, [r1 + 4]\nldxw r4, [r1 + 16]\nmov r0, 2\nexit",
     "#![prog_type = cgroup_skb]\nldxw r2, [r1 + 76]\nldxw r3, [r1 + 80]\nstw [r1 + 8], 1\nldxh r4, [r1 + 132]\nmov r0, 1\nexit",
 ];

@@ -83,6 +83,9 @@ checks! {
     PointerAccess = "pointer_access",
     /// Pointer arithmetic the kernel refuses.
     PointerArith = "pointer_arith",
+    /// A helper's stack buffer that reaches outside the stack at the size
+    /// passed with it.
+    HelperMem = "helper_mem",
 }
 
 impl Check {

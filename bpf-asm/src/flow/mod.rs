@@ -97,6 +97,22 @@ const INTEGER_HELPERS: &[&str] = &[
     "trace_printk",
 ];
 
+/// Helpers' memory arguments with their size in another register, as the
+/// kernel's prototypes give them (`.arg3_type = ARG_PTR_TO_UNINIT_MEM,
+/// .arg4_type = ARG_CONST_SIZE` for `skb_load_bytes`): (pointer, size).
+const MEM_ARGS: &[(&str, &[(u8, u8)])] = &[
+    ("skb_load_bytes", &[(3, 4)]),
+    ("skb_load_bytes_relative", &[(3, 4)]),
+    ("skb_store_bytes", &[(3, 4)]),
+    ("csum_diff", &[(1, 2), (3, 4)]),
+    ("perf_event_output", &[(4, 5)]),
+    ("ringbuf_output", &[(2, 3)]),
+    ("trace_printk", &[(1, 2)]),
+    ("probe_read_kernel", &[(1, 2)]),
+    ("probe_read_user", &[(1, 2)]),
+    ("get_current_comm", &[(1, 2)]),
+];
+
 /// Joins at one block before its ranges and constants are widened away.
 const WIDEN_AFTER: u32 = 8;
 
@@ -167,6 +183,7 @@ const KEY_HELPER: u32 = 24;
 const KEY_CTX: u32 = 25;
 const KEY_PTR: u32 = 26;
 const KEY_PTR_ARITH: u32 = 27;
+const KEY_HELPER_MEM: u32 = 28;
 const KEY_TARGET: u32 = 30;
 const KEY_END: u32 = 31;
 const KEY_INTO_FUNC: u32 = 32;
@@ -185,6 +202,7 @@ fn check_of(key: u32) -> Check {
         KEY_CTX => Check::CtxAccess,
         KEY_PTR => Check::PointerAccess,
         KEY_PTR_ARITH => Check::PointerArith,
+        KEY_HELPER_MEM => Check::HelperMem,
         KEY_TARGET => Check::JumpTarget,
         KEY_END => Check::FallOffEnd,
         KEY_INTO_FUNC => Check::FallIntoFunction,

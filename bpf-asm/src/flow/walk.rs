@@ -525,6 +525,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 if let (Op::Call, Some(id)) = (f.op, sem.imm) {
                     self.helper_allowed(i, id, st);
                     self.map_args(i, id, st);
+                    self.mem_args(i, id, st);
                     lookup = lookup_result(id, st, slot);
                 }
                 st.args_touch_stack();
@@ -839,6 +840,57 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             for at in 0..size {
                 self.stack_read(i, st, v, Some(at), 1);
             }
+        }
+    }
+
+    /// A helper's memory argument on the stack with its size in the next
+    /// register (`ARG_PTR_TO_MEM`/`_UNINIT_MEM` with `ARG_CONST_SIZE`):
+    /// the bytes must lie inside the stack ("invalid indirect access to
+    /// stack R3 off=-4 size=8").
+    fn mem_args(&mut self, i: usize, id: i64, st: &State) {
+        let Some(helper) = u32::try_from(id).ok().and_then(bpf_sys::helper_name) else {
+            return;
+        };
+        let Some(&(_, pairs)) = MEM_ARGS.iter().find(|(h, _)| *h == helper) else {
+            return;
+        };
+        if !Self::walked(st) {
+            return;
+        }
+        for &(r, n) in pairs {
+            let (Some(off), size) = (st.regs[usize::from(r)].stack_off(), st.regs[usize::from(n)])
+            else {
+                continue;
+            };
+            // The least size the kernel checks the access with: a known
+            // size, or one it cannot rule out (it checks its maximum).
+            let Some(len) = size
+                .konst_of()
+                .or_else(|| size.under().map(|u| u.1))
+                .and_then(|l| i64::try_from(l).ok())
+            else {
+                continue;
+            };
+            if len == 0 || (off >= -512 && off + len <= 0) {
+                continue;
+            }
+            let text = self.p.text(self.p.ins[i].stmt).to_owned();
+            let room = if off < 0 {
+                format!("r10 - {} leaves {} bytes", -off, (-off).min(512))
+            } else {
+                format!("r10 + {off} is not below r10")
+            };
+            self.report_at(
+                i,
+                KEY_HELPER_MEM,
+                None,
+                format!(
+                    "`{text}`: r{r} points at a stack buffer and r{n} says {len} bytes, but \
+                     {room}: the kernel refuses a buffer that reaches outside the stack \
+                     [r10 - 512, r10); make the buffer at least {len} bytes (point r{r} at \
+                     r10 - {len} or lower) or pass a smaller size"
+                ),
+            );
         }
     }
 
