@@ -92,3 +92,76 @@ fn rules_hold_where_the_kernel_walks() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n\n"));
 }
+
+/// A function `name` that writes `depth` bytes below its r10 and returns.
+fn func(name: &str, depth: u32, body: &str) -> String {
+    format!("{name}:\nstdw [r10 - {depth}], 0\n{body}mov r0, 0\nexit\n")
+}
+
+/// A chain main → f1 → ... → f(n-1), each frame `depth` bytes.
+fn chain(n: usize, depth: u32) -> String {
+    let mut s = format!("stdw [r10 - {depth}], 0\ncall local f1\nmov r0, 0\nexit\n");
+    for k in 1..n {
+        let call = if k + 1 < n {
+            format!("call local f{}\n", k + 1)
+        } else {
+            String::new()
+        };
+        s.push_str(&func(&format!("f{k}"), depth, &call));
+    }
+    s
+}
+
+#[test]
+fn call_chains_agree_with_the_kernel() {
+    // (program, the checks refuse it)
+    let cases = [
+        (chain(2, 304), true),
+        (chain(2, 256), false),
+        (chain(3, 168), true),
+        (chain(3, 160), false),
+        (chain(8, 8), false),
+        (chain(9, 8), true),
+        // A deep call on a path the kernel never walks.
+        (
+            format!(
+                "stdw [r10 - 304], 0\nmov r1, 0\njne r1, 0, deep\nmov r0, 0\nexit\n\
+                 deep: call local f1\nmov r0, 0\nexit\n{}",
+                func("f1", 304, "")
+            ),
+            false,
+        ),
+        // Two calls one after the other: each chain is short.
+        (
+            format!(
+                "stdw [r10 - 256], 0\ncall local f1\ncall local f2\nmov r0, 0\nexit\n{}{}",
+                func("f1", 256, ""),
+                func("f2", 256, "")
+            ),
+            false,
+        ),
+    ];
+    let kernel = common::kernel();
+    let mut bad = Vec::new();
+    for (src, refused) in &cases {
+        let checked = bpf_asm::assemble(src);
+        if checked.is_err() != *refused {
+            bad.push(format!("the checks say {checked:?}:\n{src}"));
+        }
+        if !kernel {
+            continue;
+        }
+        let raw = Assembler::new()
+            .flow_checks(false)
+            .assemble(src)
+            .unwrap_or_else(|e| panic!("{src}: {e}"));
+        let loads = ProgramLoader::new(&raw).load();
+        if loads.is_ok() == *refused {
+            bad.push(format!(
+                "the kernel says {:?}:\n{src}",
+                loads.err().map(|e| e.to_string())
+            ));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n\n"));
+}

@@ -83,6 +83,9 @@ checks! {
     PointerAccess = "pointer_access",
     /// Pointer arithmetic the kernel refuses.
     PointerArith = "pointer_arith",
+    /// A chain of `call local`s whose frames add up to more than 512 bytes
+    /// of stack, or more than 8 frames.
+    CallFrames = "call_frames",
     /// A helper's stack buffer that reaches outside the stack at the size
     /// passed with it.
     HelperMem = "helper_mem",

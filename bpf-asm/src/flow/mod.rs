@@ -43,6 +43,7 @@ use crate::isa::{
     AluOp, Control, Fld, Form, JmpOp, Op, Pseudo, Role, control_of, ends_function, isa, slots_of,
 };
 use crate::progtype::{self, Table};
+use crate::rules;
 use crate::{Insn, MapSpec};
 
 mod arith;
@@ -184,6 +185,7 @@ const KEY_CTX: u32 = 25;
 const KEY_PTR: u32 = 26;
 const KEY_PTR_ARITH: u32 = 27;
 const KEY_HELPER_MEM: u32 = 28;
+const KEY_FRAMES: u32 = 29;
 const KEY_TARGET: u32 = 30;
 const KEY_END: u32 = 31;
 const KEY_INTO_FUNC: u32 = 32;
@@ -203,6 +205,7 @@ fn check_of(key: u32) -> Check {
         KEY_PTR => Check::PointerAccess,
         KEY_PTR_ARITH => Check::PointerArith,
         KEY_HELPER_MEM => Check::HelperMem,
+        KEY_FRAMES => Check::CallFrames,
         KEY_TARGET => Check::JumpTarget,
         KEY_END => Check::FallOffEnd,
         KEY_INTO_FUNC => Check::FallIntoFunction,

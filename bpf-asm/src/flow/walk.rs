@@ -49,6 +49,11 @@ pub(super) struct Walk<'p, 'a, S> {
     /// long before).
     pub(super) budget: u64,
     pub(super) diag: Diag,
+    /// Per function: the deepest `r10`-relative access on a surely walked
+    /// path (the kernel's `stack_depth` is at least this).
+    pub(super) frame_depth: Vec<i64>,
+    /// `call local`s on surely walked paths: (caller, callee, instruction).
+    pub(super) walked_calls: Vec<(usize, usize, usize)>,
 }
 
 impl<'p, 'a, S> Walk<'p, 'a, S> {
@@ -132,6 +137,8 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             collect: false,
             budget: 64 * m as u64 + 1_000_000,
             diag,
+            frame_depth: vec![0; p.funcs.len()],
+            walked_calls: Vec::new(),
         }
     }
 
@@ -166,6 +173,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 }
             }
         }
+        self.call_chains();
         self.diag
     }
 
@@ -359,8 +367,11 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         let p = self.p;
         let x = p.ins[i];
         let sem = x.sem;
-        if self.collect && !p.on_walk.is_empty() && Self::walked(st) {
-            self.walked_rules(x.stmt);
+        if self.collect && Self::walked(st) {
+            if !p.on_walk.is_empty() {
+                self.walked_rules(x.stmt);
+            }
+            self.note_frame_use(i, sem);
         }
         if let Some(f) = sem.form {
             self.effect(i, f, sem, st);
@@ -578,6 +589,108 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         if let Some(v) = value {
             for &role in f.writes {
                 st.write(sem.reg(role), v);
+            }
+        }
+    }
+
+    /// What a surely walked instruction tells of the kernel's view of the
+    /// stack frames: how deep its function's frame reaches, and which
+    /// functions it calls.
+    fn note_frame_use(&mut self, i: usize, sem: Sem) {
+        let x = self.p.ins[i];
+        let func = self.p.func_of(x.slot);
+        if let Flow::CallLocal(t) = x.flow
+            && let Ok(callee) = self
+                .p
+                .funcs
+                .binary_search_by_key(&t, |f| i64::from(f.start))
+        {
+            self.walked_calls.push((func, callee, i));
+        }
+        let base = match sem.op() {
+            Some(Op::Load | Op::LoadAcquire) => sem.src,
+            Some(Op::Store | Op::StoreRelease | Op::Atomic { .. }) => sem.dst,
+            _ => return,
+        };
+        if base == 10
+            && let Some(off) = sem.off
+            && (-rules::STACK_SIZE..0).contains(&off)
+        {
+            self.frame_depth[func] = self.frame_depth[func].max(-off);
+        }
+    }
+
+    /// The kernel's `check_max_stack_depth`, on the calls it surely walks:
+    /// along a chain of calls the frames (each rounded up to 16 bytes, the
+    /// least the kernel rounds to) may not add up to more than 512 bytes,
+    /// and a chain may not hold more than 8 frames.
+    fn call_chains(&mut self) {
+        // Program types whose JIT may give programs a private stack per
+        // function are judged by the kernel alone.
+        if self.p.table.is_none() || self.walked_calls.is_empty() {
+            return;
+        }
+        let frame = |d: i64| (d + 15) / 16 * 16;
+        let mut calls = std::mem::take(&mut self.walked_calls);
+        calls.sort_unstable();
+        calls.dedup();
+        // Depth-first from the entry; `path` holds (function, call).
+        let mut reported = HashSet::new();
+        let mut stack: Vec<(usize, Vec<(usize, usize)>)> = vec![(0, vec![(0, NONE as usize)])];
+        let mut steps = 0u32;
+        while let Some((f, path)) = stack.pop() {
+            steps += 1;
+            if steps > 100_000 {
+                break;
+            }
+            let total: i64 = path.iter().map(|&(g, _)| frame(self.frame_depth[g])).sum();
+            let &(_, last_call) = path.last().unwrap_or(&(0, NONE as usize));
+            if last_call != NONE as usize && reported.insert(last_call) {
+                let text = self.p.text(self.p.ins[last_call].stmt).to_owned();
+                let names: Vec<String> = path
+                    .iter()
+                    .map(|&(g, _)| format!("{} bytes", self.frame_depth[g]))
+                    .collect();
+                if total > rules::STACK_SIZE {
+                    self.diag.push(
+                        self.p.ins[last_call].stmt,
+                        KEY_FRAMES,
+                        format!(
+                            "`{text}` makes a chain of {} frames using {total} bytes of stack \
+                             (frames of {}, each rounded up to 16): the kernel allows 512 bytes \
+                             for all the frames of a call chain together; use less stack in the \
+                             functions, or call one function after the other instead of from \
+                             within",
+                            path.len(),
+                            names.join(", ")
+                        ),
+                    );
+                } else if path.len() > 8 {
+                    self.diag.push(
+                        self.p.ins[last_call].stmt,
+                        KEY_FRAMES,
+                        format!(
+                            "`{text}` makes a chain of {} frames: the kernel allows at most 8 \
+                             (the entry and 7 nested `call local`s)",
+                            path.len()
+                        ),
+                    );
+                } else {
+                    reported.remove(&last_call);
+                }
+            }
+            if path.len() > 8 || total > rules::STACK_SIZE {
+                continue;
+            }
+            let from = calls.partition_point(|c| c.0 < f);
+            for &(_, callee, at) in calls[from..].iter().take_while(|c| c.0 == f) {
+                // Recursion is the kernel's to judge.
+                if path.iter().any(|&(g, _)| g == callee) {
+                    continue;
+                }
+                let mut next = path.clone();
+                next.push((callee, at));
+                stack.push((callee, next));
             }
         }
     }
