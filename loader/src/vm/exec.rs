@@ -423,7 +423,10 @@ impl Machine<'_, '_> {
             };
             let (d, sr) = (usize::from(s.dst & 15), usize::from(s.src & 15));
             let at = pc;
-            pc += usize::from(s.len);
+            // The next slot, whatever the step: a constant increment keeps
+            // the loads of the next step independent of this one's (`lddw`,
+            // the one two-slot instruction, skips its second half itself).
+            pc += 1;
             // Where a taken jump goes, charging the budget when it goes back.
             macro_rules! jump {
                 () => {{
@@ -772,8 +775,12 @@ impl Machine<'_, '_> {
                     let v = sign_extend(self.regs[sr], usize::from(bytes));
                     self.regs[d] = if wide { v } else { u64::from(v as u32) };
                 }
-                Exec::Lddw => self.regs[d] = s.imm,
+                Exec::Lddw => {
+                    self.regs[d] = s.imm;
+                    pc += 1;
+                }
                 Exec::LddwMap { value } => {
+                    pc += 1;
                     let map = self.reloc_map(at).map_err(|k| self.fail(at, k))?;
                     self.regs[d] = if value {
                         self.value_region(map, 0) + (s.imm >> 32)

@@ -479,8 +479,6 @@ pub(crate) struct Step {
     pub(crate) imm: u64,
     /// The slot a jump or `call local` goes to; the next slot otherwise.
     pub(crate) target: u32,
-    /// Slots taken (2 for `lddw`).
-    pub(crate) len: u8,
 }
 
 /// A decoded program.
@@ -545,7 +543,6 @@ fn step(f: &Form, insn: Insn, next: Option<Insn>, slot: usize) -> Step {
         off: insn.off(),
         imm,
         target: u32::try_from(slot as i64 + 1 + rel).unwrap_or(u32::MAX),
-        len: f.slots() as u8,
     }
 }
 
@@ -561,7 +558,6 @@ impl Code {
             off: 0,
             imm: 0,
             target: 0,
-            len: 1,
         };
         let mut i = 0;
         while i < insns.len() {
