@@ -226,6 +226,11 @@ pub(crate) enum Exec {
     },
     LdAbs,
     LdInd,
+    /// A legacy load whose next step is `jeq`/`jne r0, imm` (the classic
+    /// filter's load and test): both run in one dispatch. The next step
+    /// stays as it is, for jumps to it.
+    LdAbsCompare,
+    LdIndCompare,
     Load {
         signed: bool,
     },
@@ -287,6 +292,9 @@ pub(crate) enum Exec {
     Call,
     CallLocal,
     Exit,
+    /// `mov r0, imm` (its value in `imm`, 32-bit moves zero-extended) and
+    /// the `exit` after it, in one dispatch: how most filters return.
+    MovExit,
     /// Not runnable (why).
     Invalid(Unrunnable),
 }
@@ -580,10 +588,33 @@ impl Code {
                 }
             }
         }
+        fuse(&mut steps);
         Code {
             prog: prog.clone(),
             steps,
         }
+    }
+}
+
+/// Marks the pairs of adjacent steps that run in one dispatch (a
+/// superinstruction): a legacy load and the `jeq`/`jne r0, imm` testing it,
+/// `mov r0, imm` and `exit`. Only the first step changes; the second stays
+/// for jumps that land on it, and the budget still counts slots.
+fn fuse(steps: &mut [Step]) {
+    for i in 1..steps.len() {
+        let next = steps[i];
+        let s = &mut steps[i - 1];
+        let compares_r0 = next.dst == 0 && matches!(next.x, Exec::JeqImm64 | Exec::JneImm64);
+        s.x = match s.x {
+            Exec::LdAbs if compares_r0 => Exec::LdAbsCompare,
+            Exec::LdInd if compares_r0 => Exec::LdIndCompare,
+            Exec::MovImm64 if s.dst == 0 && next.x == Exec::Exit => Exec::MovExit,
+            Exec::MovImm32 if s.dst == 0 && next.x == Exec::Exit => {
+                s.imm = u64::from(s.imm as u32);
+                Exec::MovExit
+            }
+            _ => continue,
+        };
     }
 }
 
@@ -817,7 +848,9 @@ impl Vm {
     ///
     /// A [`VmError`] for what the kernel would refuse or cannot run.
     pub fn run(&mut self, skb: &SkBuff<'_>) -> Result<u64, VmError> {
-        exec::run(self, skb)
+        // Inlined, so the caller gets r0 in a register and unboxes only a
+        // failure.
+        exec::run(self, skb).map_err(|e| *e)
     }
 }
 
