@@ -777,6 +777,13 @@ impl Machine<'_, '_> {
                     legacy_load!(0i32);
                     then_compare_r0!();
                 }
+                Exec::LdAbsHeaderLen => {
+                    // The `and` and `lsh` after the load, 64- or 32-bit
+                    // alike on a byte.
+                    legacy_load!(0i32);
+                    self.regs[0] = (self.regs[0] & 0xf) << 2;
+                    pc += 2;
+                }
                 Exec::LdIndCompare => {
                     legacy_load!(self.regs[sr] as i32);
                     then_compare_r0!();

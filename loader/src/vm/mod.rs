@@ -231,6 +231,9 @@ pub(crate) enum Exec {
     /// stays as it is, for jumps to it.
     LdAbsCompare,
     LdIndCompare,
+    /// `ldabsb k; and r0, 0xf; lsh r0, 2`: the IPv4 header length in bytes
+    /// (classic BPF's `ldxb 4*([k]&0xf)`), in one dispatch.
+    LdAbsHeaderLen,
     Load {
         signed: bool,
     },
@@ -596,25 +599,44 @@ impl Code {
     }
 }
 
-/// Marks the pairs of adjacent steps that run in one dispatch (a
-/// superinstruction): a legacy load and the `jeq`/`jne r0, imm` testing it,
-/// `mov r0, imm` and `exit`. Only the first step changes; the second stays
-/// for jumps that land on it, and the budget still counts slots.
+/// Marks the runs of adjacent steps that run in one dispatch
+/// (superinstructions): a legacy load and the `jeq`/`jne r0, imm` testing
+/// it, the IPv4 header length idiom, `mov r0, imm` and `exit`. Only the first
+/// step changes; the others stay for jumps that land on them, and the
+/// budget still counts slots.
 fn fuse(steps: &mut [Step]) {
-    for i in 1..steps.len() {
-        let next = steps[i];
-        let s = &mut steps[i - 1];
-        let compares_r0 = next.dst == 0 && matches!(next.x, Exec::JeqImm64 | Exec::JneImm64);
-        s.x = match s.x {
-            Exec::LdAbs if compares_r0 => Exec::LdAbsCompare,
-            Exec::LdInd if compares_r0 => Exec::LdIndCompare,
-            Exec::MovImm64 if s.dst == 0 && next.x == Exec::Exit => Exec::MovExit,
-            Exec::MovImm32 if s.dst == 0 && next.x == Exec::Exit => {
-                s.imm = u64::from(s.imm as u32);
-                Exec::MovExit
-            }
-            _ => continue,
-        };
+    for i in 0..steps.len() {
+        if let Some((x, imm)) = fused(&steps[i..]) {
+            steps[i].x = x;
+            steps[i].imm = imm;
+        }
+    }
+}
+
+/// The superinstruction `steps[0]` starts, if any, with its immediate.
+fn fused(steps: &[Step]) -> Option<(Exec, u64)> {
+    let s = steps.first()?;
+    // Step `k` on, is one of `ops` on r0 with immediate `imm` (any if None).
+    let r0_op = |k: usize, ops: &[Exec], imm: Option<u64>| {
+        steps
+            .get(k)
+            .is_some_and(|n| n.dst == 0 && ops.contains(&n.x) && imm.is_none_or(|i| n.imm == i))
+    };
+    let compare = r0_op(1, &[Exec::JeqImm64, Exec::JneImm64], None);
+    let exit = steps.get(1).is_some_and(|n| n.x == Exec::Exit);
+    match s.x {
+        Exec::LdAbs
+            if s.size == 1
+                && r0_op(1, &[Exec::AndImm64, Exec::AndImm32], Some(0xf))
+                && r0_op(2, &[Exec::LshImm64, Exec::LshImm32], Some(2)) =>
+        {
+            Some((Exec::LdAbsHeaderLen, s.imm))
+        }
+        Exec::LdAbs if compare => Some((Exec::LdAbsCompare, s.imm)),
+        Exec::LdInd if compare => Some((Exec::LdIndCompare, s.imm)),
+        Exec::MovImm64 if s.dst == 0 && exit => Some((Exec::MovExit, s.imm)),
+        Exec::MovImm32 if s.dst == 0 && exit => Some((Exec::MovExit, u64::from(s.imm as u32))),
+        _ => None,
     }
 }
 

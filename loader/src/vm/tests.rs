@@ -164,6 +164,7 @@ fn fused_pairs_keep_the_steps_semantics() {
     let mut frame = [0u8; 34];
     frame[12] = 0x08;
     frame[23] = 17;
+    frame[14] = 0x45;
     // Without the flow checks, which refuse the dead code some of these
     // have.
     let unchecked = |src: &str| {
@@ -188,6 +189,19 @@ fn fused_pairs_keep_the_steps_semantics() {
     let ind = "mov r6, r1\nmov r7, 3\nldindb r7, 20\njeq r0, 17, yes\nmov r0, 2\nexit\n\
                yes: mov r0, 1\nexit";
     assert_eq!(live(ind), 1);
+    // The header length idiom, 64- and 32-bit, and a jump onto its `lsh`.
+    let ihl = "mov r6, r1\nldabsb 14\nand r0, 0xf\nlsh r0, 2\nexit";
+    assert_eq!(Code::new(&prog(ihl)).steps[1].x, Exec::LdAbsHeaderLen);
+    assert_eq!(live(ihl), 20);
+    assert_eq!(
+        live(
+            &ihl.replace("and r0", "and32 r0")
+                .replace("lsh r0", "lsh32 r0")
+        ),
+        20
+    );
+    let onto = "mov r6, r1\nmov r0, 3\nja l\nldabsb 14\nand r0, 0xf\nl: lsh r0, 2\nexit";
+    assert_eq!(live(onto), 12);
     // Out of the packet the program ends with 0 before the compare.
     assert_eq!(
         live("mov r6, r1\nldabsw 40\njne r0, 0, x\nx: mov r0, 9\nexit"),
