@@ -54,41 +54,23 @@ pub(crate) struct Machine<'v, 'p> {
 
 pub(crate) fn run(vm: &mut Vm, skb: &SkBuff<'_>) -> Result<u64, Failed> {
     let code = Rc::clone(&vm.code);
-    // The regions of the last run, reset: the context rewritten, each
-    // stack frame zeroed as far down as it was written.
+    // The regions of the last run, reset: the context rewritten (at its
+    // first access), each stack frame zeroed as far down as it was written.
     let mut regions = std::mem::take(&mut vm.regions);
     if regions.is_empty() {
-        regions.push(Region {
-            kind: Kind::Ctx,
-            bytes: vec![0; ctx::CTX_SIZE],
-        });
-        for _ in 0..MAX_FRAMES {
-            regions.push(Region {
-                kind: Kind::Stack,
-                bytes: vec![0; STACK],
-            });
-        }
+        regions = fresh_regions();
     }
     regions.truncate(STACK0 + MAX_FRAMES);
     if vm.stack_written {
-        vm.stack_written = false;
-        for (f, low) in vm.dirty.iter_mut().enumerate() {
-            if *low < STACK {
-                regions[STACK0 + f].bytes[*low..].fill(0);
-                *low = STACK;
-            }
-        }
+        zero_written_stacks(vm, &mut regions);
     }
     let shared = std::mem::take(&mut vm.shared);
     let (r, regions) = {
-        let mut maps: Vec<MutexGuard<'_, MemMap>> = Vec::new();
-        if !shared.is_empty() {
-            let cpu = vm.env.cpu as usize;
-            maps = shared.iter().map(|m| lock(m)).collect();
-            for m in &mut maps {
-                m.set_cpu(cpu);
-            }
-        }
+        let maps = if shared.is_empty() {
+            Vec::new()
+        } else {
+            lock_maps(&shared, vm.env.cpu)
+        };
         let mut m = Machine {
             vm: &mut *vm,
             maps,
@@ -110,6 +92,48 @@ pub(crate) fn run(vm: &mut Vm, skb: &SkBuff<'_>) -> Result<u64, Failed> {
     vm.regions = regions;
     vm.shared = shared;
     r
+}
+
+// The rarer parts of a run's setup, out of line so the common one (no
+// maps, nothing on the stack) stays short.
+
+/// The context and every stack frame, for a first run.
+#[cold]
+#[inline(never)]
+fn fresh_regions() -> Vec<Region> {
+    let mut regions = vec![Region {
+        kind: Kind::Ctx,
+        bytes: vec![0; ctx::CTX_SIZE],
+    }];
+    for _ in 0..MAX_FRAMES {
+        regions.push(Region {
+            kind: Kind::Stack,
+            bytes: vec![0; STACK],
+        });
+    }
+    regions
+}
+
+/// Zeroes what the last run wrote of each stack frame.
+#[inline(never)]
+fn zero_written_stacks(vm: &mut Vm, regions: &mut [Region]) {
+    vm.stack_written = false;
+    for (f, low) in vm.dirty.iter_mut().enumerate() {
+        if *low < STACK {
+            regions[STACK0 + f].bytes[*low..].fill(0);
+            *low = STACK;
+        }
+    }
+}
+
+/// The maps, locked for a run, each seeing `cpu`'s per-CPU values.
+#[inline(never)]
+fn lock_maps(shared: &[crate::map::memory::Shared], cpu: u32) -> Vec<MutexGuard<'_, MemMap>> {
+    let mut maps: Vec<MutexGuard<'_, MemMap>> = shared.iter().map(|m| lock(m)).collect();
+    for m in &mut maps {
+        m.set_cpu(cpu as usize);
+    }
+    maps
 }
 
 /// `x op y` for a 64-bit ALU operation, with the kernel's rules for
