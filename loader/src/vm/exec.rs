@@ -15,6 +15,11 @@ use super::{
 };
 use crate::map::memory::lock;
 
+/// Why a run failed, boxed inside the interpreter: every step's `Result`
+/// then fits in two registers, where a bare `VmError` (over 100 bytes) is
+/// copied through memory at every return, even an `Ok` one.
+pub(crate) type Failed = Box<VmError>;
+
 /// Region indexes fixed for a run.
 pub(crate) const CTX: usize = 0;
 const STACK0: usize = 1;
@@ -47,43 +52,25 @@ pub(crate) struct Machine<'v, 'p> {
     ctx_ready: bool,
 }
 
-pub(crate) fn run(vm: &mut Vm, skb: &SkBuff<'_>) -> Result<u64, VmError> {
+pub(crate) fn run(vm: &mut Vm, skb: &SkBuff<'_>) -> Result<u64, Failed> {
     let code = Rc::clone(&vm.code);
-    // The regions of the last run, reset: the context rewritten, each
-    // stack frame zeroed as far down as it was written.
+    // The regions of the last run, reset: the context rewritten (at its
+    // first access), each stack frame zeroed as far down as it was written.
     let mut regions = std::mem::take(&mut vm.regions);
     if regions.is_empty() {
-        regions.push(Region {
-            kind: Kind::Ctx,
-            bytes: vec![0; ctx::CTX_SIZE],
-        });
-        for _ in 0..MAX_FRAMES {
-            regions.push(Region {
-                kind: Kind::Stack,
-                bytes: vec![0; STACK],
-            });
-        }
+        regions = fresh_regions();
     }
     regions.truncate(STACK0 + MAX_FRAMES);
     if vm.stack_written {
-        vm.stack_written = false;
-        for (f, low) in vm.dirty.iter_mut().enumerate() {
-            if *low < STACK {
-                regions[STACK0 + f].bytes[*low..].fill(0);
-                *low = STACK;
-            }
-        }
+        zero_written_stacks(vm, &mut regions);
     }
     let shared = std::mem::take(&mut vm.shared);
     let (r, regions) = {
-        let mut maps: Vec<MutexGuard<'_, MemMap>> = Vec::new();
-        if !shared.is_empty() {
-            let cpu = vm.env.cpu as usize;
-            maps = shared.iter().map(|m| lock(m)).collect();
-            for m in &mut maps {
-                m.set_cpu(cpu);
-            }
-        }
+        let maps = if shared.is_empty() {
+            Vec::new()
+        } else {
+            lock_maps(&shared, vm.env.cpu)
+        };
         let mut m = Machine {
             vm: &mut *vm,
             maps,
@@ -105,6 +92,48 @@ pub(crate) fn run(vm: &mut Vm, skb: &SkBuff<'_>) -> Result<u64, VmError> {
     vm.regions = regions;
     vm.shared = shared;
     r
+}
+
+// The rarer parts of a run's setup, out of line so the common one (no
+// maps, nothing on the stack) stays short.
+
+/// The context and every stack frame, for a first run.
+#[cold]
+#[inline(never)]
+fn fresh_regions() -> Vec<Region> {
+    let mut regions = vec![Region {
+        kind: Kind::Ctx,
+        bytes: vec![0; ctx::CTX_SIZE],
+    }];
+    for _ in 0..MAX_FRAMES {
+        regions.push(Region {
+            kind: Kind::Stack,
+            bytes: vec![0; STACK],
+        });
+    }
+    regions
+}
+
+/// Zeroes what the last run wrote of each stack frame.
+#[inline(never)]
+fn zero_written_stacks(vm: &mut Vm, regions: &mut [Region]) {
+    vm.stack_written = false;
+    for (f, low) in vm.dirty.iter_mut().enumerate() {
+        if *low < STACK {
+            regions[STACK0 + f].bytes[*low..].fill(0);
+            *low = STACK;
+        }
+    }
+}
+
+/// The maps, locked for a run, each seeing `cpu`'s per-CPU values.
+#[inline(never)]
+fn lock_maps(shared: &[crate::map::memory::Shared], cpu: u32) -> Vec<MutexGuard<'_, MemMap>> {
+    let mut maps: Vec<MutexGuard<'_, MemMap>> = shared.iter().map(|m| lock(m)).collect();
+    for m in &mut maps {
+        m.set_cpu(cpu as usize);
+    }
+    maps
 }
 
 /// `x op y` for a 64-bit ALU operation, with the kernel's rules for
@@ -230,17 +259,17 @@ fn sign_extend(x: u64, bytes: usize) -> u64 {
 impl Machine<'_, '_> {
     #[cold]
     #[inline(never)]
-    fn fail(&self, pc: usize, kind: VmErrorKind) -> VmError {
-        VmError {
+    fn fail(&self, pc: usize, kind: VmErrorKind) -> Failed {
+        Box::new(VmError {
             kind,
             slot: Some(pc),
             source_line: self.code.prog.source_of(pc).cloned(),
-        }
+        })
     }
 
     #[cold]
     #[inline(never)]
-    fn invalid(&self, pc: usize, why: &str) -> VmError {
+    fn invalid(&self, pc: usize, why: &str) -> Failed {
         let insns = self.code.prog.insns();
         let text = insns
             .get(pc..)
@@ -253,7 +282,7 @@ impl Machine<'_, '_> {
 
     #[cold]
     #[inline(never)]
-    fn fault(&self, pc: usize, f: Fault) -> VmError {
+    fn fault(&self, pc: usize, f: Fault) -> Failed {
         let msg = match f {
             Fault::NotAPointer(0) => "a load or store through a null pointer (0)".to_owned(),
             Fault::NotAPointer(v) => {
@@ -307,7 +336,7 @@ impl Machine<'_, '_> {
         bytes.get_mut(start..start + len).ok_or_else(|| oob(rlen))
     }
 
-    fn load(&mut self, pc: usize, addr: u64, size: usize) -> Result<u64, VmError> {
+    fn load(&mut self, pc: usize, addr: u64, size: usize) -> Result<u64, Failed> {
         match self.slice(addr, size, false) {
             Ok(b) => Ok(match *b {
                 [a] => u64::from(a),
@@ -320,7 +349,7 @@ impl Machine<'_, '_> {
         }
     }
 
-    fn store(&mut self, pc: usize, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
+    fn store(&mut self, pc: usize, addr: u64, size: usize, v: u64) -> Result<(), Failed> {
         self.mark_dirty(addr);
         match self.slice(addr, size, true) {
             Ok(b) => {
@@ -405,7 +434,7 @@ impl Machine<'_, '_> {
             .ok_or_else(|| VmErrorKind::UnboundMap(r.name.to_string()))
     }
 
-    fn run(&mut self) -> Result<u64, VmError> {
+    fn run(&mut self) -> Result<u64, Failed> {
         let mut pc = 0usize;
         // The budget is charged on backward jumps and calls, by the slots
         // they may run again: straight-line code cannot run away.
@@ -423,11 +452,15 @@ impl Machine<'_, '_> {
             };
             let (d, sr) = (usize::from(s.dst & 15), usize::from(s.src & 15));
             let at = pc;
-            pc += usize::from(s.len);
-            // Where a taken jump goes, charging the budget when it goes back.
-            macro_rules! jump {
-                () => {{
-                    let t = s.target as usize;
+            // The next slot, whatever the step: a constant increment keeps
+            // the loads of the next step independent of this one's (`lddw`,
+            // the one two-slot instruction, skips its second half itself).
+            pc += 1;
+            // Where the taken jump `$j` at slot `$at` goes, charging the
+            // budget when it goes back.
+            macro_rules! jump_of {
+                ($j:expr, $at:expr) => {{
+                    let (t, at) = ($j.target as usize, $at);
                     if t <= at {
                         let cost = (at - t + 1) as u64;
                         if budget < cost {
@@ -437,6 +470,53 @@ impl Machine<'_, '_> {
                     }
                     pc = t;
                 }};
+            }
+            macro_rules! jump {
+                () => {
+                    jump_of!(s, at)
+                };
+            }
+            // A legacy load at `base` + the immediate into r0. r1-r5 are
+            // clobbered: the verifier lets nothing read them, so they keep
+            // whatever they held. Out of the packet, the program ends
+            // returning 0.
+            macro_rules! legacy_load {
+                ($base:expr) => {
+                    match packet_load(data, frame, net, ($base).wrapping_add(s.imm as i32), s.size)
+                    {
+                        Some(v) => self.regs[0] = v,
+                        None => return Ok(0),
+                    }
+                };
+            }
+            // The `jeq`/`jne r0, imm` step after a fused load (see
+            // `Code::fuse`), run in the load's dispatch.
+            macro_rules! then_compare_r0 {
+                () => {
+                    if let Some(j) = steps.get(pc) {
+                        debug_assert!(matches!(j.x, Exec::JeqImm64 | Exec::JneImm64));
+                        let jat = pc;
+                        pc += 1;
+                        if (self.regs[0] == j.imm) == (j.x == Exec::JeqImm64) {
+                            jump_of!(j, jat);
+                        }
+                    }
+                };
+            }
+            // `exit`: the end of the program, or back to the caller's frame.
+            macro_rules! exit {
+                () => {
+                    match self.frames.pop() {
+                        None => return Ok(self.regs[0]),
+                        Some(fr) => {
+                            self.regs[6..10].copy_from_slice(&fr.saved);
+                            self.may_goto = fr.may_goto;
+                            let depth = self.frames.len();
+                            self.regs[10] = mem::base(STACK0 + depth) + STACK as u64;
+                            pc = fr.ret;
+                        }
+                    }
+                };
             }
             match s.x {
                 Exec::AddImm64 => self.regs[d] = alu64(Arith::Add, self.regs[d], s.imm),
@@ -715,26 +795,22 @@ impl Machine<'_, '_> {
                         jump!();
                     }
                 }
-                Exec::LdAbs | Exec::LdInd => {
-                    let base = if s.x == Exec::LdInd {
-                        self.regs[sr] as i32
-                    } else {
-                        0
-                    };
-                    let v = packet_load(
-                        data,
-                        frame,
-                        net,
-                        base.wrapping_add(s.imm as i32),
-                        usize::from(s.size),
-                    );
-                    // r1-r5 are clobbered: the verifier lets nothing read
-                    // them, so they keep whatever they held.
-                    match v {
-                        Some(v) => self.regs[0] = v,
-                        // Out of the packet: the program ends, returning 0.
-                        None => return Ok(0),
-                    }
+                Exec::LdAbs => legacy_load!(0i32),
+                Exec::LdInd => legacy_load!(self.regs[sr] as i32),
+                Exec::LdAbsCompare => {
+                    legacy_load!(0i32);
+                    then_compare_r0!();
+                }
+                Exec::LdAbsHeaderLen => {
+                    // The `and` and `lsh` after the load, 64- or 32-bit
+                    // alike on a byte.
+                    legacy_load!(0i32);
+                    self.regs[0] = (self.regs[0] & 0xf) << 2;
+                    pc += 2;
+                }
+                Exec::LdIndCompare => {
+                    legacy_load!(self.regs[sr] as i32);
+                    then_compare_r0!();
                 }
                 Exec::Load { signed } => {
                     let addr = self.regs[sr].wrapping_add(i64::from(s.off) as u64);
@@ -748,16 +824,12 @@ impl Machine<'_, '_> {
                     self.store(at, addr, usize::from(s.size), v)?;
                 }
                 Exec::Ja => jump!(),
-                Exec::Exit => match self.frames.pop() {
-                    None => return Ok(self.regs[0]),
-                    Some(fr) => {
-                        self.regs[6..10].copy_from_slice(&fr.saved);
-                        self.may_goto = fr.may_goto;
-                        let depth = self.frames.len();
-                        self.regs[10] = mem::base(STACK0 + depth) + STACK as u64;
-                        pc = fr.ret;
-                    }
-                },
+                Exec::Exit => exit!(),
+                Exec::MovExit => {
+                    // The `exit` sets where control goes next.
+                    self.regs[0] = s.imm;
+                    exit!();
+                }
                 Exec::Neg { wide } => {
                     self.regs[d] = if wide {
                         self.regs[d].wrapping_neg()
@@ -772,8 +844,12 @@ impl Machine<'_, '_> {
                     let v = sign_extend(self.regs[sr], usize::from(bytes));
                     self.regs[d] = if wide { v } else { u64::from(v as u32) };
                 }
-                Exec::Lddw => self.regs[d] = s.imm,
+                Exec::Lddw => {
+                    self.regs[d] = s.imm;
+                    pc += 1;
+                }
                 Exec::LddwMap { value } => {
+                    pc += 1;
                     let map = self.reloc_map(at).map_err(|k| self.fail(at, k))?;
                     self.regs[d] = if value {
                         self.value_region(map, 0) + (s.imm >> 32)
@@ -868,26 +944,35 @@ impl Machine<'_, '_> {
 /// The legacy packet load of `size` bytes at `off` (`bpf_skb_load_helper`):
 /// big-endian, negative offsets relative to the network (`SKF_NET_OFF`)
 /// or link-layer (`SKF_LL_OFF`) header; `None` if out of the packet.
-fn packet_load(data: &[u8], frame: &[u8], net: usize, off: i32, size: usize) -> Option<u64> {
-    const SKF_NET_OFF: i32 = -0x10_0000;
-    const SKF_LL_OFF: i32 = -0x20_0000;
-    let bytes = if off >= 0 {
-        data.get(off as usize..off as usize + size)?
-    } else if off >= SKF_NET_OFF {
-        let at = net + (off - SKF_NET_OFF) as usize;
-        data.get(at..at + size)?
-    } else if off >= SKF_LL_OFF {
-        let at = (off - SKF_LL_OFF) as usize;
-        frame.get(at..at + size)?
-    } else {
-        return None;
+#[inline(always)]
+fn packet_load(data: &[u8], frame: &[u8], net: usize, off: i32, size: u8) -> Option<u64> {
+    let bytes = match usize::try_from(off) {
+        Ok(at) => data.get(at..)?,
+        Err(_) => header_relative(data, frame, net, off)?,
     };
-    Some(match *bytes {
-        [b] => u64::from(b),
-        [a, b] => u64::from(u16::from_be_bytes([a, b])),
-        [a, b, c, d] => u64::from(u32::from_be_bytes([a, b, c, d])),
+    Some(match size {
+        1 => u64::from(*bytes.first()?),
+        2 => u64::from(u16::from_be_bytes(*bytes.first_chunk()?)),
+        4 => u64::from(u32::from_be_bytes(*bytes.first_chunk()?)),
         _ => return None,
     })
+}
+
+/// The bytes from a negative legacy-load offset on: `SKF_NET_OFF` counts
+/// from the network header, `SKF_LL_OFF` from the link-layer one. Kept out
+/// of line: filters rarely use them.
+#[cold]
+#[inline(never)]
+fn header_relative<'a>(data: &'a [u8], frame: &'a [u8], net: usize, off: i32) -> Option<&'a [u8]> {
+    const SKF_NET_OFF: i32 = -0x10_0000;
+    const SKF_LL_OFF: i32 = -0x20_0000;
+    if off >= SKF_NET_OFF {
+        data.get(net + (off - SKF_NET_OFF) as usize..)
+    } else if off >= SKF_LL_OFF {
+        frame.get((off - SKF_LL_OFF) as usize..)
+    } else {
+        None
+    }
 }
 
 /// The decoded program at `index` of program array `map`, for a tail call.

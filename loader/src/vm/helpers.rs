@@ -6,6 +6,7 @@
 
 use bpf_sys as k;
 
+use super::exec::Failed;
 use super::exec::{self, Machine};
 use super::mem::{self, Fault, Kind, Region};
 use super::{VmError, VmErrorKind};
@@ -59,12 +60,12 @@ const EFAULT: u64 = (-libc::EFAULT as i64) as u64;
 const EINVAL: u64 = (-libc::EINVAL as i64) as u64;
 const EAGAIN: u64 = (-libc::EAGAIN as i64) as u64;
 
-fn err(m: &Machine<'_, '_>, pc: usize, msg: String) -> VmError {
-    VmError {
+fn err(m: &Machine<'_, '_>, pc: usize, msg: String) -> Failed {
+    Box::new(VmError {
         kind: VmErrorKind::Helper(msg),
         slot: Some(pc),
         source_line: m.vm.code.prog.source_of(pc).cloned(),
-    }
+    })
 }
 
 /// The bytes of a pointer argument, or the error the verifier would give.
@@ -75,7 +76,7 @@ fn arg_bytes(
     arg: usize,
     addr: u64,
     len: usize,
-) -> Result<Vec<u8>, VmError> {
+) -> Result<Vec<u8>, Failed> {
     match m.slice(addr, len, false) {
         Ok(b) => Ok(b.to_vec()),
         Err(f) => Err(err(
@@ -86,7 +87,7 @@ fn arg_bytes(
     }
 }
 
-fn map_arg(m: &Machine<'_, '_>, pc: usize, name: &str, ptr: u64) -> Result<usize, VmError> {
+fn map_arg(m: &Machine<'_, '_>, pc: usize, name: &str, ptr: u64) -> Result<usize, Failed> {
     m.map_of(ptr).ok_or_else(|| {
         err(
             m,
@@ -102,7 +103,7 @@ pub(crate) fn call(
     pc: usize,
     id: u32,
     a: [u64; 5],
-) -> Result<u64, VmError> {
+) -> Result<u64, Failed> {
     let name = k::helper_name(id).unwrap_or("?");
     if let Some(mut f) = m.vm.closures.remove(&id) {
         let mut call = HelperCall {
@@ -268,11 +269,11 @@ pub(crate) fn call(
         }
         _ => {
             let _ = EINVAL;
-            Err(VmError {
+            Err(Box::new(VmError {
                 kind: VmErrorKind::UnknownHelper(name.to_owned()),
                 slot: Some(pc),
                 source_line: m.vm.code.prog.source_of(pc).cloned(),
-            })
+            }))
         }
     }
 }

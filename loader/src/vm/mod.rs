@@ -226,6 +226,14 @@ pub(crate) enum Exec {
     },
     LdAbs,
     LdInd,
+    /// A legacy load whose next step is `jeq`/`jne r0, imm` (the classic
+    /// filter's load and test): both run in one dispatch. The next step
+    /// stays as it is, for jumps to it.
+    LdAbsCompare,
+    LdIndCompare,
+    /// `ldabsb k; and r0, 0xf; lsh r0, 2`: the IPv4 header length in bytes
+    /// (classic BPF's `ldxb 4*([k]&0xf)`), in one dispatch.
+    LdAbsHeaderLen,
     Load {
         signed: bool,
     },
@@ -287,6 +295,9 @@ pub(crate) enum Exec {
     Call,
     CallLocal,
     Exit,
+    /// `mov r0, imm` (its value in `imm`, 32-bit moves zero-extended) and
+    /// the `exit` after it, in one dispatch: how most filters return.
+    MovExit,
     /// Not runnable (why).
     Invalid(Unrunnable),
 }
@@ -479,8 +490,6 @@ pub(crate) struct Step {
     pub(crate) imm: u64,
     /// The slot a jump or `call local` goes to; the next slot otherwise.
     pub(crate) target: u32,
-    /// Slots taken (2 for `lddw`).
-    pub(crate) len: u8,
 }
 
 /// A decoded program.
@@ -545,7 +554,6 @@ fn step(f: &Form, insn: Insn, next: Option<Insn>, slot: usize) -> Step {
         off: insn.off(),
         imm,
         target: u32::try_from(slot as i64 + 1 + rel).unwrap_or(u32::MAX),
-        len: f.slots() as u8,
     }
 }
 
@@ -561,7 +569,6 @@ impl Code {
             off: 0,
             imm: 0,
             target: 0,
-            len: 1,
         };
         let mut i = 0;
         while i < insns.len() {
@@ -584,10 +591,52 @@ impl Code {
                 }
             }
         }
+        fuse(&mut steps);
         Code {
             prog: prog.clone(),
             steps,
         }
+    }
+}
+
+/// Marks the runs of adjacent steps that run in one dispatch
+/// (superinstructions): a legacy load and the `jeq`/`jne r0, imm` testing
+/// it, the IPv4 header length idiom, `mov r0, imm` and `exit`. Only the first
+/// step changes; the others stay for jumps that land on them, and the
+/// budget still counts slots.
+fn fuse(steps: &mut [Step]) {
+    for i in 0..steps.len() {
+        if let Some((x, imm)) = fused(&steps[i..]) {
+            steps[i].x = x;
+            steps[i].imm = imm;
+        }
+    }
+}
+
+/// The superinstruction `steps[0]` starts, if any, with its immediate.
+fn fused(steps: &[Step]) -> Option<(Exec, u64)> {
+    let s = steps.first()?;
+    // Step `k` on, is one of `ops` on r0 with immediate `imm` (any if None).
+    let r0_op = |k: usize, ops: &[Exec], imm: Option<u64>| {
+        steps
+            .get(k)
+            .is_some_and(|n| n.dst == 0 && ops.contains(&n.x) && imm.is_none_or(|i| n.imm == i))
+    };
+    let compare = r0_op(1, &[Exec::JeqImm64, Exec::JneImm64], None);
+    let exit = steps.get(1).is_some_and(|n| n.x == Exec::Exit);
+    match s.x {
+        Exec::LdAbs
+            if s.size == 1
+                && r0_op(1, &[Exec::AndImm64, Exec::AndImm32], Some(0xf))
+                && r0_op(2, &[Exec::LshImm64, Exec::LshImm32], Some(2)) =>
+        {
+            Some((Exec::LdAbsHeaderLen, s.imm))
+        }
+        Exec::LdAbs if compare => Some((Exec::LdAbsCompare, s.imm)),
+        Exec::LdInd if compare => Some((Exec::LdIndCompare, s.imm)),
+        Exec::MovImm64 if s.dst == 0 && exit => Some((Exec::MovExit, s.imm)),
+        Exec::MovImm32 if s.dst == 0 && exit => Some((Exec::MovExit, u64::from(s.imm as u32))),
+        _ => None,
     }
 }
 
@@ -821,7 +870,9 @@ impl Vm {
     ///
     /// A [`VmError`] for what the kernel would refuse or cannot run.
     pub fn run(&mut self, skb: &SkBuff<'_>) -> Result<u64, VmError> {
-        exec::run(self, skb)
+        // Inlined, so the caller gets r0 in a register and unboxes only a
+        // failure.
+        exec::run(self, skb).map_err(|e| *e)
     }
 }
 

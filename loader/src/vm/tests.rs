@@ -157,6 +157,77 @@ fn legacy_packet_loads() {
     );
 }
 
+/// The fused pairs (`Code::fuse`) run as the two steps would, also when a
+/// jump lands on the second step.
+#[test]
+fn fused_pairs_keep_the_steps_semantics() {
+    let mut frame = [0u8; 34];
+    frame[12] = 0x08;
+    frame[23] = 17;
+    frame[14] = 0x45;
+    // Without the flow checks, which refuse the dead code some of these
+    // have.
+    let unchecked = |src: &str| {
+        bpf_asm::Assembler::new()
+            .flow_checks(false)
+            .assemble(src)
+            .unwrap_or_else(|e| panic!("{e}\n{src}"))
+    };
+    let live = |src: &str| {
+        Vm::new(&unchecked(src))
+            .unwrap()
+            .run(&SkBuff::live(&frame))
+            .unwrap()
+    };
+    // Load and compare, both outcomes, absolute and indirect.
+    let udp = "mov r6, r1\nldabsb 23\njne r0, 17, drop\nmov r0, 1\nexit\ndrop: mov r0, 2\nexit";
+    let fused: Vec<Exec> = Code::new(&prog(udp)).steps.iter().map(|s| s.x).collect();
+    assert_eq!(fused[1], Exec::LdAbsCompare);
+    assert_eq!(fused[3], Exec::MovExit);
+    assert_eq!(live(udp), 1);
+    assert_eq!(live(&udp.replace("17, drop", "6, drop")), 2);
+    let ind = "mov r6, r1\nmov r7, 3\nldindb r7, 20\njeq r0, 17, yes\nmov r0, 2\nexit\n\
+               yes: mov r0, 1\nexit";
+    assert_eq!(live(ind), 1);
+    // The header length idiom, 64- and 32-bit, and a jump onto its `lsh`.
+    let ihl = "mov r6, r1\nldabsb 14\nand r0, 0xf\nlsh r0, 2\nexit";
+    assert_eq!(Code::new(&prog(ihl)).steps[1].x, Exec::LdAbsHeaderLen);
+    assert_eq!(live(ihl), 20);
+    assert_eq!(
+        live(
+            &ihl.replace("and r0", "and32 r0")
+                .replace("lsh r0", "lsh32 r0")
+        ),
+        20
+    );
+    let onto = "mov r6, r1\nmov r0, 3\nja l\nldabsb 14\nand r0, 0xf\nl: lsh r0, 2\nexit";
+    assert_eq!(live(onto), 12);
+    // Out of the packet the program ends with 0 before the compare.
+    assert_eq!(
+        live("mov r6, r1\nldabsw 40\njne r0, 0, x\nx: mov r0, 9\nexit"),
+        0
+    );
+    // A jump onto the compare of a fused pair runs the compare alone.
+    let onto = "mov r6, r1\nmov r0, 17\nja cmp\nldabsh 12\ncmp: jeq r0, 17, yes\n\
+                mov r0, 2\nexit\nyes: mov r0, 1\nexit";
+    assert_eq!(live(onto), 1);
+    // `mov r0, imm; exit`, 64- and 32-bit, and a jump onto the `exit`.
+    assert_eq!(live("mov r0, -1\nexit"), u64::MAX);
+    assert_eq!(live("mov32 r0, -1\nexit"), 0xffff_ffff);
+    assert_eq!(live("mov r0, 5\nja out\nmov r0, 7\nout: exit"), 5);
+    // Returning from a function through the fused pair.
+    assert_eq!(
+        live("call local f\nadd r0, 1\nexit\nf: mov r0, 41\nexit"),
+        42
+    );
+    // A backward compare still charges the budget.
+    let mut vm = Vm::new(&unchecked("mov r6, r1\nl: ldabsb 23\njeq r0, 17, l\nexit")).unwrap();
+    vm.budget(1000);
+    let e = vm.run(&SkBuff::live(&frame)).unwrap_err();
+    assert_eq!(e.kind, VmErrorKind::Budget(1000));
+    assert_eq!(e.slot, Some(2));
+}
+
 #[test]
 fn context_fields_and_rules() {
     let frame = [0u8; 60];
