@@ -20,10 +20,10 @@ use common::{contains, marker, patch_imm, port_of, require_privilege, udp_socket
 
 /// The line of `ldxw` in [`BAD_LOAD`].
 const BAD_LOAD_LINE: u32 = line!() + 7;
-/// Assembles (the flow checks do not know that `get_prandom_u32` returns a
-/// number, not a pointer), but the verifier refuses the load through a
-/// number.
+/// Assembles with the pointer check turned off, but the verifier refuses
+/// the load through a number.
 const BAD_LOAD: Program = bpf_prog! {
+    #![allow(pointer_access)]
     call get_prandom_u32;
     mov r3, r0;
     ldxw r0, [r3 + 0];
@@ -383,9 +383,10 @@ fn unknown_interface_is_a_typed_error() {
     );
 }
 
-/// A load through a number (a helper's result, which the flow checks do
-/// not type): this compiles and the kernel refuses it.
+/// A load through a number (a helper's result) with the pointer check
+/// turned off: this compiles and the kernel refuses it.
 const LOADS_FROM_ZERO: Program = bpf_prog! {
+    #![allow(pointer_access)]
     call get_prandom_u32;
     ldxw r2, [r0 + 0];
     exit

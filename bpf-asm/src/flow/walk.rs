@@ -1812,7 +1812,7 @@ fn add_image(lo: u32, hi: u32, c: u64, wide: bool) -> Option<(u32, u32)> {
     let (a, b) = (u128::from(lo) + c, u128::from(hi) + c);
     let cut = |p: u128, q: u128| -> Option<(u32, u32)> {
         let q = q.min(u128::from(u32::MAX));
-        (p <= q).then(|| (p as u32, q as u32))
+        (p <= q).then_some((p as u32, q as u32))
     };
     let below = if a < m { cut(a, b.min(m - 1)) } else { None };
     let wrapped = if b >= m {

@@ -39,7 +39,8 @@ pub(crate) struct Machine<'v, 'p> {
     pub(crate) maps: Vec<MutexGuard<'v, MemMap>>,
     pub(crate) skb: &'v SkBuff<'p>,
     pub(crate) regions: Vec<Region>,
-    code: Rc<Code>,
+    /// The program running (another one after a tail call).
+    pub(crate) code: Rc<Code>,
     /// r0-r10, and 5 more so a 4-bit register index needs no bounds check.
     regs: [u64; 16],
     frames: Vec<Frame>,

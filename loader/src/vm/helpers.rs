@@ -64,7 +64,7 @@ fn err(m: &Machine<'_, '_>, pc: usize, msg: String) -> Failed {
     Box::new(VmError {
         kind: VmErrorKind::Helper(msg),
         slot: Some(pc),
-        source_line: m.vm.code.prog.source_of(pc).cloned(),
+        source_line: m.code.prog.source_of(pc).cloned(),
     })
 }
 
@@ -272,7 +272,7 @@ pub(crate) fn call(
             Err(Box::new(VmError {
                 kind: VmErrorKind::UnknownHelper(name.to_owned()),
                 slot: Some(pc),
-                source_line: m.vm.code.prog.source_of(pc).cloned(),
+                source_line: m.code.prog.source_of(pc).cloned(),
             }))
         }
     }
