@@ -197,6 +197,29 @@ fn refused() -> Vec<(String, &'static str, &'static str)> {
             "bitwise operation (^) on r0, a pointer into a value of map `m`",
             "R0 bitwise operator ^= on pointer prohibited",
         ),
+        // Stack accesses through a moved stack pointer.
+        (
+            p("mov r2, r10\nadd r2, -8\nstdw [r2 + 8], 0\nmov r0, 0\nexit"),
+            "outside the 512-byte stack",
+            "invalid write to stack",
+        ),
+        (
+            p("mov r2, r10\nadd r2, -512\nldxdw r0, [r2 - 8]\nexit"),
+            "outside the 512-byte stack",
+            "",
+        ),
+        (
+            p("mov r2, r10\nadd r2, -8\nstw [r2 + 2], 0\nmov r0, 0\nexit"),
+            "misaligned",
+            "misaligned stack access",
+        ),
+        (
+            p(
+                "mov r2, r10\nadd r2, -16\nmov r3, r2\nadd r3, 4\nmov r1, 0\nstxdw [r3 + 0], r1\nmov r0, 0\nexit",
+            ),
+            "misaligned",
+            "misaligned stack access",
+        ),
     ]
 }
 
@@ -204,6 +227,9 @@ fn refused() -> Vec<(String, &'static str, &'static str)> {
 fn loads() -> Vec<String> {
     let p = |s: &str| s.to_owned();
     vec![
+        // Moved stack pointers inside the frame, aligned.
+        p("mov r2, r10\nadd r2, -16\nstdw [r2 + 8], 0\nldxdw r0, [r2 + 8]\nexit"),
+        p("mov r2, r10\nadd r2, -512\nstb [r2 + 511], 1\nldxw r0, [r2 + 0]\nexit"),
         // Null checks: `jeq`, `jne`, on copies, spilled and filled.
         lookup(
             MAP,

@@ -186,6 +186,7 @@ const KEY_PTR: u32 = 26;
 const KEY_PTR_ARITH: u32 = 27;
 const KEY_HELPER_MEM: u32 = 28;
 const KEY_FRAMES: u32 = 29;
+const KEY_STACK_BOUNDS: u32 = 36;
 const KEY_TARGET: u32 = 30;
 const KEY_END: u32 = 31;
 const KEY_INTO_FUNC: u32 = 32;
@@ -206,6 +207,7 @@ fn check_of(key: u32) -> Check {
         KEY_PTR_ARITH => Check::PointerArith,
         KEY_HELPER_MEM => Check::HelperMem,
         KEY_FRAMES => Check::CallFrames,
+        KEY_STACK_BOUNDS => Check::StackBounds,
         KEY_TARGET => Check::JumpTarget,
         KEY_END => Check::FallOffEnd,
         KEY_INTO_FUNC => Check::FallIntoFunction,

@@ -1116,6 +1116,35 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         } else {
             ("load", "reads")
         };
+        // Through a moved copy of r10 (r10 itself is the encoder's rule).
+        if r != 10
+            && let (Some(o), Some(f)) = (base.stack_off(), off)
+            && let Some(fault) = rules::stack_access(o + f, i64::from(size))
+        {
+            let at = o + f;
+            let why = match fault {
+                rules::StackFault::Outside => {
+                    format!("outside the 512-byte stack (offsets go from -512 to -{size})")
+                }
+                rules::StackFault::Misaligned => format!(
+                    "misaligned: a {size}-byte access needs an offset that is a multiple of {size}"
+                ),
+            };
+            self.report_at(
+                i,
+                KEY_STACK_BOUNDS,
+                Some(role),
+                format!(
+                    "`{text}` {verb} {size} bytes at r10 {} {} through r{r}, a stack pointer \
+                     moved to r10 {} {}: that is {why}",
+                    if at < 0 { '-' } else { '+' },
+                    at.unsigned_abs(),
+                    if o < 0 { '-' } else { '+' },
+                    o.unsigned_abs()
+                ),
+            );
+            return;
+        }
         if base.is_scalar() {
             let what = match base.konst_of() {
                 Some(c) if (c as i64).unsigned_abs() < 1 << 32 => {
