@@ -950,6 +950,13 @@ impl State {
         }
     }
 
+    /// The spill of `size` bytes at `[r10 + off]` (spills are sorted by
+    /// offset and do not overlap).
+    fn spill_at(&self, off: i32, size: u8) -> Option<&Spill> {
+        let k = self.spills.binary_search_by_key(&off, |t| t.off).ok()?;
+        self.spills.get(k).filter(|t| t.size == size)
+    }
+
     /// What a load of `size` bytes at `[r10 + at]` gets, if known.
     pub(super) fn fill(&self, at: i64, size: u8) -> Option<Val> {
         let end = at + i64::from(size);
@@ -996,16 +1003,13 @@ impl State {
 
     /// Joins `o` into `self`; whether anything changed.
     pub(super) fn join(&mut self, o: &State, widen: bool) -> bool {
-        let before = (self.regs, self.spills.clone());
+        let mut changed = false;
         // Range groups that meet in one register are merged: refining what
         // is a copy on one path only is safe (it can only prune more).
         let mut merge = Groups::default();
         let pairs = self.regs.iter().zip(&o.regs).map(|(a, b)| (a.k, b.k));
         let spill_pairs = self.spills.iter().filter_map(|s| {
-            let t = o
-                .spills
-                .iter()
-                .find(|t| t.off == s.off && t.size == s.size)?;
+            let t = o.spill_at(s.off, s.size)?;
             Some((s.val.k, t.val.k))
         });
         for (a, b) in pairs.chain(spill_pairs) {
@@ -1038,32 +1042,38 @@ impl State {
             }
         };
         for (a, &b) in self.regs.iter_mut().zip(&o.regs) {
-            *a = widen_val(*a, b);
+            let j = widen_val(*a, b);
+            if j != *a {
+                *a = j;
+                changed = true;
+            }
         }
         if self.spills != o.spills {
-            self.spills = self
+            let spills: Vec<Spill> = self
                 .spills
                 .iter()
                 .filter_map(|s| {
-                    let t = o
-                        .spills
-                        .iter()
-                        .find(|t| t.off == s.off && t.size == s.size)?;
+                    let t = o.spill_at(s.off, s.size)?;
                     Some(Spill {
                         val: widen_val(s.val, t.val),
                         ..*s
                     })
                 })
                 .collect();
+            if spills != self.spills {
+                self.spills = spills;
+                changed = true;
+            }
         }
         if !merge.is_empty() {
             for v in self.values_mut() {
                 if let K::Range { site, .. } = &mut v.k {
-                    *site = merge.find(*site);
+                    let to = merge.find(*site);
+                    changed |= to != *site;
+                    *site = to;
                 }
             }
         }
-        let mut changed = before.0 != self.regs || before.1 != self.spills;
         let sure = self.sure || o.sure;
         let suspect = self.suspect || o.suspect;
         let unset_sure = self.unset_sure | o.unset_sure;
