@@ -165,3 +165,45 @@ fn call_chains_agree_with_the_kernel() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n\n"));
 }
+
+#[test]
+fn endless_loops_agree_with_the_kernel() {
+    // (program, the checks refuse it)
+    let cases = [
+        (
+            "call get_prandom_u32\njeq r0, 0, l\nexit\nl: add r0, 1\nja l",
+            true,
+        ),
+        ("call get_prandom_u32\njeq r0, 0, l\nexit\nl: ja l", true),
+        ("mov r0, 0\nl: add r0, 1\njlt r0, 10, l\nexit", false),
+        // On a path the kernel never walks.
+        ("mov r0, 0\njne r0, 0, l\nexit\nl: ja l", false),
+        // `may_goto` leaves a loop when its budget runs out.
+        ("mov r0, 0\nl: may_goto out\nja l\nout: exit", false),
+        // Inside a function the entry calls.
+        ("call local f\nmov r0, 0\nexit\nf: mov r0, 0\nl: ja l", true),
+    ];
+    let kernel = common::kernel();
+    let mut bad = Vec::new();
+    for (src, refused) in cases {
+        let checked = bpf_asm::assemble(src);
+        if checked.is_err() != refused {
+            bad.push(format!("the checks say {checked:?}:\n{src}"));
+        }
+        if !kernel {
+            continue;
+        }
+        let raw = Assembler::new()
+            .flow_checks(false)
+            .assemble(src)
+            .unwrap_or_else(|e| panic!("{src}: {e}"));
+        let loads = ProgramLoader::new(&raw).load();
+        if loads.is_ok() == refused {
+            bad.push(format!(
+                "the kernel says {:?}:\n{src}",
+                loads.err().map(|e| e.to_string())
+            ));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n\n"));
+}

@@ -53,6 +53,8 @@ checks! {
     UnprivilegedLoop = "unprivileged_loop",
     /// A `call local`, `func(...)` or kfunc call, under `#![unprivileged]`.
     NeedsCapBpf = "needs_cap_bpf",
+    /// A loop with no way out, on a path the kernel walks.
+    EndlessLoop = "endless_loop",
     /// A read of a register no path (or not every path) has written.
     UnsetRegister = "unset_register",
     /// An `exit` with r0 unset.

@@ -54,6 +54,11 @@ pub(super) struct Walk<'p, 'a, S> {
     pub(super) frame_depth: Vec<i64>,
     /// `call local`s on surely walked paths: (caller, callee, instruction).
     pub(super) walked_calls: Vec<(usize, usize, usize)>,
+    /// Per instruction: some path from it leaves its function
+    /// ([`Prog::can_leave`]).
+    pub(super) can_leave: Vec<bool>,
+    /// An endless loop was reported.
+    pub(super) endless: bool,
 }
 
 impl<'p, 'a, S> Walk<'p, 'a, S> {
@@ -139,6 +144,8 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             diag,
             frame_depth: vec![0; p.funcs.len()],
             walked_calls: Vec::new(),
+            can_leave: p.can_leave(),
+            endless: false,
         }
     }
 
@@ -372,6 +379,20 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 self.walked_rules(x.stmt);
             }
             self.note_frame_use(i, sem);
+            if !self.can_leave[i] && !self.endless {
+                self.endless = true;
+                let text = p.text(x.stmt).to_owned();
+                self.report(
+                    i,
+                    KEY_ENDLESS,
+                    format!(
+                        "`{text}` starts a loop with no way out: no path from here reaches \
+                         `exit`, so the kernel refuses the program (\"infinite loop detected\", \
+                         or its instruction budget runs out); add a condition that leaves the \
+                         loop, or `may_goto`"
+                    ),
+                );
+            }
         }
         if let Some(f) = sem.form {
             self.effect(i, f, sem, st);
