@@ -17,47 +17,28 @@ mod common;
 
 use bpf_asm::Assembler;
 use bpf_loader::ProgramLoader;
+use common::Rng;
 
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-
-    /// Constants near the edges the kernel's bounds have.
-    fn konst(&mut self) -> i64 {
-        match self.below(4) {
-            0 => self.below(20) as i64 - 4,
-            1 => self.pick(&[
-                0,
-                1,
-                -1,
-                15,
-                16,
-                100,
-                200,
-                255,
-                256,
-                0x7fff,
-                0xffff,
-                i64::from(i32::MAX),
-                i64::from(i32::MIN),
-            ]),
-            _ => i64::from(self.next() as i32 as i16),
-        }
+/// Constants near the edges the kernel's bounds have.
+fn konst(r: &mut Rng) -> i64 {
+    match r.below(4) {
+        0 => r.below(20) as i64 - 4,
+        1 => r.pick(&[
+            0,
+            1,
+            -1,
+            15,
+            16,
+            100,
+            200,
+            255,
+            256,
+            0x7fff,
+            0xffff,
+            i64::from(i32::MAX),
+            i64::from(i32::MIN),
+        ]),
+        _ => i64::from(r.next() as i32 as i16),
     }
 }
 
@@ -107,7 +88,7 @@ fn body(r: &mut Rng, out: &mut Vec<String>, labels: &mut u32, faults: &mut Vec<u
         4 => out.push(format!(
             "{} {d}, {}",
             r.pick(&["add", "sub", "add32", "mul"]),
-            r.konst()
+            konst(r)
         )),
         5 => out.push(format!(
             "{} {d}, {s}",
@@ -122,7 +103,7 @@ fn body(r: &mut Rng, out: &mut Vec<String>, labels: &mut u32, faults: &mut Vec<u
             let rhs = if r.below(3) == 0 {
                 s.to_owned()
             } else {
-                r.konst().to_string()
+                konst(r).to_string()
             };
             *labels += 1;
             let l = format!("l{labels}");

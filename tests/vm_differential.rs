@@ -12,33 +12,14 @@ mod common;
 use bpf_loader::vm::{SkBuff, Vm};
 use bpf_loader::{Insn, Program};
 use bpf_sys as k;
+use common::Rng;
 
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-
-    /// Immediates that find edge cases: small, boundaries, random.
-    fn imm(&mut self) -> i32 {
-        match self.below(4) {
-            0 => self.below(16) as i32 - 8,
-            1 => self.pick(&[0, 1, -1, i32::MIN, i32::MAX, 0x7fff, 0x8000, 0xffff, 63, 64]),
-            _ => self.next() as i32,
-        }
+/// Immediates that find edge cases: small, boundaries, random.
+fn imm(r: &mut Rng) -> i32 {
+    match r.below(4) {
+        0 => r.below(16) as i32 - 8,
+        1 => r.pick(&[0, 1, -1, i32::MIN, i32::MAX, 0x7fff, 0x8000, 0xffff, 63, 64]),
+        _ => r.next() as i32,
     }
 }
 
@@ -94,7 +75,7 @@ fn body_insn(r: &mut Rng, out: &mut Vec<Insn>) {
             if r.below(2) == 0 {
                 out.push(Insn::new(c(class | op | k::BPF_X), d, s, off, 0));
             } else {
-                let mut imm = r.imm();
+                let mut imm = imm(r);
                 if matches!(op, k::BPF_LSH | k::BPF_RSH | k::BPF_ARSH) {
                     imm = imm.rem_euclid(if wide { 64 } else { 32 });
                 }
@@ -239,7 +220,7 @@ fn body_insn(r: &mut Rng, out: &mut Vec<Insn>) {
             let op = r.pick(&JMP_OPS);
             let x = r.below(2) == 0;
             let code = c(class | op | if x { k::BPF_X } else { k::BPF_K });
-            let (src, imm) = if x { (s, 0) } else { (0, r.imm()) };
+            let (src, imm) = if x { (s, 0) } else { (0, imm(r)) };
             out.push(Insn::new(code, d, src, i16::MAX, imm));
         }
     }
@@ -262,7 +243,7 @@ fn program(r: &mut Rng, body_len: usize) -> Vec<Insn> {
             reg,
             0,
             0,
-            r.imm(),
+            imm(r),
         ));
     }
     for i in 1..=SLOTS {
@@ -271,7 +252,7 @@ fn program(r: &mut Rng, body_len: usize) -> Vec<Insn> {
             10,
             0,
             -8 * i,
-            r.imm(),
+            imm(r),
         ));
     }
     let mut starts = Vec::new();

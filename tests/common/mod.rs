@@ -142,3 +142,24 @@ pub fn patch_imm(program: &Program, placeholder: i32, value: i32) -> Program {
         .collect();
     Program::new(insns, program.relocs().to_vec(), program.source().to_vec())
 }
+
+/// A small deterministic generator (xorshift64*) for the randomized
+/// differential tests: the same programs on every run and machine.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}

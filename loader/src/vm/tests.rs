@@ -260,7 +260,8 @@ fn memory_errors_name_the_line() {
     );
     let e = fails("mov r2, 42\nldxw r0, [r2 + 0]\nexit");
     assert!(e.to_string().contains("a number, not a pointer"), "{e}");
-    let mut vm = Vm::new(&prog("mov r0, 0\nl: ja l")).unwrap();
+    // A loop the kernel would refuse, run to test the budget.
+    let mut vm = Vm::new(&prog("#![allow(endless_loop)]\nmov r0, 0\nl: ja l")).unwrap();
     vm.budget(1000);
     let e = vm.run(&SkBuff::live(&[0; 14])).unwrap_err();
     assert_eq!(e.kind, VmErrorKind::Budget(1000));
