@@ -160,6 +160,20 @@ fn endless_loops_agree_with_the_kernel() {
         ),
         ("call get_prandom_u32\njeq r0, 0, l\nexit\nl: ja l", true),
         ("mov r0, 0\nl: add r0, 1\njlt r0, 10, l\nexit", false),
+        // The way out is on an edge the kernel decides never to take.
+        ("mov r0, 0\nl: mov r1, 1\njeq r1, 1, l\nexit", true),
+        (
+            "mov r0, 0\nmov r2, 0\nl: jgt r2, 5, out\nja l\nout: exit",
+            true,
+        ),
+        (
+            "call get_prandom_u32\nand r0, 7\nl: jgt r0, 7, out\nja l\nout: mov r0, 0\nexit",
+            true,
+        ),
+        (
+            "mov r0, 0\nmov r2, 0\nl: add r2, 1\njgt r2, 5, out\nja l\nout: exit",
+            false,
+        ),
         // On a path the kernel never walks.
         ("mov r0, 0\njne r0, 0, l\nexit\nl: ja l", false),
         // `may_goto` leaves a loop when its budget runs out.

@@ -589,53 +589,6 @@ impl<'a, S> Prog<'a, S> {
         }
     }
 
-    /// Per instruction: whether some path from it, within its function,
-    /// reaches an `exit` (or something this analysis cannot follow). From
-    /// an instruction where none does, every path loops forever: the
-    /// kernel, walking it, finds the loop ("infinite loop detected") or
-    /// runs out of its instruction budget.
-    fn can_leave(&self) -> Vec<bool> {
-        let m = self.ins.len();
-        let mut preds: Vec<Vec<u32>> = vec![Vec::new(); m];
-        let mut leave = vec![false; m];
-        let mut work = Vec::new();
-        for (i, x) in self.ins.iter().enumerate() {
-            let fall = self.ins_at(self.fall_slot(i));
-            let next = match x.flow {
-                Flow::Next | Flow::Call | Flow::CallLocal(_) | Flow::Func(_) => [fall, None],
-                Flow::Jump(t) => [self.ins_at(t), None],
-                Flow::Cond(t) => [fall, self.ins_at(t)],
-                Flow::Exit | Flow::Opaque => [None, None],
-            };
-            // A kfunc may not return (`bpf_throw`); an unknown slot may go
-            // anywhere; control leaving the program is the structure
-            // checks' to report.
-            let leaves_program = match x.flow {
-                Flow::Next | Flow::Call | Flow::CallLocal(_) | Flow::Func(_) => fall.is_none(),
-                Flow::Jump(t) => self.ins_at(t).is_none(),
-                Flow::Cond(t) => fall.is_none() || self.ins_at(t).is_none(),
-                Flow::Exit | Flow::Opaque => true,
-            };
-            let ends = leaves_program || x.sem.form.is_none() || x.sem.op() == Some(Op::CallKfunc);
-            if ends {
-                leave[i] = true;
-                work.push(i as u32);
-            }
-            for j in next.into_iter().flatten() {
-                preds[j as usize].push(i as u32);
-            }
-        }
-        while let Some(j) = work.pop() {
-            for &i in &preds[j as usize] {
-                if !leave[i as usize] {
-                    leave[i as usize] = true;
-                    work.push(i);
-                }
-            }
-        }
-        leave
-    }
-
     /// The kernel's `check_subprogs` and `check_cfg`.
     fn structure(&self, d: &mut Diag) {
         let n = self.slots.len();

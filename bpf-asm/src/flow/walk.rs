@@ -54,12 +54,15 @@ pub(super) struct Walk<'p, 'a, S> {
     pub(super) frame_depth: Vec<i64>,
     /// `call local`s on surely walked paths: (caller, callee, instruction).
     pub(super) walked_calls: Vec<(usize, usize, usize)>,
-    /// Per instruction: some path from it leaves its function
-    /// ([`Prog::can_leave`]).
-    pub(super) can_leave: Vec<bool>,
-    /// An endless loop was reported.
-    pub(super) endless: bool,
+    /// Per instruction, from the reporting pass: `SEEN`, `WALKED` and
+    /// which edges of a comparison some visit followed (`FALL`, `TARGET`).
+    pub(super) visits_seen: Vec<u8>,
 }
+
+const SEEN: u8 = 1;
+const WALKED: u8 = 2;
+const FALL: u8 = 4;
+const TARGET: u8 = 8;
 
 impl<'p, 'a, S> Walk<'p, 'a, S> {
     pub(super) fn new(p: &'p Prog<'a, S>, diag: Diag) -> Self {
@@ -144,8 +147,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             diag,
             frame_depth: vec![0; p.funcs.len()],
             walked_calls: Vec::new(),
-            can_leave: p.can_leave(),
-            endless: false,
+            visits_seen: vec![0; m],
         }
     }
 
@@ -181,6 +183,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             }
         }
         self.call_chains();
+        self.endless_loops();
         self.diag
     }
 
@@ -374,25 +377,15 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         let p = self.p;
         let x = p.ins[i];
         let sem = x.sem;
+        if self.collect {
+            self.visits_seen[i] |= SEEN;
+        }
         if self.collect && Self::walked(st) {
+            self.visits_seen[i] |= WALKED;
             if !p.on_walk.is_empty() {
                 self.walked_rules(x.stmt);
             }
             self.note_frame_use(i, sem);
-            if !self.can_leave[i] && !self.endless {
-                self.endless = true;
-                let text = p.text(x.stmt).to_owned();
-                self.report(
-                    i,
-                    KEY_ENDLESS,
-                    format!(
-                        "`{text}` starts a loop with no way out: no path from here reaches \
-                         `exit`, so the kernel refuses the program (\"infinite loop detected\", \
-                         or its instruction budget runs out); add a condition that leaves the \
-                         loop, or `may_goto`"
-                    ),
-                );
-            }
         }
         if let Some(f) = sem.form {
             self.effect(i, f, sem, st);
@@ -427,8 +420,8 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                     let cmp = Cmp { op, wide: f.wide };
                     self.branch(i, st, cmp, sem.dst, sem.operand(), (fall, t));
                 } else {
-                    self.edge(fall, st.clone());
-                    self.edge(t, take(st));
+                    self.branch_edge(i, false, (fall, t), st.clone());
+                    self.branch_edge(i, true, (fall, t), take(st));
                 }
                 false
             }
@@ -1449,7 +1442,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                     if !nonnull {
                         next.null_check(id, !null);
                     }
-                    self.edge(if taken { target } else { fall }, next);
+                    self.branch_edge(i, taken, (fall, target), next);
                 }
                 return;
             }
@@ -1508,7 +1501,84 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                     next.suspect = true;
                 }
             }
-            self.edge(if taken { target } else { fall }, next);
+            self.branch_edge(i, taken, (fall, target), next);
+        }
+    }
+
+    /// Follows one edge of the comparison at `i`, noting that some visit
+    /// took it.
+    fn branch_edge(&mut self, i: usize, taken: bool, (fall, target): (i64, i64), st: State) {
+        if self.collect {
+            self.visits_seen[i] |= if taken { TARGET } else { FALL };
+        }
+        self.edge(if taken { target } else { fall }, st);
+    }
+
+    /// Loops the kernel cannot leave: from a surely walked instruction, no
+    /// path reaches an `exit` of its function over the edges the kernel
+    /// may take (a comparison's edge it surely never takes is left out).
+    /// Walking it, the kernel finds the loop ("infinite loop detected") or
+    /// runs out of its instruction budget.
+    fn endless_loops(&mut self) {
+        let p = self.p;
+        let m = p.ins.len();
+        let mut preds: Vec<Vec<u32>> = vec![Vec::new(); m];
+        let mut leave = vec![false; m];
+        let mut work = Vec::new();
+        for (i, x) in p.ins.iter().enumerate() {
+            let seen = self.visits_seen[i];
+            let fall = p.ins_at(p.fall_slot(i));
+            let next = match x.flow {
+                Flow::Next | Flow::Call | Flow::CallLocal(_) | Flow::Func(_) => [fall, None],
+                Flow::Jump(t) => [p.ins_at(t), None],
+                Flow::Cond(t) => [
+                    fall.filter(|_| seen & FALL != 0),
+                    p.ins_at(t).filter(|_| seen & TARGET != 0),
+                ],
+                Flow::Exit | Flow::Opaque => [None, None],
+            };
+            // Not visited (nothing known), an unknown slot, a kfunc that
+            // may not return (`bpf_throw`), control leaving the program
+            // (the structure checks' to report): a way out, for all we know.
+            let leaves_program = match x.flow {
+                Flow::Next | Flow::Call | Flow::CallLocal(_) | Flow::Func(_) => fall.is_none(),
+                Flow::Jump(t) => p.ins_at(t).is_none(),
+                Flow::Cond(t) => fall.is_none() || p.ins_at(t).is_none(),
+                Flow::Exit | Flow::Opaque => true,
+            };
+            if seen & SEEN == 0
+                || leaves_program
+                || x.sem.form.is_none()
+                || x.sem.op() == Some(Op::CallKfunc)
+            {
+                leave[i] = true;
+                work.push(i as u32);
+            }
+            for j in next.into_iter().flatten() {
+                preds[j as usize].push(i as u32);
+            }
+        }
+        while let Some(j) = work.pop() {
+            for &i in &preds[j as usize] {
+                if !leave[i as usize] {
+                    leave[i as usize] = true;
+                    work.push(i);
+                }
+            }
+        }
+        let stuck = (0..m).find(|&i| !leave[i] && self.visits_seen[i] & WALKED != 0);
+        if let Some(i) = stuck {
+            let text = p.text(p.ins[i].stmt).to_owned();
+            self.report(
+                i,
+                KEY_ENDLESS,
+                format!(
+                    "`{text}` is in a loop with no way out: no path from here that the kernel \
+                     may take reaches `exit`, so it refuses the program (\"infinite loop \
+                     detected\", or its instruction budget runs out); add a condition that \
+                     leaves the loop, or `may_goto`"
+                ),
+            );
         }
     }
 
