@@ -184,3 +184,75 @@ fn endless_loops_agree_with_the_kernel() {
     let cases: Vec<(String, bool)> = cases.iter().map(|&(s, r)| (s.to_owned(), r)).collect();
     agree(&cases);
 }
+
+/// Programs full of traps for the checks: the accepted ones must pass and
+/// load, the refused ones be caught and refused.
+#[test]
+fn traps_agree_with_the_kernel() {
+    let cases = [
+        // Bounded loops, with and without `may_goto`.
+        ("mov r0, 0\nl: add r0, 1\njlt r0, 100, l\nexit", false),
+        (
+            "mov r0, 0\nl: may_goto out\nadd r0, 1\nja l\nout: exit",
+            false,
+        ),
+        // A helper fills a stack buffer that is then read.
+        (
+            "mov r2, 0\nmov r3, r10\nadd r3, -16\nmov r4, 16\ncall skb_load_bytes\n\
+             ldxdw r0, [r10 - 16]\nmov r0, 0\nexit",
+            false,
+        ),
+        (
+            "mov r2, 0\nmov r3, r10\nadd r3, -4\nmov r4, 4\ncall skb_load_bytes\nmov r0, 0\nexit",
+            false,
+        ),
+        // Subprograms: arguments in, result out; a legacy load before a call.
+        (
+            "mov r1, 5\ncall local f\nexit\nf: mov r0, r1\nadd r0, 1\nexit",
+            false,
+        ),
+        (
+            "mov r6, r1\nldabsb 0\nmov r7, r0\ncall local f\nmov r0, r7\nexit\nf: mov r0, 0\nexit",
+            false,
+        ),
+        // A spilled context pointer, filled and used.
+        (
+            "stxdw [r10 - 8], r1\nldxdw r1, [r10 - 8]\nldxw r0, [r1 + 0]\nexit",
+            false,
+        ),
+        // Bounds checked in both directions.
+        (
+            "call get_prandom_u32\njgt r0, 10, out\njlt r0, 5, out\nmov r1, r0\nout: mov r0, 0\nexit",
+            false,
+        ),
+        // Faults on edges decided by constants, masks and shifts.
+        (
+            "mov r0, 0\nmov r1, 0\njset r1, 1, l\nexit\nl: mov r10, 0\nexit",
+            false,
+        ),
+        (
+            "call get_prandom_u32\nmov r6, r0\nand r6, 3\njgt r6, 3, bad\nmov r0, 0\nexit\n\
+             bad: div r0, 0\nexit",
+            false,
+        ),
+        (
+            "call get_prandom_u32\nrsh r0, 60\njgt r0, 15, bad\nmov r0, 0\nexit\nbad: mov r10, 1\nexit",
+            false,
+        ),
+        (
+            "ldxw r2, [r1 + 0]\njeq r2, r2, ok\nmov r0, 1\nexit\nok: mov r0, 0\nexit",
+            false,
+        ),
+        // Refused: a callee reading r6 (unset in its frame).
+        ("call local f\nmov r0, 0\nexit\nf: mov r0, r6\nexit", true),
+        // Refused: a loop with no way out.
+        ("mov r0, 0\nl: ja l", true),
+        // Refused: a load through a number on a walked edge.
+        (
+            "call get_prandom_u32\njslt r0, 0, neg\nmov r0, 0\nexit\nneg: ldxw r0, [r0 + 0]\nexit",
+            true,
+        ),
+    ];
+    let cases: Vec<(String, bool)> = cases.iter().map(|&(s, r)| (s.to_owned(), r)).collect();
+    agree(&cases);
+}
