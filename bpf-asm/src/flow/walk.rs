@@ -1438,7 +1438,8 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                     if null && nonnull {
                         continue;
                     }
-                    let mut next = st.clone();
+                    // The taken edge is the last use of `st`.
+                    let mut next = if taken { take(st) } else { st.clone() };
                     if !nonnull {
                         next.null_check(id, !null);
                     }
@@ -1468,7 +1469,8 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             if v == Verdict::Skips {
                 continue;
             }
-            let mut next = st.clone();
+            // The taken edge is the last use of `st`.
+            let mut next = if taken { take(st) } else { st.clone() };
             if loose {
                 // Maybe a copy of any range: the kernel may refine them all.
                 next.forget_ranges(None);
