@@ -243,6 +243,22 @@ fn traps_agree_with_the_kernel() {
             "ldxw r2, [r1 + 0]\njeq r2, r2, ok\nmov r0, 1\nexit\nok: mov r0, 0\nexit",
             false,
         ),
+        // Known zero bits: `x & 240` is never 12 and has no bit 0.
+        (
+            "mov r6, r1\nldabsw 16\nmov r9, r0\nmov r0, 0\nand r9, 240\njset r9, 1, l2\nmov r0, 0\n\
+             exit\nl2: mov r10, 1\nexit",
+            false,
+        ),
+        (
+            "call get_prandom_u32\nmov r9, r0\nmov r0, 0\nand r9, 240\njeq32 r9, 12, l2\n\
+             arsh r0, -1\nl2: mov r0, 0\nexit",
+            true,
+        ),
+        (
+            "call get_prandom_u32\nmov r9, r0\nmov r0, 0\nand r9, 240\njne r9, 12, l2\n\
+             mov r10, 1\nl2: mov r0, 0\nexit",
+            false,
+        ),
         // Refused: a callee reading r6 (unset in its frame).
         ("call local f\nmov r0, 0\nexit\nf: mov r0, r6\nexit", true),
         // Refused: a loop with no way out.

@@ -359,7 +359,7 @@ pub(super) fn verdict(cmp: Cmp, d: Val, s: Opnd, taken: bool, ctx_nonnull: bool)
             .flatten()
             .any(|&y| exists(cmp, x, y, taken) != Some(false))
     });
-    if !possible {
+    if !possible || bits_decide(cmp, d, s, taken) {
         return Verdict::Skips;
     }
     let (Some(ud), Some(us)) = (d.under(), s.val().and_then(Val::under)) else {
@@ -374,6 +374,23 @@ pub(super) fn verdict(cmp: Cmp, d: Val, s: Opnd, taken: bool, ctx_nonnull: bool)
         }
         Some(true) => Verdict::Walks,
         _ => Verdict::Unsure,
+    }
+}
+
+/// Whether the bits the kernel knows are 0 in `d` rule the edge out: `jeq`
+/// with a constant having one of them set is never taken (`jne` always),
+/// `jset` with a constant made only of them never.
+fn bits_decide(cmp: Cmp, d: Val, s: Opnd, taken: bool) -> bool {
+    let (Opnd::Imm(c), true) = (s, d.is_scalar()) else {
+        return false;
+    };
+    let width = if cmp.wide { u64::MAX } else { U32 };
+    let (z, c) = (d.known_zeros() & width, c & width);
+    match cmp.op {
+        JmpOp::Jeq => taken && c & z != 0,
+        JmpOp::Jne => !taken && c & z != 0,
+        JmpOp::Jset => taken && c & !z & width == 0,
+        _ => false,
     }
 }
 

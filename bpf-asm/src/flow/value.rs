@@ -81,6 +81,9 @@ pub(super) struct Val {
     /// A `Range` the kernel surely holds as a number, not a pointer (a
     /// constant always is one).
     pub(super) scalar: bool,
+    /// Bits of a `Range` the kernel knows are 0 (its `tnum`), beyond those
+    /// above the range's maximum: from masks, shifts and 32-bit results.
+    pub(super) zeros: u64,
 }
 
 pub(super) const U32: u64 = u32::MAX as u64;
@@ -93,6 +96,7 @@ impl Val {
         stack: false,
         lossy: false,
         scalar: false,
+        zeros: 0,
     };
     pub(super) const UNKNOWN: Val = Val {
         init: Init::Set,
@@ -101,6 +105,7 @@ impl Val {
         stack: false,
         lossy: false,
         scalar: false,
+        zeros: 0,
     };
 
     pub(super) fn konst(c: u64) -> Val {
@@ -374,6 +379,28 @@ impl Val {
             stack: self.stack_any(),
             lossy: true,
             scalar: false,
+            zeros: 0,
+        }
+    }
+
+    /// The bits the kernel surely knows are 0 in this number.
+    pub(super) fn known_zeros(self) -> u64 {
+        if !self.is_set() {
+            return 0;
+        }
+        match self.k {
+            K::Const(c) => !c,
+            K::Range {
+                hhi, ptr: false, ..
+            } => {
+                let above = if hhi == 0 {
+                    u64::MAX
+                } else {
+                    !(u64::MAX >> hhi.leading_zeros())
+                };
+                self.zeros | above
+            }
+            _ => 0,
         }
     }
 
@@ -619,6 +646,11 @@ pub(super) fn join_val(a: Val, b: Val) -> Val {
         // Each path knew its own value; the join knows less.
         lossy: a.lossy || b.lossy || a.k != b.k,
         scalar: a.is_scalar() && b.is_scalar(),
+        zeros: if matches!(k, K::Range { .. }) {
+            a.known_zeros() & b.known_zeros()
+        } else {
+            0
+        },
     };
     for x in [a, b] {
         if let K::Range { site, .. } = x.k

@@ -1773,6 +1773,23 @@ pub(super) fn alu(
     let low_mask = op == AluOp::And
         && b.konst_of()
             .is_some_and(|c| (c & U32).wrapping_add(1).is_power_of_two());
+    // A mask of a number the kernel knows only by its bounds from 0 (so no
+    // bit is known to be 1): the known bits are the zeros tracked here.
+    let plain_mask = op == AluOp::And
+        && b.konst_of().is_some()
+        && a.is_some_and(|a| {
+            !a.lossy
+                && a.is_scalar()
+                && matches!(
+                    a.k,
+                    K::Range {
+                        hlo: 0,
+                        ptr: false,
+                        ..
+                    }
+                )
+        });
+    let low_mask = low_mask || plain_mask;
     let bits = a.is_some() && !matches!(op, AluOp::Add | AluOp::Sub | AluOp::Rsh) && !low_mask;
     // The kernel links `r2 = r1 + 5` to `r1`'s copies (by the difference):
     // what it learns of one it learns of the other.
@@ -1922,7 +1939,27 @@ pub(super) fn alu_value(
             };
         }
     }
+    v.zeros = result_zeros(op, wide, a, b, v);
     v
+}
+
+/// The bits of `a op b` the kernel knows are 0 (its `tnum`): masks clear
+/// bits, shifts move them, 32-bit results clear the upper half.
+fn result_zeros(op: AluOp, wide: bool, a: Val, b: Val, v: Val) -> u64 {
+    if !matches!(v.k, K::Range { .. }) {
+        return 0;
+    }
+    let az = a.known_zeros();
+    let upper = if wide { 0 } else { !U32 };
+    let z = match (op, b.konst_of()) {
+        (AluOp::And, Some(c)) => az | !c,
+        (AluOp::And, None) => az | b.known_zeros(),
+        (AluOp::Or, Some(c)) => az & !c,
+        (AluOp::Rsh, Some(k)) if wide && k < 64 => (az >> k) | !(u64::MAX >> k),
+        (AluOp::Lsh, Some(k)) if wide && k < 64 => (az << k) | ((1u64 << k) - 1),
+        _ => 0,
+    };
+    z | upper
 }
 
 /// The largest interval of 32-bit values `x + c` (modulo the operation's
