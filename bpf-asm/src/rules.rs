@@ -131,9 +131,15 @@ pub(crate) enum StackFault {
 /// The kernel's stack size for one frame.
 pub(crate) const STACK_SIZE: i64 = 512;
 
+/// Whether `size` bytes at `r10 + off` lie inside the frame (a helper's
+/// buffer, which need not be aligned, or any access).
+pub(crate) fn within_stack(off: i64, size: i64) -> bool {
+    off >= -STACK_SIZE && off + size <= 0
+}
+
 /// An access of `size` bytes at `r10 + off`.
 pub(crate) fn stack_access(off: i64, size: i64) -> Option<StackFault> {
-    if off < -STACK_SIZE || off + size > 0 {
+    if !within_stack(off, size) {
         Some(StackFault::Outside)
     } else if off % size != 0 {
         Some(StackFault::Misaligned)

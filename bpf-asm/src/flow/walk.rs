@@ -546,12 +546,17 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 Some(loaded.with_lossy(b.stack_any() || typed))
             }
             Op::Call | Op::CallKfunc => {
+                // The helper, by its name in the kernel headers.
+                let helper = match (f.op, sem.imm) {
+                    (Op::Call, Some(id)) => u32::try_from(id).ok().and_then(bpf_sys::helper_name),
+                    _ => None,
+                };
                 let mut lookup = None;
-                if let (Op::Call, Some(id)) = (f.op, sem.imm) {
-                    self.helper_allowed(i, id, st);
-                    self.map_args(i, id, st);
-                    self.mem_args(i, id, st);
-                    lookup = lookup_result(id, st, slot);
+                if let Some(name) = helper {
+                    self.helper_allowed(i, name, st);
+                    self.map_args(i, name, st);
+                    self.mem_args(i, name, st);
+                    lookup = lookup_result(name, st, slot);
                 }
                 st.args_touch_stack();
                 if f.op == Op::CallKfunc {
@@ -560,23 +565,13 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 }
                 // The kernel knows the range of some helpers' results and
                 // the type of kfuncs'.
-                let known = match (f.op, sem.imm) {
-                    (Op::Call, Some(id)) => u32::try_from(id)
-                        .ok()
-                        .and_then(bpf_sys::helper_name)
-                        .is_some_and(|n| RANGED_HELPERS.contains(&n)),
-                    (Op::Call, None) => false,
+                let known = match f.op {
+                    Op::Call => helper.is_some_and(|n| RANGED_HELPERS.contains(&n)),
                     _ => true,
                 };
                 // Helpers whose prototype returns a plain integer
                 // (`RET_INTEGER`): the kernel holds the result as a number.
-                let integer = match (f.op, sem.imm) {
-                    (Op::Call, Some(id)) => u32::try_from(id)
-                        .ok()
-                        .and_then(bpf_sys::helper_name)
-                        .is_some_and(|n| INTEGER_HELPERS.contains(&n)),
-                    _ => false,
-                };
+                let integer = helper.is_some_and(|n| INTEGER_HELPERS.contains(&n));
                 if let Some(v) = lookup {
                     // An earlier result of this call is another value now.
                     st.forget_values(Some(slot), true);
@@ -648,52 +643,45 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         let mut calls = std::mem::take(&mut self.walked_calls);
         calls.sort_unstable();
         calls.dedup();
-        // Depth-first from the entry; `path` holds (function, call).
+        // Depth-first from the entry; a path holds (function, the call
+        // that entered it).
         let mut reported = HashSet::new();
-        let mut stack: Vec<(usize, Vec<(usize, usize)>)> = vec![(0, vec![(0, NONE as usize)])];
+        let mut stack: Vec<Vec<(usize, usize)>> = vec![vec![(0, NONE as usize)]];
         let mut steps = 0u32;
-        while let Some((f, path)) = stack.pop() {
+        while let Some(path) = stack.pop() {
             steps += 1;
             if steps > 100_000 {
                 break;
             }
             let total: i64 = path.iter().map(|&(g, _)| frame(self.frame_depth[g])).sum();
-            let &(_, last_call) = path.last().unwrap_or(&(0, NONE as usize));
-            if last_call != NONE as usize && reported.insert(last_call) {
+            let &(f, last_call) = path.last().unwrap_or(&(0, NONE as usize));
+            let too_deep = total > rules::STACK_SIZE || path.len() > 8;
+            if too_deep && last_call != NONE as usize && reported.insert(last_call) {
                 let text = self.p.text(self.p.ins[last_call].stmt).to_owned();
                 let names: Vec<String> = path
                     .iter()
                     .map(|&(g, _)| format!("{} bytes", self.frame_depth[g]))
                     .collect();
-                if total > rules::STACK_SIZE {
-                    self.diag.push(
-                        self.p.ins[last_call].stmt,
-                        KEY_FRAMES,
-                        format!(
-                            "`{text}` makes a chain of {} frames using {total} bytes of stack \
-                             (frames of {}, each rounded up to 16): the kernel allows 512 bytes \
-                             for all the frames of a call chain together; use less stack in the \
-                             functions, or call one function after the other instead of from \
-                             within",
-                            path.len(),
-                            names.join(", ")
-                        ),
-                    );
-                } else if path.len() > 8 {
-                    self.diag.push(
-                        self.p.ins[last_call].stmt,
-                        KEY_FRAMES,
-                        format!(
-                            "`{text}` makes a chain of {} frames: the kernel allows at most 8 \
-                             (the entry and 7 nested `call local`s)",
-                            path.len()
-                        ),
-                    );
+                let msg = if total > rules::STACK_SIZE {
+                    format!(
+                        "`{text}` makes a chain of {} frames using {total} bytes of stack \
+                         (frames of {}, each rounded up to 16): the kernel allows 512 bytes \
+                         for all the frames of a call chain together; use less stack in the \
+                         functions, or call one function after the other instead of from \
+                         within",
+                        path.len(),
+                        names.join(", ")
+                    )
                 } else {
-                    reported.remove(&last_call);
-                }
+                    format!(
+                        "`{text}` makes a chain of {} frames: the kernel allows at most 8 \
+                         (the entry and 7 nested `call local`s)",
+                        path.len()
+                    )
+                };
+                self.diag.push(self.p.ins[last_call].stmt, KEY_FRAMES, msg);
             }
-            if path.len() > 8 || total > rules::STACK_SIZE {
+            if too_deep {
                 continue;
             }
             let from = calls.partition_point(|c| c.0 < f);
@@ -704,7 +692,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 }
                 let mut next = path.clone();
                 next.push((callee, at));
-                stack.push((callee, next));
+                stack.push(next);
             }
         }
     }
@@ -730,11 +718,8 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
 
     /// A helper the program type may not call (its `*_func_proto` has no
     /// entry for it: "program of this type cannot use helper").
-    fn helper_allowed(&mut self, i: usize, id: i64, st: &State) {
+    fn helper_allowed(&mut self, i: usize, name: &str, st: &State) {
         let Some(t) = self.p.table else { return };
-        let Some(name) = u32::try_from(id).ok().and_then(bpf_sys::helper_name) else {
-            return;
-        };
         if t.may_call(name) || !Self::walked(st) {
             return;
         }
@@ -926,10 +911,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
     /// the declared sizes), and under `#![unprivileged]` be written.
     /// (`map_lookup_elem` returns a pointer to `value` bytes, or null: the
     /// result's typing belongs to the pointer checks.)
-    fn map_args(&mut self, i: usize, id: i64, st: &State) {
-        let Some(helper) = u32::try_from(id).ok().and_then(bpf_sys::helper_name) else {
-            return;
-        };
+    fn map_args(&mut self, i: usize, helper: &str, st: &State) {
         let args: &[(usize, &str)] = match helper {
             "map_lookup_elem" | "map_delete_elem" => &[(2, "key")],
             "map_update_elem" => &[(2, "key"), (3, "value")],
@@ -946,7 +928,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             } else {
                 map.value_size
             });
-            if off < -512 || off + size > 0 {
+            if !rules::within_stack(off, size) {
                 if st.sure {
                     let text = self.p.text(self.p.ins[i].stmt).to_owned();
                     self.report(
@@ -974,10 +956,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
     /// register (`ARG_PTR_TO_MEM`/`_UNINIT_MEM` with `ARG_CONST_SIZE`):
     /// the bytes must lie inside the stack ("invalid indirect access to
     /// stack R3 off=-4 size=8").
-    fn mem_args(&mut self, i: usize, id: i64, st: &State) {
-        let Some(helper) = u32::try_from(id).ok().and_then(bpf_sys::helper_name) else {
-            return;
-        };
+    fn mem_args(&mut self, i: usize, helper: &str, st: &State) {
         let Some(&(_, pairs)) = MEM_ARGS.iter().find(|(h, _)| *h == helper) else {
             return;
         };
@@ -998,7 +977,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             else {
                 continue;
             };
-            if len == 0 || (off >= -512 && off + len <= 0) {
+            if len == 0 || rules::within_stack(off, len) {
                 continue;
             }
             let text = self.p.text(self.p.ins[i].stmt).to_owned();
@@ -1529,24 +1508,23 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         let mut work = Vec::new();
         for (i, x) in p.ins.iter().enumerate() {
             let seen = self.visits_seen[i];
-            let fall = p.ins_at(p.fall_slot(i));
+            let [first, second] = p.successors(i);
+            // Within the function: a call's target is another one.
             let next = match x.flow {
-                Flow::Next | Flow::Call | Flow::CallLocal(_) | Flow::Func(_) => [fall, None],
-                Flow::Jump(t) => [p.ins_at(t), None],
-                Flow::Cond(t) => [
-                    fall.filter(|_| seen & FALL != 0),
-                    p.ins_at(t).filter(|_| seen & TARGET != 0),
+                Flow::CallLocal(_) | Flow::Func(_) => [first, None],
+                Flow::Cond(_) => [
+                    first.filter(|_| seen & FALL != 0),
+                    second.filter(|_| seen & TARGET != 0),
                 ],
-                Flow::Exit | Flow::Opaque => [None, None],
+                _ => [first, second],
             };
             // Not visited (nothing known), an unknown slot, a kfunc that
             // may not return (`bpf_throw`), control leaving the program
             // (the structure checks' to report): a way out, for all we know.
             let leaves_program = match x.flow {
-                Flow::Next | Flow::Call | Flow::CallLocal(_) | Flow::Func(_) => fall.is_none(),
-                Flow::Jump(t) => p.ins_at(t).is_none(),
-                Flow::Cond(t) => fall.is_none() || p.ins_at(t).is_none(),
                 Flow::Exit | Flow::Opaque => true,
+                Flow::Cond(_) => first.is_none() || second.is_none(),
+                _ => first.is_none(),
             };
             if seen & SEEN == 0
                 || leaves_program
@@ -2059,10 +2037,9 @@ fn list_or(items: &[String], and: &str) -> String {
     }
 }
 
-/// What a call of helper `id` at `slot` returns, if it is a lookup: a
+/// What a call of helper `name` at `slot` returns, if it is a lookup: a
 /// pointer into a value of the map in r1, or null.
-fn lookup_result(id: i64, st: &State, slot: u32) -> Option<Val> {
-    let name = u32::try_from(id).ok().and_then(bpf_sys::helper_name)?;
+fn lookup_result(name: &str, st: &State, slot: u32) -> Option<Val> {
     if !matches!(name, "map_lookup_elem" | "map_lookup_percpu_elem") {
         return None;
     }
