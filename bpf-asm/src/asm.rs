@@ -22,6 +22,18 @@ pub struct AsmError {
     pub col: u32,
     /// What is wrong and what would be accepted.
     pub message: String,
+    /// The named check that found it, which `#![allow(...)]` turns off;
+    /// `None` for syntax and encoding errors, which every program must pass.
+    ///
+    /// ```
+    /// use bpf_asm::Check;
+    ///
+    /// let err = bpf_asm::assemble("mov r3, 42\nldxw r0, [r3 + 0]\nexit").unwrap_err();
+    /// assert_eq!(err.0[0].check, Some(Check::PointerAccess));
+    /// let err = bpf_asm::assemble("mvo r0, 1\nexit").unwrap_err();
+    /// assert_eq!(err.0[0].check, None);
+    /// ```
+    pub check: Option<Check>,
 }
 
 impl fmt::Display for AsmError {
@@ -153,6 +165,7 @@ impl Assembler {
                     line: e.span.line,
                     col: columns.char_column(e.span),
                     message: e.message,
+                    check: e.check,
                 })
                 .collect(),
         ))

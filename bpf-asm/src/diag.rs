@@ -2,6 +2,7 @@
 //! are pushed as they are found, phases check whether they added any, and
 //! the front end takes them all at the end, in source order.
 
+use crate::check::Check;
 use crate::error::Error;
 
 /// Every error found so far.
@@ -29,6 +30,13 @@ impl<S> Diagnostics<S> {
     /// Reports `message` at `span`.
     pub(crate) fn push(&mut self, span: S, message: impl Into<String>) {
         self.errors.push(Error::new(span, message));
+    }
+
+    /// Reports `message` at `span`, found by `check`.
+    pub(crate) fn push_check(&mut self, span: S, check: Check, message: impl Into<String>) {
+        let mut e = Error::new(span, message);
+        e.check = Some(check);
+        self.errors.push(e);
     }
 
     /// Whether nothing has been reported.

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::check::Check;
+
 /// One error at a position: a `proc_macro2::Span` in the macro, a
 /// [`Pos`](crate::Pos) in the runtime assembler.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -10,6 +12,8 @@ pub(crate) struct Error<S> {
     pub(crate) span: S,
     /// What is wrong and what would be accepted.
     pub(crate) message: String,
+    /// The named check that found it (`None`: syntax and encoding).
+    pub(crate) check: Option<Check>,
 }
 
 impl<S> Error<S> {
@@ -18,6 +22,7 @@ impl<S> Error<S> {
         Error {
             span,
             message: message.into(),
+            check: None,
         }
     }
 }

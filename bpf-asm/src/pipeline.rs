@@ -80,7 +80,7 @@ pub(crate) fn assemble<'a, S: Copy>(
         // (With the flow checks off, nothing tells which paths the kernel
         // walks, so these are not promised.)
         for e in encoded.on_walk.iter().filter(|e| !allow.contains(e.check)) {
-            diag.push(e.span, e.msg.clone());
+            diag.push_check(e.span, e.check, e.msg.clone());
         }
     }
     Assembled {

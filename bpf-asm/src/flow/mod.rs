@@ -137,14 +137,15 @@ pub(crate) fn check<S: Copy>(encoded: &Encoded<S>, allow: CheckSet, sink: &mut D
     let mut diag = Diag::default();
     prog.structure(&mut diag);
     let diag = Walk::new(&prog, diag).run();
-    let mut errs: Vec<(u32, S, String)> = Vec::with_capacity(diag.errs.len());
+    let mut errs: Vec<(u32, S, Check, String)> = Vec::with_capacity(diag.errs.len());
     for (k, e) in encoded.on_walk.iter().enumerate() {
         if diag.walked.contains(&(k as u32)) && !allow.contains(e.check) {
-            errs.push((e.stmt, e.span, e.msg.clone()));
+            errs.push((e.stmt, e.span, e.check, e.msg.clone()));
         }
     }
     for (stmt, key, at, msg) in diag.errs {
-        if allow.contains(check_of(key)) {
+        let check = check_of(key);
+        if allow.contains(check) {
             continue;
         }
         if let Some(p) = encoded.stmts.get(stmt as usize) {
@@ -153,13 +154,13 @@ pub(crate) fn check<S: Copy>(encoded: &Encoded<S>, allow: CheckSet, sink: &mut D
                 Some(Role::Src) => p.regs[1],
                 _ => None,
             };
-            errs.push((stmt, span.unwrap_or(p.span), msg));
+            errs.push((stmt, span.unwrap_or(p.span), check, msg));
         }
     }
     // Stable: at one statement, the encoder's errors come first.
     errs.sort_by_key(|e| e.0);
-    for (_, span, msg) in errs {
-        sink.push(span, msg);
+    for (_, span, check, msg) in errs {
+        sink.push_check(span, check, msg);
     }
 }
 

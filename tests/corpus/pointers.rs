@@ -3,12 +3,8 @@
 //! given); every program of the accepted set (null checks on copies, `jne`
 //! and `jeq`, pointers spilled and filled, moved stack pointers, map value
 //! accesses within the declared size) passes the checks and loads.
-//!
-//! Needs root (or CAP_BPF); see `common::require_privilege`.
 
-mod common;
-
-use bpf_loader::ProgramLoader;
+use super::Case;
 
 const MAP: &str = "#![map(m: hash, key = u32, value = u64, max_entries = 4)]\n";
 const ARR: &str = "#![map(a: array, key = u32, value = u64, max_entries = 4)]\n";
@@ -22,10 +18,11 @@ fn lookup(map: &str, name: &str, rest: &str) -> String {
     )
 }
 
-/// (program, what the checks say, what the kernel says).
-fn refused() -> Vec<(String, &'static str, &'static str)> {
+/// The programs the kernel refuses: what the checks say (`""`: nothing,
+/// missed) and what the kernel says.
+fn refused() -> Vec<Case> {
     let p = |s: &str| s.to_owned();
-    vec![
+    let cases: Vec<(String, &str, &str)> = vec![
         // Through a number.
         (
             p("mov r3, 42\nldxw r0, [r3 + 0]\nexit"),
@@ -220,13 +217,17 @@ fn refused() -> Vec<(String, &'static str, &'static str)> {
             "misaligned",
             "misaligned stack access",
         ),
-    ]
+    ];
+    cases
+        .into_iter()
+        .map(|(s, says, kernel)| Case::refused(s, says, kernel))
+        .collect()
 }
 
 /// Programs the kernel loads that are near the rejected ones.
-fn loads() -> Vec<String> {
+fn loads() -> Vec<Case> {
     let p = |s: &str| s.to_owned();
-    vec![
+    let cases = vec![
         // Moved stack pointers inside the frame, aligned.
         p("mov r2, r10\nadd r2, -16\nstdw [r2 + 8], 0\nldxdw r0, [r2 + 8]\nexit"),
         p("mov r2, r10\nadd r2, -512\nstb [r2 + 511], 1\nldxw r0, [r2 + 0]\nexit"),
@@ -313,48 +314,11 @@ fn loads() -> Vec<String> {
             "jeq r0, 0, out\nldxw r1, [r0 + 0]\nand r1, 7\nadd r0, r1\nldxb r0, [r0 + 0]\n\
              out: mov r0, 0\nexit",
         ),
-    ]
+    ];
+    cases.into_iter().map(Case::loads).collect()
 }
 
-#[test]
-fn pointer_checks_agree_with_the_kernel() {
-    let mut bad = Vec::new();
-    for (src, says, _) in refused() {
-        match bpf_asm::assemble(&src) {
-            Ok(_) if says.is_empty() => {}
-            Ok(_) => bad.push(format!("the checks accept:\n{src}")),
-            Err(e) if !e.to_string().contains(says) => {
-                bad.push(format!("the checks say, not `{says}`:\n{src}\n{e}"));
-            }
-            Err(_) => {}
-        }
-    }
-    let mut accepted = Vec::new();
-    for src in loads() {
-        match bpf_asm::assemble(&src) {
-            Ok(p) => accepted.push((src, p)),
-            Err(e) => bad.push(format!("the checks reject:\n{src}\n{e}")),
-        }
-    }
-    if common::kernel() {
-        for (src, _, kernel) in refused() {
-            let p = bpf_asm::Assembler::new()
-                .flow_checks(false)
-                .assemble(&src)
-                .unwrap_or_else(|e| panic!("{src}: {e}"));
-            match ProgramLoader::new(&p).load() {
-                Ok(_) => bad.push(format!("the kernel loads:\n{src}")),
-                Err(e) if !e.to_string().contains(kernel) => {
-                    bad.push(format!("the kernel says, not `{kernel}`:\n{src}\n{e}"));
-                }
-                Err(_) => {}
-            }
-        }
-        for (src, p) in accepted {
-            if let Err(e) = ProgramLoader::new(&p).load() {
-                bad.push(format!("the kernel refuses:\n{src}\n{e}"));
-            }
-        }
-    }
-    assert!(bad.is_empty(), "{}", bad.join("\n\n"));
+/// The pointer corpus.
+pub(crate) fn cases() -> Vec<Case> {
+    [refused(), loads()].concat()
 }

@@ -1,14 +1,10 @@
-//! The rules the kernel applies only where it walks, against the kernel:
-//! each faulty instruction on a path the kernel never walks (decided by a
-//! constant or by a value range) assembles and loads; the same instruction
-//! on a walked path is an error and the kernel refuses it.
-//!
-//! Needs root (or CAP_BPF); see `common::require_privilege`.
+//! The rules the kernel applies only where it walks: each faulty
+//! instruction on a path the kernel never walks (decided by a constant or by
+//! a value range) assembles and loads; the same instruction on a walked path
+//! is an error and the kernel refuses it. Also call chains, endless loops,
+//! and programs full of traps.
 
-mod common;
-
-use bpf_asm::Assembler;
-use bpf_loader::ProgramLoader;
+use super::Case;
 
 const FAULTS: &[&str] = &[
     "div r0, 0",
@@ -64,39 +60,13 @@ fn twins(fault: &str) -> [(String, bool); 7] {
     ]
 }
 
-/// Asserts, for each (program, refused), that the checks reject exactly the
-/// refused ones and (when privileged) the kernel refuses exactly those too,
-/// loading each built with the checks off.
-fn agree(cases: &[(String, bool)]) {
-    let kernel = common::kernel();
-    let mut bad = Vec::new();
-    for (src, refused) in cases {
-        let checked = bpf_asm::assemble(src);
-        if checked.is_err() != *refused {
-            bad.push(format!("the checks say {checked:?}:\n{src}"));
-        }
-        if !kernel {
-            continue;
-        }
-        let raw = Assembler::new()
-            .flow_checks(false)
-            .assemble(src)
-            .unwrap_or_else(|e| panic!("{src}: {e}"));
-        let loads = ProgramLoader::new(&raw).load();
-        if loads.is_ok() == *refused {
-            bad.push(format!(
-                "the kernel says {:?}:\n{src}",
-                loads.err().map(|e| e.to_string())
-            ));
-        }
-    }
-    assert!(bad.is_empty(), "{}", bad.join("\n\n"));
-}
-
-#[test]
-fn rules_hold_where_the_kernel_walks() {
-    let cases: Vec<(String, bool)> = FAULTS.iter().flat_map(|f| twins(f)).collect();
-    agree(&cases);
+/// Every fault on walked and unwalked paths.
+fn faults() -> Vec<Case> {
+    FAULTS
+        .iter()
+        .flat_map(|f| twins(f))
+        .map(|(s, r)| Case::agree(s, r))
+        .collect()
 }
 
 /// A function `name` that writes `depth` bytes below its r10 and returns.
@@ -118,8 +88,7 @@ fn chain(n: usize, depth: u32) -> String {
     s
 }
 
-#[test]
-fn call_chains_agree_with_the_kernel() {
+fn call_chains() -> Vec<Case> {
     // (program, the checks refuse it)
     let cases = [
         (chain(2, 304), true),
@@ -147,11 +116,10 @@ fn call_chains_agree_with_the_kernel() {
             false,
         ),
     ];
-    agree(&cases);
+    cases.into_iter().map(|(s, r)| Case::agree(s, r)).collect()
 }
 
-#[test]
-fn endless_loops_agree_with_the_kernel() {
+fn endless_loops() -> Vec<Case> {
     // (program, the checks refuse it)
     let cases = [
         (
@@ -181,14 +149,12 @@ fn endless_loops_agree_with_the_kernel() {
         // Inside a function the entry calls.
         ("call local f\nmov r0, 0\nexit\nf: mov r0, 0\nl: ja l", true),
     ];
-    let cases: Vec<(String, bool)> = cases.iter().map(|&(s, r)| (s.to_owned(), r)).collect();
-    agree(&cases);
+    cases.iter().map(|&(s, r)| Case::agree(s, r)).collect()
 }
 
 /// Programs full of traps for the checks: the accepted ones must pass and
 /// load, the refused ones be caught and refused.
-#[test]
-fn traps_agree_with_the_kernel() {
+fn traps() -> Vec<Case> {
     let cases = [
         // Bounded loops, with and without `may_goto`.
         ("mov r0, 0\nl: add r0, 1\njlt r0, 100, l\nexit", false),
@@ -269,6 +235,10 @@ fn traps_agree_with_the_kernel() {
             true,
         ),
     ];
-    let cases: Vec<(String, bool)> = cases.iter().map(|&(s, r)| (s.to_owned(), r)).collect();
-    agree(&cases);
+    cases.iter().map(|&(s, r)| Case::agree(s, r)).collect()
+}
+
+/// The walked-path corpus.
+pub(crate) fn cases() -> Vec<Case> {
+    [faults(), call_chains(), endless_loops(), traps()].concat()
 }
