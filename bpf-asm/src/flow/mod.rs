@@ -545,6 +545,28 @@ impl<'a, S> Prog<'a, S> {
         }
     }
 
+    /// What a `size`-byte context load at `off` gives when it is `data` or
+    /// `data_end` of a type with direct packet access.
+    fn ctx_packet(&self, off: Option<i64>, size: u8) -> Option<Val> {
+        let (t, off) = (self.table?, off?);
+        let f = t.access(off, size, false).ok()?;
+        if !f.ptr || i64::from(f.off) != off || size != 4 {
+            return None;
+        }
+        match f.name {
+            "data" => Some(Val::pkt(0, 0)),
+            "data_end" => Some(Val::PKT_END),
+            _ => None,
+        }
+    }
+
+    /// Whether the program type may write the packet (`cgroup_skb` only
+    /// reads it).
+    fn packet_writes(&self) -> bool {
+        self.table
+            .is_some_and(|t| t.prog_type != ProgType::CgroupSkb)
+    }
+
     /// The instruction starting at `slot`.
     fn ins_at(&self, slot: i64) -> Option<u32> {
         let s = usize::try_from(slot).ok()?;

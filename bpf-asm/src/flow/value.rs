@@ -63,7 +63,23 @@ pub(super) enum K {
         id: u32,
         nonnull: bool,
     },
+    /// A packet pointer (`PTR_TO_PACKET`): `data` read from the context,
+    /// moved by `off` bytes. The kernel knows at most `range` bytes from
+    /// `data` are inside the packet, learnt by comparisons with `data_end`
+    /// (`PKT_ANY`: it may know any number of them). `marked`: a comparison
+    /// may have put it at or beyond `data_end`, where the kernel decides
+    /// the next comparison with `data_end` by itself.
+    Pkt {
+        off: i32,
+        range: u32,
+        marked: bool,
+    },
+    /// `data_end` read from the context (`PTR_TO_PACKET_END`).
+    PktEnd,
 }
+
+/// A packet range the kernel may have learnt in ways not followed here.
+pub(super) const PKT_ANY: u32 = u32::MAX;
 
 /// A register's (or a spilled stack slot's) abstract value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,6 +155,40 @@ impl Val {
             },
             ..Val::UNKNOWN
         }
+    }
+
+    /// `data` read from the context: nothing of the packet is known yet.
+    pub(super) fn pkt(off: i32, range: u32) -> Val {
+        Val {
+            k: K::Pkt {
+                off,
+                range,
+                marked: false,
+            },
+            ..Val::UNKNOWN
+        }
+    }
+
+    /// `data_end` read from the context.
+    pub(super) const PKT_END: Val = Val {
+        k: K::PktEnd,
+        ..Val::UNKNOWN
+    };
+
+    /// A packet pointer or `data_end`: comparing them teaches the kernel
+    /// packet ranges.
+    pub(super) fn is_packet(self) -> bool {
+        self.is_set() && matches!(self.k, K::Pkt { .. } | K::PktEnd)
+    }
+
+    /// Maybe a packet pointer or `data_end` that this analysis does not
+    /// follow (not a number, nor another kind of pointer).
+    pub(super) fn maybe_packet(self) -> bool {
+        !self.is_scalar()
+            && !matches!(
+                self.k,
+                K::Ptr { .. } | K::Value { .. } | K::Pkt { .. } | K::PktEnd
+            )
     }
 
     /// The declared map this register surely points at.
@@ -244,7 +294,7 @@ impl Val {
         self.is_set()
             && match self.k {
                 K::Ptr { kinds, .. } => kinds & OTHER == 0,
-                K::Value { .. } => true,
+                K::Value { .. } | K::Pkt { .. } | K::PktEnd => true,
                 _ => false,
             }
     }
@@ -410,7 +460,11 @@ impl Val {
         self.lossy
             || matches!(
                 self.k,
-                K::Ptr { .. } | K::Value { .. } | K::Range { ptr: true, .. }
+                K::Ptr { .. }
+                    | K::Value { .. }
+                    | K::Pkt { .. }
+                    | K::PktEnd
+                    | K::Range { ptr: true, .. }
             )
     }
 
@@ -619,6 +673,23 @@ pub(super) fn join_k(a: K, b: K) -> K {
             id: i1,
             nonnull: n1,
         },
+        (
+            K::Pkt {
+                off: o1,
+                range: r1,
+                marked: m1,
+            },
+            K::Pkt {
+                off: o2,
+                range: r2,
+                marked: m2,
+            },
+        ) if o1 == o2 => K::Pkt {
+            off: o1,
+            // Each path is walked alone: the most any of them knows.
+            range: r1.max(r2),
+            marked: m1 || m2,
+        },
         // Null on one path, not on another: the kernel walks each alone.
         _ => K::None,
     }
@@ -801,6 +872,9 @@ impl State {
             *r = match a.k {
                 // The caller's stack is not the callee's.
                 K::Ptr { kinds, .. } if kinds & STACK != 0 => Val::opaque(a.linked, true),
+                // Not followed into functions (the kernel shares their
+                // ranges across frames).
+                K::Pkt { .. } | K::PktEnd => a.strip(),
                 _ if a.is_set() => a,
                 _ => Val::opaque(true, true),
             };
@@ -892,6 +966,27 @@ impl State {
                 } else {
                     *v = Val::konst(0);
                 }
+            }
+        }
+    }
+
+    /// A comparison with `data_end` from which the kernel may learn that up
+    /// to `range` bytes of the packet are there: it learns it for every
+    /// packet pointer (they share its id 0), spilled ones too.
+    pub(super) fn learn_packet(&mut self, range: u32) {
+        for v in self.values_mut() {
+            if let K::Pkt { range: r, .. } = &mut v.k {
+                *r = (*r).max(range);
+            }
+        }
+    }
+
+    /// Packet pointers, after a call that may change the packet (the kernel
+    /// then forgets them) or learn ranges in another frame: not followed.
+    pub(super) fn forget_packet(&mut self) {
+        for v in self.values_mut() {
+            if matches!(v.k, K::Pkt { .. } | K::PktEnd) {
+                *v = v.strip();
             }
         }
     }

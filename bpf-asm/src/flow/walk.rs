@@ -531,6 +531,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             }
             Op::Atomic { .. } => {
                 let b = dst;
+                self.packet_atomic(i, st, b);
                 self.mem_access(i, st, b, sem.off, size, Role::Dst, true);
                 self.ctx_atomic(i, st, b);
                 self.stack_read(i, st, b, sem.off, size);
@@ -559,6 +560,9 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                     lookup = lookup_result(name, st, slot);
                 }
                 st.args_touch_stack();
+                // Some helpers change the packet, and the kernel then
+                // forgets every packet pointer.
+                st.forget_packet();
                 if f.op == Op::CallKfunc {
                     // `bpf_throw` does not return: the kernel may stop here.
                     st.make_unsure();
@@ -1078,6 +1082,8 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 Some(m) => format!("a pointer into a value of map `{}`", m.name),
                 None => "a map value pointer".to_owned(),
             },
+            K::Pkt { .. } => "a packet pointer".to_owned(),
+            K::PktEnd => "`data_end`, the packet end pointer".to_owned(),
             _ => "a pointer".to_owned(),
         }
     }
@@ -1176,6 +1182,10 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             );
             return;
         }
+        if base.is_packet() {
+            self.packet_access(i, st, base, (off, size), role, write);
+            return;
+        }
         let (Some(m), K::Value { off: Some(o), .. }, Some(f)) = (self.value_map(base), base.k, off)
         else {
             return;
@@ -1200,6 +1210,101 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 ),
             );
         }
+    }
+
+    /// A load or store through a packet pointer outside the bytes the
+    /// kernel knows are there ("invalid access to packet"), a store where
+    /// the type only reads the packet ("cannot write into packet"), or an
+    /// access through `data_end` ("invalid mem access 'pkt_end'").
+    fn packet_access(
+        &mut self,
+        i: usize,
+        st: &State,
+        base: Val,
+        (off, size): (Option<i64>, u8),
+        role: Role,
+        write: bool,
+    ) {
+        let p = self.p;
+        let text = p.text(p.ins[i].stmt);
+        let r = p.ins[i].sem.reg(role);
+        let (noun, verb) = if write {
+            ("store", "writes")
+        } else {
+            ("load", "reads")
+        };
+        let msg = match base.k {
+            K::PktEnd => format!(
+                "`{text}` goes through r{r}, `data_end`, which marks where the packet ends: the \
+                 kernel refuses memory access through it; read the packet through `data`"
+            ),
+            K::Pkt { .. } if write && !p.packet_writes() => format!(
+                "`{text}` writes the packet, which {} programs may only read: the kernel \
+                 refuses it; copy the bytes to the stack to change them",
+                p.table.map_or("these", |t| t.prog_type.name())
+            ),
+            K::Pkt { off: o, range, .. } => {
+                let Some(at) = off.map(|f| i64::from(o) + f) else {
+                    return;
+                };
+                let end = at + i64::from(size);
+                if range == PKT_ANY || (at >= 0 && end <= i64::from(range)) {
+                    return;
+                }
+                let known = match range {
+                    0 => "no byte of the packet is known to be there".to_owned(),
+                    n => format!("only the first {n} bytes are known to be there"),
+                };
+                let moved = if o == 0 {
+                    String::new()
+                } else {
+                    format!(" (r{r} is `data` + {o})")
+                };
+                // The registers to name in the fix, if some hold them.
+                let holding = |want: fn(K) -> bool, or: &str| {
+                    (0..10u8)
+                        .find(|&x| {
+                            st.regs[usize::from(x)].is_set() && want(st.regs[usize::from(x)].k)
+                        })
+                        .map_or(or.to_owned(), |x| format!("r{x}"))
+                };
+                let data = holding(|k| matches!(k, K::Pkt { off: 0, .. }), "<data>");
+                let data_end = holding(|k| k == K::PktEnd, "<data_end>");
+                if at < 0 {
+                    format!(
+                        "`{text}` {verb} {size} bytes at offset {at} from `data`{moved}, before \
+                         the packet: the kernel refuses it; keep the offset from `data` at 0 or \
+                         more"
+                    )
+                } else {
+                    format!(
+                        "`{text}` {verb} packet bytes {at}..{end}{moved}, but {known}: the \
+                         kernel refuses it; before this {noun}, check the packet is long \
+                         enough (`mov rX, {data}; add rX, {end}; jgt rX, {data_end}, <label>`)"
+                    )
+                }
+            }
+            _ => return,
+        };
+        self.report_at(i, KEY_PTR, Some(role), msg);
+    }
+
+    /// An atomic operation on the packet ("BPF_ATOMIC stores into R2 pkt
+    /// is not allowed").
+    fn packet_atomic(&mut self, i: usize, st: &State, base: Val) {
+        if !base.is_packet() || !Self::walked(st) {
+            return;
+        }
+        let text = self.p.text(self.p.ins[i].stmt);
+        self.report_at(
+            i,
+            KEY_PTR,
+            Some(Role::Dst),
+            format!(
+                "`{text}` is an atomic operation on the packet: the kernel refuses atomics on \
+                 packet memory; load the bytes, compute, and store them back"
+            ),
+        );
     }
 
     /// Arithmetic on a pointer that the kernel refuses
@@ -1285,6 +1390,11 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                  subtracted from another)",
                 x.sem.dst, x.sem.src
             )
+        } else if ptr.k == K::PktEnd {
+            format!(
+                "`{text}` moves r{r}, {what}: the kernel refuses arithmetic on `data_end`; \
+                 move a packet pointer instead and compare it with `data_end`"
+            )
         } else {
             match op {
                 AluOp::Add => return false,
@@ -1342,6 +1452,9 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         let at = b.stack_off().zip(off).and_then(|(o, f)| o.checked_add(f));
         if let Some(base_off) = b.ctx_off() {
             let at = base_off.zip(off).and_then(|(a, f)| a.checked_add(f));
+            if !signed && let Some(v) = p.ctx_packet(at, size) {
+                return v;
+            }
             let hi = match (size, signed) {
                 (1, false) => 0xff,
                 (2, false) => 0xffff,
@@ -1401,6 +1514,11 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             Src::Imm(Some(imm)) => (None, Opnd::Imm(imm_operand(imm, cmp.wide))),
             Src::Imm(None) => (None, Opnd::Unknown),
         };
+        if let (Src::Reg(r), Opnd::Reg(sv)) = (src, s) {
+            if self.packet_branch(i, st, cmp, (dst, d), (r, sv), (fall, target)) {
+                return;
+            }
+        }
         // `jeq rX, 0` / `jne rX, 0` on a lookup result: both ways walked,
         // the result and its copies null on one and a value pointer on the
         // other (`mark_ptr_or_null_regs`); once checked, the kernel knows
@@ -1484,6 +1602,71 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             }
             self.branch_edge(i, taken, (fall, target), next);
         }
+    }
+
+    /// A 64-bit comparison of a packet pointer with `data_end`, as the
+    /// kernel's `try_match_pkt_pointers` reads it: on the edge where the
+    /// pointer is at most `data_end` every packet pointer learns that many
+    /// bytes are there; on the other this pointer is at or beyond the end
+    /// (`mark_pkt_end`), after which the kernel may decide such comparisons
+    /// by itself. Whether it followed the edges. A comparison this analysis
+    /// cannot read that may teach the kernel a range lets it know any.
+    fn packet_branch(
+        &mut self,
+        i: usize,
+        st: &mut State,
+        cmp: Cmp,
+        (dst, d): (u8, Val),
+        (src, s): (u8, Val),
+        edges: (i64, i64),
+    ) -> bool {
+        let (pkt_reg, pkt, op) = match (d.k, s.k) {
+            (K::Pkt { .. }, K::PktEnd) if d.is_set() && s.is_set() => (dst, d, cmp.op),
+            (K::PktEnd, K::Pkt { .. }) if d.is_set() && s.is_set() => (src, s, flip(cmp.op)),
+            _ => {
+                let maybe = |v: Val| v.is_packet() || v.maybe_packet();
+                let pkts = matches!((d.k, s.k), (K::Pkt { .. }, K::Pkt { .. }));
+                if cmp.wide && maybe(d) && maybe(s) && !pkts {
+                    st.learn_packet(PKT_ANY);
+                }
+                return false;
+            }
+        };
+        let K::Pkt { off, marked, .. } = pkt.k else {
+            return false;
+        };
+        // (the edge that learns, whether its bound is open: `<` the end)
+        let learns = match op {
+            JmpOp::Jgt => (false, false),
+            JmpOp::Jlt => (true, true),
+            JmpOp::Jge => (false, true),
+            JmpOp::Jle => (true, false),
+            _ => return false,
+        };
+        if !cmp.wide {
+            return false;
+        }
+        for taken in [false, true] {
+            let mut next = if taken { take(st) } else { st.clone() };
+            if taken == learns.0 {
+                if let Ok(off) = u32::try_from(off) {
+                    // An open bound gives one byte more (generous either way).
+                    next.learn_packet(off + u32::from(learns.1));
+                }
+            } else {
+                next.regs[usize::from(pkt_reg)].k = K::Pkt {
+                    off,
+                    range: 0,
+                    marked: true,
+                };
+            }
+            if marked {
+                next.make_unsure();
+                next.suspect = true;
+            }
+            self.branch_edge(i, taken, edges, next);
+        }
+        true
     }
 
     /// Follows one edge of the comparison at `i`, noting that some visit
@@ -1689,6 +1872,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         // null-checked its lookup results.
         after.forget_ranges(None);
         after.forget_values(None, false);
+        after.forget_packet();
         let r0 = match sum.r0.init {
             Init::Set => match sum.r0.k {
                 K::Const(c) => Val::konst(c),
@@ -1852,6 +2036,18 @@ pub(super) fn alu_value(
                 _,
             ) if b.is_scalar() => return Val::value(map, None, id),
             (K::Value { .. }, _) | (_, K::Value { .. }) => return Val::UNKNOWN,
+            (K::Pkt { off, range, marked }, K::Const(c)) => {
+                return match moved(Some(off), op, c) {
+                    Some(off) => Val {
+                        k: K::Pkt { off, range, marked },
+                        ..Val::UNKNOWN
+                    },
+                    None => Val::UNKNOWN,
+                };
+            }
+            // A variable offset: another packet pointer (id), not followed.
+            (K::Pkt { .. }, _) if b.is_scalar() => return Val::UNKNOWN,
+            (_, K::Pkt { .. }) if op == AluOp::Add && a.is_scalar() => return Val::UNKNOWN,
             (K::Ptr { .. }, K::Ptr { .. }) => return Val::opaque(false, true),
             (K::Ptr { kinds, .. }, _) => return Val::ptr(kinds, None),
             (_, K::Ptr { kinds, .. }) if op == AluOp::Add => return Val::ptr(kinds, None),
