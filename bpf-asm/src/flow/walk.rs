@@ -1514,10 +1514,10 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             Src::Imm(Some(imm)) => (None, Opnd::Imm(imm_operand(imm, cmp.wide))),
             Src::Imm(None) => (None, Opnd::Unknown),
         };
-        if let (Src::Reg(r), Opnd::Reg(sv)) = (src, s) {
-            if self.packet_branch(i, st, cmp, (dst, d), (r, sv), (fall, target)) {
-                return;
-            }
+        if let (Src::Reg(r), Opnd::Reg(sv)) = (src, s)
+            && self.packet_branch(i, st, cmp, (dst, d), (r, sv), (fall, target))
+        {
+            return;
         }
         // `jeq rX, 0` / `jne rX, 0` on a lookup result: both ways walked,
         // the result and its copies null on one and a value pointer on the
