@@ -99,6 +99,21 @@ fn refused() -> Vec<Case> {
             "may only read",
             "cannot write into packet",
         ),
+        // A variable offset needs a check of its own.
+        Case::refused(
+            tc(
+                "ldxw r5, [r1 + 0]\nand r5, 15\nmov r4, r2\nadd r4, 20\njgt r4, r3, out\n\
+                mov r4, r2\nadd r4, r5\nldxw r0, [r4 + 0]\nout: mov r0, 0\nexit",
+            ),
+            "past r4's variable offset",
+            BAD,
+        ),
+        // 32-bit comparisons teach the kernel nothing.
+        Case::refused(
+            tc("mov r4, r2\nadd r4, 4\njgt32 r4, r3, out\nldxw r0, [r2 + 0]\nout: mov r0, 0\nexit"),
+            "no byte of the packet",
+            BAD,
+        ),
         // Through `data_end`.
         Case::refused(
             tc("ldxb r0, [r3 - 1]\nmov r0, 0\nexit"),
@@ -148,7 +163,7 @@ fn refused() -> Vec<Case> {
                 mov r2, 8\ncall skb_pull_data\nldxb r0, [r7 + 0]\nmov r0, 0\nexit\n\
                 out: mov r0, 0\nexit",
             ),
-            "",
+            "a packet pointer from before `call skb_pull_data`",
             "R7 invalid mem access 'scalar'",
         ),
     ]

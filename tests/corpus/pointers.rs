@@ -88,8 +88,8 @@ fn refused() -> Vec<Case> {
                 "m",
                 "jeq32 r0, 0, out\nldxw r0, [r0 + 0]\nout: mov r0, 0\nexit",
             ),
-            "",
-            "",
+            "r0 may be null here",
+            "R0 invalid mem access 'map_value_or_null'",
         ),
         // The null path of a check.
         (

@@ -74,6 +74,34 @@ const RANGED_HELPERS: &[&str] = &[
 /// Helpers whose prototype's `ret_type` is `RET_INTEGER` in the kernel's
 /// `*_proto` (`kernel/bpf/helpers.c`, `net/core/filter.c`): their result
 /// is a number to the verifier.
+/// Helpers that may change the packet (`bpf_helper_changes_pkt_data`):
+/// after one, the kernel forgets every packet pointer.
+const CHANGES_PACKET: &[&str] = &[
+    "clone_redirect",
+    "l3_csum_replace",
+    "l4_csum_replace",
+    "lwt_push_encap",
+    "lwt_seg6_action",
+    "lwt_seg6_adjust_srh",
+    "lwt_seg6_store_bytes",
+    "msg_pop_data",
+    "msg_pull_data",
+    "msg_push_data",
+    "skb_adjust_room",
+    "skb_change_head",
+    "skb_change_proto",
+    "skb_change_tail",
+    "skb_pull_data",
+    "skb_store_bytes",
+    "skb_vlan_pop",
+    "skb_vlan_push",
+    "store_hdr_opt",
+    "xdp_adjust_head",
+    "xdp_adjust_meta",
+    "xdp_adjust_tail",
+    "tail_call",
+];
+
 const INTEGER_HELPERS: &[&str] = &[
     "get_prandom_u32",
     "ktime_get_ns",

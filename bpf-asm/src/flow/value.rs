@@ -66,20 +66,35 @@ pub(super) enum K {
     /// A packet pointer (`PTR_TO_PACKET`): `data` read from the context,
     /// moved by `off` bytes. The kernel knows at most `range` bytes from
     /// `data` are inside the packet, learnt by comparisons with `data_end`
-    /// (`PKT_ANY`: it may know any number of them). `marked`: a comparison
-    /// may have put it at or beyond `data_end`, where the kernel decides
-    /// the next comparison with `data_end` by itself.
+    /// (`PKT_ANY`: it may know any number of them). `marks`: what the
+    /// kernel may know of where it lies, `PKT_IN` (a range, maybe 0),
+    /// `PKT_AT` or `PKT_BEYOND` `data_end` (`mark_pkt_end`, after which it
+    /// decides some comparisons with `data_end` by itself), one bit each.
+    /// `id`: 0 for `data` moved by constants; after a variable offset, the
+    /// slot after the instruction that added it (the kernel's new id): a
+    /// comparison teaches only the pointers of its id.
     Pkt {
         off: i32,
         range: u32,
-        marked: bool,
+        marks: u8,
+        id: u32,
     },
     /// `data_end` read from the context (`PTR_TO_PACKET_END`).
     PktEnd,
 }
 
+/// Marks the range group of packet pointers a helper call turned into
+/// numbers (with the call's slot), to say so.
+pub(super) const DROPPED_PACKET: u32 = 1 << 30;
+
 /// A packet range the kernel may have learnt in ways not followed here.
 pub(super) const PKT_ANY: u32 = u32::MAX;
+/// Where a packet pointer may lie, to the kernel: with a range of bytes
+/// (`range >= 0`), at `data_end` (`AT_PKT_END`), beyond it
+/// (`BEYOND_PKT_END`).
+pub(super) const PKT_IN: u8 = 1;
+pub(super) const PKT_AT: u8 = 2;
+pub(super) const PKT_BEYOND: u8 = 4;
 
 /// A register's (or a spilled stack slot's) abstract value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,7 +178,22 @@ impl Val {
             k: K::Pkt {
                 off,
                 range,
-                marked: false,
+                marks: PKT_IN,
+                id: 0,
+            },
+            ..Val::UNKNOWN
+        }
+    }
+
+    /// A packet pointer at `off` plus a variable offset added by the
+    /// instruction at `slot`: no byte known.
+    pub(super) fn var_pkt(off: i32, slot: u32) -> Val {
+        Val {
+            k: K::Pkt {
+                off,
+                range: 0,
+                marks: PKT_IN,
+                id: slot.saturating_add(1),
             },
             ..Val::UNKNOWN
         }
@@ -677,18 +707,21 @@ pub(super) fn join_k(a: K, b: K) -> K {
             K::Pkt {
                 off: o1,
                 range: r1,
-                marked: m1,
+                marks: m1,
+                id: i1,
             },
             K::Pkt {
                 off: o2,
                 range: r2,
-                marked: m2,
+                marks: m2,
+                id: i2,
             },
-        ) if o1 == o2 => K::Pkt {
+        ) if o1 == o2 && i1 == i2 => K::Pkt {
             off: o1,
             // Each path is walked alone: the most any of them knows.
             range: r1.max(r2),
-            marked: m1 || m2,
+            marks: m1 | m2,
+            id: i1,
         },
         // Null on one path, not on another: the kernel walks each alone.
         _ => K::None,
@@ -972,21 +1005,42 @@ impl State {
 
     /// A comparison with `data_end` from which the kernel may learn that up
     /// to `range` bytes of the packet are there: it learns it for every
-    /// packet pointer (they share its id 0), spilled ones too.
-    pub(super) fn learn_packet(&mut self, range: u32) {
+    /// packet pointer of the compared one's `id` (all if `None`), spilled
+    /// ones too; `surely`: it does, which puts them inside the packet again.
+    pub(super) fn learn_packet(&mut self, id: Option<u32>, range: u32, surely: bool) {
         for v in self.values_mut() {
-            if let K::Pkt { range: r, .. } = &mut v.k {
+            if let K::Pkt {
+                range: r,
+                marks,
+                id: i,
+                ..
+            } = &mut v.k
+                && id.is_none_or(|x| x == *i)
+            {
                 *r = (*r).max(range);
+                if surely {
+                    *marks = PKT_IN;
+                }
             }
         }
     }
 
-    /// Packet pointers, after a call that may change the packet (the kernel
-    /// then forgets them) or learn ranges in another frame: not followed.
+    /// Packet pointers after a call that may change the packet or learn
+    /// ranges in another frame: not followed.
     pub(super) fn forget_packet(&mut self) {
         for v in self.values_mut() {
             if matches!(v.k, K::Pkt { .. } | K::PktEnd) {
                 *v = v.strip();
+            }
+        }
+    }
+
+    /// Packet pointers after the helper call at `slot` that may change the
+    /// packet: the kernel holds them as unknown numbers from then on.
+    pub(super) fn drop_packet(&mut self, slot: u32) {
+        for v in self.values_mut() {
+            if matches!(v.k, K::Pkt { .. } | K::PktEnd) && v.is_set() {
+                *v = Val::unknown_number(slot | DROPPED_PACKET);
             }
         }
     }

@@ -557,12 +557,16 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                     self.helper_allowed(i, name, st);
                     self.map_args(i, name, st);
                     self.mem_args(i, name, st);
-                    lookup = lookup_result(name, st, slot);
+                    lookup = lookup_result(name, st, slot, self.p.maps);
                 }
                 st.args_touch_stack();
                 // Some helpers change the packet, and the kernel then
-                // forgets every packet pointer.
-                st.forget_packet();
+                // forgets every packet pointer (as do kfuncs, not followed).
+                match helper {
+                    None => st.forget_packet(),
+                    Some(n) if CHANGES_PACKET.contains(&n) => st.drop_packet(slot),
+                    Some(_) => {}
+                }
                 if f.op == Op::CallKfunc {
                     // `bpf_throw` does not return: the kernel may stop here.
                     st.make_unsure();
@@ -1058,6 +1062,30 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         .then_some(m)
     }
 
+    /// "`call skb_pull_data` at line 9" when `v` is a packet pointer that
+    /// call turned into a number.
+    fn packet_changer(&self, v: Val) -> Option<String> {
+        let K::Range { site, .. } = v.k else {
+            return None;
+        };
+        if site == NO_SITE || site & DROPPED_PACKET == 0 {
+            return None;
+        }
+        let p = self.p;
+        let x = p
+            .ins
+            .get(*p.slot_ins.get((site & !DROPPED_PACKET) as usize)? as usize)?;
+        let name = match (x.sem.form.map(|f| f.op), x.sem.imm) {
+            (Some(Op::Call), Some(id)) => u32::try_from(id).ok().and_then(bpf_sys::helper_name)?,
+            _ => return None,
+        };
+        if !CHANGES_PACKET.contains(&name) {
+            return None;
+        }
+        let c = p.stmts.get(x.stmt as usize)?;
+        Some(format!("`{}` at line {}", c.text, c.line))
+    }
+
     /// "`call map_lookup_elem` at line 4": the call that returned the value
     /// pointer `id`.
     fn lookup_call(&self, id: u32) -> String {
@@ -1140,6 +1168,22 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                     at.unsigned_abs(),
                     if o < 0 { '-' } else { '+' },
                     o.unsigned_abs()
+                ),
+            );
+            return;
+        }
+        if base.is_scalar()
+            && let Some(call) = self.packet_changer(base)
+        {
+            self.report_at(
+                i,
+                KEY_PTR,
+                Some(role),
+                format!(
+                    "`{text}` goes through r{r}, a packet pointer from before {call}, which may \
+                     change the packet: the kernel forgets every packet pointer there and holds \
+                     them as numbers; after the call, read `data` and `data_end` from the \
+                     context again and check the length"
                 ),
             );
             return;
@@ -1243,7 +1287,9 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                  refuses it; copy the bytes to the stack to change them",
                 p.table.map_or("these", |t| t.prog_type.name())
             ),
-            K::Pkt { off: o, range, .. } => {
+            K::Pkt {
+                off: o, range, id, ..
+            } => {
                 let Some(at) = off.map(|f| i64::from(o) + f) else {
                     return;
                 };
@@ -1255,32 +1301,50 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                     0 => "no byte of the packet is known to be there".to_owned(),
                     n => format!("only the first {n} bytes are known to be there"),
                 };
-                let moved = if o == 0 {
-                    String::new()
-                } else {
-                    format!(" (r{r} is `data` + {o})")
-                };
                 // The registers to name in the fix, if some hold them.
-                let holding = |want: fn(K) -> bool, or: &str| {
+                let holding = |want: &dyn Fn(K) -> bool, or: &str| {
                     (0..10u8)
                         .find(|&x| {
                             st.regs[usize::from(x)].is_set() && want(st.regs[usize::from(x)].k)
                         })
                         .map_or(or.to_owned(), |x| format!("r{x}"))
                 };
-                let data = holding(|k| matches!(k, K::Pkt { off: 0, .. }), "<data>");
-                let data_end = holding(|k| k == K::PktEnd, "<data_end>");
+                let data_end = holding(&|k| k == K::PktEnd, "<data_end>");
+                // Bytes are counted from `data`, or past a variable offset
+                // from the pointer that added it; the check moves a copy of
+                // a pointer of the same kind to the end of the access.
+                let (from, moved, base, add) = if id == 0 {
+                    let data = holding(&|k| matches!(k, K::Pkt { off: 0, id: 0, .. }), "<data>");
+                    let moved = if o == 0 {
+                        String::new()
+                    } else {
+                        format!(" (r{r} is `data` + {o})")
+                    };
+                    ("`data`", moved, data, end)
+                } else {
+                    (
+                        "its variable offset",
+                        String::new(),
+                        format!("r{r}"),
+                        end - i64::from(o),
+                    )
+                };
                 if at < 0 {
                     format!(
-                        "`{text}` {verb} {size} bytes at offset {at} from `data`{moved}, before \
-                         the packet: the kernel refuses it; keep the offset from `data` at 0 or \
+                        "`{text}` {verb} {size} bytes at offset {at} from {from}{moved}, before \
+                         the packet: the kernel refuses it; keep the offset from {from} at 0 or \
                          more"
                     )
                 } else {
+                    let bytes = if id == 0 {
+                        format!("packet bytes {at}..{end}")
+                    } else {
+                        format!("bytes {at}..{end} past r{r}'s variable offset")
+                    };
                     format!(
-                        "`{text}` {verb} packet bytes {at}..{end}{moved}, but {known}: the \
-                         kernel refuses it; before this {noun}, check the packet is long \
-                         enough (`mov rX, {data}; add rX, {end}; jgt rX, {data_end}, <label>`)"
+                        "`{text}` {verb} {bytes}{moved}, but {known}: the kernel refuses it; \
+                         before this {noun}, check the packet is long enough (`mov rX, {base}; \
+                         add rX, {add}; jgt rX, {data_end}, <label>`)"
                     )
                 }
             }
@@ -1544,6 +1608,19 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 }
                 return;
             }
+            if matches!(cmp.op, JmpOp::Jeq | JmpOp::Jne) && matches!(src, Src::Imm(Some(0))) {
+                // 32-bit: the kernel refines nothing, but decides it for a
+                // pointer it knows is not null (`is_branch_taken`).
+                for taken in [false, true] {
+                    let null = taken == (cmp.op == JmpOp::Jeq);
+                    if null && nonnull {
+                        continue;
+                    }
+                    let next = if taken { take(st) } else { st.clone() };
+                    self.branch_edge(i, taken, (fall, target), next);
+                }
+                return;
+            }
             // Any other comparison: the kernel may learn what is not followed.
             st.forget_values(Some(id), false);
         }
@@ -1626,46 +1703,81 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             _ => {
                 let maybe = |v: Val| v.is_packet() || v.maybe_packet();
                 let pkts = matches!((d.k, s.k), (K::Pkt { .. }, K::Pkt { .. }));
-                if cmp.wide && maybe(d) && maybe(s) && !pkts {
-                    st.learn_packet(PKT_ANY);
+                if pkts && d.is_set() && s.is_set() {
+                    // Two packet pointers: neither decided nor learnt from.
+                    return self.both_edges(i, st, edges);
+                }
+                if cmp.wide && maybe(d) && maybe(s) {
+                    st.learn_packet(None, PKT_ANY, false);
                 }
                 return false;
             }
         };
-        let K::Pkt { off, marked, .. } = pkt.k else {
+        let K::Pkt { off, marks, id, .. } = pkt.k else {
             return false;
         };
         // (the edge that learns, whether its bound is open: `<` the end)
-        let learns = match op {
+        let (learner, open) = match op {
+            _ if !cmp.wide => return self.both_edges(i, st, edges),
             JmpOp::Jgt => (false, false),
             JmpOp::Jlt => (true, true),
             JmpOp::Jge => (false, true),
             JmpOp::Jle => (true, false),
-            _ => return false,
+            // Neither decided nor learnt from.
+            _ => return self.both_edges(i, st, edges),
         };
-        if !cmp.wide {
-            return false;
+        // What the kernel decides (`is_pkt_ptr_branch_taken`) for each
+        // place the pointer may be: `Some(taken)`, or `None` for both ways.
+        let decides = |mark: u8| match (mark, op) {
+            (PKT_BEYOND, JmpOp::Jgt | JmpOp::Jle) => Some(op == JmpOp::Jgt),
+            (PKT_AT | PKT_BEYOND, JmpOp::Jlt | JmpOp::Jge) => Some(op == JmpOp::Jge),
+            _ => None,
+        };
+        let mut verdicts = [PKT_IN, PKT_AT, PKT_BEYOND]
+            .into_iter()
+            .filter(|&m| marks & m != 0)
+            .map(decides);
+        let first = verdicts.next().flatten();
+        let agreed = verdicts.all(|v| v == first);
+        if agreed && let Some(taken) = first {
+            // Decided: the other edge is never walked, nothing learnt.
+            let next = take(st);
+            self.branch_edge(i, taken, edges, next);
+            return true;
         }
         for taken in [false, true] {
             let mut next = if taken { take(st) } else { st.clone() };
-            if taken == learns.0 {
+            if taken == learner {
                 if let Ok(off) = u32::try_from(off) {
-                    // An open bound gives one byte more (generous either way).
-                    next.learn_packet(off + u32::from(learns.1));
+                    // An open bound gives one byte more (generous: older
+                    // kernels give one less, and none at offset 0).
+                    let surely = id == 0 && (off > 0 || !open);
+                    next.learn_packet(Some(id), off + u32::from(open), surely);
                 }
             } else {
                 next.regs[usize::from(pkt_reg)].k = K::Pkt {
                     off,
                     range: 0,
-                    marked: true,
+                    marks: if open { PKT_AT } else { PKT_BEYOND },
+                    id,
                 };
             }
-            if marked {
+            if !agreed {
                 next.make_unsure();
                 next.suspect = true;
             }
             self.branch_edge(i, taken, edges, next);
         }
+        true
+    }
+
+    /// Follows both edges of the comparison at `i` with the state as it is,
+    /// as the kernel does with one it neither decides nor learns from.
+    fn both_edges(&mut self, i: usize, st: &mut State, edges: (i64, i64)) -> bool {
+        let next = st.clone();
+        self.branch_edge(i, false, edges, next);
+        let next = take(st);
+        self.branch_edge(i, true, edges, next);
         true
     }
 
@@ -2036,18 +2148,34 @@ pub(super) fn alu_value(
                 _,
             ) if b.is_scalar() => return Val::value(map, None, id),
             (K::Value { .. }, _) | (_, K::Value { .. }) => return Val::UNKNOWN,
-            (K::Pkt { off, range, marked }, K::Const(c)) => {
+            (
+                K::Pkt {
+                    off,
+                    range,
+                    marks,
+                    id,
+                },
+                K::Const(c),
+            ) => {
                 return match moved(Some(off), op, c) {
                     Some(off) => Val {
-                        k: K::Pkt { off, range, marked },
+                        k: K::Pkt {
+                            off,
+                            range,
+                            marks,
+                            id,
+                        },
                         ..Val::UNKNOWN
                     },
                     None => Val::UNKNOWN,
                 };
             }
-            // A variable offset: another packet pointer (id), not followed.
-            (K::Pkt { .. }, _) if b.is_scalar() => return Val::UNKNOWN,
-            (_, K::Pkt { .. }) if op == AluOp::Add && a.is_scalar() => return Val::UNKNOWN,
+            // A variable offset: another packet pointer (a new id), no
+            // byte known.
+            (K::Pkt { off, .. }, _) if b.is_scalar() => return Val::var_pkt(off, site),
+            (_, K::Pkt { off, .. }) if op == AluOp::Add && a.is_scalar() => {
+                return Val::var_pkt(off, site);
+            }
             (K::Ptr { .. }, K::Ptr { .. }) => return Val::opaque(false, true),
             (K::Ptr { kinds, .. }, _) => return Val::ptr(kinds, None),
             (_, K::Ptr { kinds, .. }) if op == AluOp::Add => return Val::ptr(kinds, None),
@@ -2235,7 +2363,11 @@ fn list_or(items: &[String], and: &str) -> String {
 
 /// What a call of helper `name` at `slot` returns, if it is a lookup: a
 /// pointer into a value of the map in r1, or null.
-fn lookup_result(name: &str, st: &State, slot: u32) -> Option<Val> {
+/// What a map lookup returns: a value pointer that may be null, unless
+/// the kernel may know it is not (`can_elide_value_nullness`): a lookup in
+/// an array with a constant key below `max_entries`, or in a map this
+/// analysis does not know.
+fn lookup_result(name: &str, st: &State, slot: u32, maps: &[MapSpec]) -> Option<Val> {
     if !matches!(name, "map_lookup_elem" | "map_lookup_percpu_elem") {
         return None;
     }
@@ -2243,5 +2375,24 @@ fn lookup_result(name: &str, st: &State, slot: u32) -> Option<Val> {
         .map_index()
         .and_then(|m| u32::try_from(m).ok())
         .unwrap_or(NONE);
-    Some(Val::lookup(map, slot))
+    let elided = match maps.get(map as usize) {
+        None => true,
+        Some(m)
+            if name == "map_lookup_elem"
+                && matches!(m.map_type, MapType::Array | MapType::PercpuArray) =>
+        {
+            // Null only for a key known to be out of range.
+            let key = st.regs[2]
+                .stack_off()
+                .and_then(|at| st.fill(at, 4))
+                .and_then(Val::konst_of);
+            key.is_none_or(|k| k < u64::from(m.max_entries))
+        }
+        Some(_) => false,
+    };
+    let mut v = Val::lookup(map, slot);
+    if let K::Value { nonnull, .. } = &mut v.k {
+        *nonnull = elided;
+    }
+    Some(v)
 }
