@@ -241,6 +241,23 @@ fn pointer_body(r: &mut Rng, out: &mut Vec<String>, labels: &mut u32) {
             ])
             .to_owned(),
         ),
+        // A socket lookup, released or not, checked or not.
+        10 if r.below(2) == 0 => {
+            *labels += 1;
+            let l = format!("l{labels}");
+            out.push(
+                "mov r1, r6\nstdw [r10 - 32], 0\nstdw [r10 - 24], 0\nmov r2, r10\nadd r2, -32\n\
+                 mov r3, 12\nmov r4, -1\nmov r5, 0\ncall sk_lookup_tcp"
+                    .to_owned(),
+            );
+            out.push(match r.below(5) {
+                0 | 1 => format!("jeq r0, 0, {l}\nmov r1, r0\ncall sk_release\n{l}:"),
+                2 => format!("jeq r0, 0, {l}\nldxw r5, [r0 + 4]\n{l}:"),
+                3 => format!("jne r0, 0, {l}\nmov r5, 0\n{l}:\nldxw r5, [r0 + 4]"),
+                _ => format!("mov r5, r0\njeq r5, 0, {l}\nmov r1, r5\ncall sk_release\n{l}:"),
+            });
+            out.push("mov r4, r7".to_owned());
+        }
         // A constant-decided branch guarding a use.
         _ => {
             let cond = format!("mov r5, {}\njeq r5, 0", r.below(2));

@@ -27,6 +27,7 @@ fn every_case() -> Vec<(&'static str, Case)> {
         ("pointers", corpus::pointers::cases()),
         ("progtypes", corpus::progtypes::cases()),
         ("packets", corpus::packets::cases()),
+        ("refs", corpus::refs::cases()),
     ];
     sets.into_iter()
         .flat_map(|(set, cases)| cases.into_iter().map(move |c| (set, c)))

@@ -91,6 +91,9 @@ checks! {
     /// A helper's stack buffer that reaches outside the stack at the size
     /// passed with it.
     HelperMem = "helper_mem",
+    /// An `exit` that still holds a socket or ring buffer record a helper
+    /// returned, not released.
+    ReferenceLeak = "reference_leak",
 }
 
 impl Check {

@@ -6,6 +6,7 @@
 pub(crate) mod packets;
 pub(crate) mod pointers;
 pub(crate) mod progtypes;
+pub(crate) mod refs;
 pub(crate) mod walked;
 
 /// What the kernel does with a program, and what the checks must say.

@@ -102,6 +102,18 @@ const CHANGES_PACKET: &[&str] = &[
     "tail_call",
 ];
 
+/// Helpers that return a reference the program must release (or null), and
+/// the helper that releases it.
+const ACQUIRES: &[(&str, &str)] = &[
+    ("sk_lookup_tcp", "sk_release"),
+    ("sk_lookup_udp", "sk_release"),
+    ("skc_lookup_tcp", "sk_release"),
+    ("ringbuf_reserve", "ringbuf_submit"),
+];
+
+/// Other helpers that release the reference in r1.
+const RELEASES: &[&str] = &["ringbuf_discard"];
+
 const INTEGER_HELPERS: &[&str] = &[
     "get_prandom_u32",
     "ktime_get_ns",
@@ -217,6 +229,7 @@ const KEY_HELPER_MEM: u32 = 28;
 const KEY_FRAMES: u32 = 29;
 const KEY_STACK_BOUNDS: u32 = 36;
 const KEY_ENDLESS: u32 = 37;
+const KEY_REF: u32 = 38;
 const KEY_TARGET: u32 = 30;
 const KEY_END: u32 = 31;
 const KEY_INTO_FUNC: u32 = 32;
@@ -239,6 +252,7 @@ fn check_of(key: u32) -> Check {
         KEY_FRAMES => Check::CallFrames,
         KEY_STACK_BOUNDS => Check::StackBounds,
         KEY_ENDLESS => Check::EndlessLoop,
+        KEY_REF => Check::ReferenceLeak,
         KEY_TARGET => Check::JumpTarget,
         KEY_END => Check::FallOffEnd,
         KEY_INTO_FUNC => Check::FallIntoFunction,

@@ -83,6 +83,19 @@ pub(super) enum K {
     PktEnd,
 }
 
+/// The "map" of a [`K::Value`] that is a socket from `sk_lookup_tcp` and
+/// the like, not a map value.
+pub(super) const SOCKET: u32 = NONE - 1;
+/// The "map" of a [`K::Value`] that is a ring buffer record from
+/// `ringbuf_reserve`.
+pub(super) const RINGBUF_RECORD: u32 = NONE - 2;
+
+/// The bit of [`State::refs`] for the reference the call at `slot`
+/// acquires.
+pub(super) fn ref_bit(slot: u32) -> u64 {
+    1 << (slot % 64)
+}
+
 /// Marks the range group of packet pointers a helper call turned into
 /// numbers (with the call's slot), to say so.
 pub(super) const DROPPED_PACKET: u32 = 1 << 30;
@@ -877,6 +890,9 @@ pub(super) struct State {
     pub(super) clobbered_by: u32,
     /// Stack slots holding known values on every path, by offset.
     pub(super) spills: Vec<Spill>,
+    /// References (sockets, ring buffer records) some path here holds and
+    /// has not released: one bit per acquiring call, by `ref_bit`.
+    pub(super) refs: u64,
     /// Only under `#![unprivileged]`.
     pub(super) stack: Option<Box<Stack>>,
 }
@@ -894,6 +910,7 @@ impl State {
             clobbered: 0,
             clobbered_by: NONE,
             spills: Vec::new(),
+            refs: 0,
             stack: unpriv.then(|| Box::new(Stack::fresh(true))),
         }
     }
@@ -922,6 +939,8 @@ impl State {
             clobbered: 0,
             clobbered_by: NONE,
             spills: Vec::new(),
+            // The caller's references are not checked in the callee.
+            refs: 0,
             stack: caller.stack.is_some().then(|| Box::new(Stack::fresh(sure))),
         }
     }
@@ -1000,6 +1019,10 @@ impl State {
                     *v = Val::konst(0);
                 }
             }
+        }
+        if !nonnull {
+            // Null: nothing was acquired.
+            self.refs &= !ref_bit(id);
         }
     }
 
@@ -1259,6 +1282,9 @@ impl State {
         let suspect = self.suspect || o.suspect;
         let unset_sure = self.unset_sure | o.unset_sure;
         let clobbered = self.clobbered | o.clobbered;
+        let refs = self.refs | o.refs;
+        changed |= refs != self.refs;
+        self.refs = refs;
         changed |= sure != self.sure
             || suspect != self.suspect
             || unset_sure != self.unset_sure

@@ -554,6 +554,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 };
                 let mut lookup = None;
                 if let Some(name) = helper {
+                    self.release(name, st);
                     self.helper_allowed(i, name, st);
                     self.map_args(i, name, st);
                     self.mem_args(i, name, st);
@@ -583,6 +584,9 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 if let Some(v) = lookup {
                     // An earlier result of this call is another value now.
                     st.forget_values(Some(slot), true);
+                    if helper.is_some_and(|n| ACQUIRES.iter().any(|a| a.0 == n)) {
+                        st.refs |= ref_bit(slot);
+                    }
                     Some(v)
                 } else if integer && !known {
                     // Any number to the kernel, so it cannot rule out any
@@ -1062,6 +1066,49 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         .then_some(m)
     }
 
+    /// A helper that releases the reference in r1 (`sk_release`,
+    /// `ringbuf_submit`): which one, if known, else any.
+    fn release(&mut self, name: &str, st: &mut State) {
+        if !ACQUIRES.iter().any(|a| a.1 == name) && !RELEASES.contains(&name) {
+            return;
+        }
+        match st.regs[1].k {
+            K::Value {
+                id, nonnull: true, ..
+            } if st.regs[1].is_set() => st.refs &= !ref_bit(id),
+            _ => st.refs = 0,
+        }
+    }
+
+    /// An `exit` of the program on a path that still holds a reference
+    /// ("Unreleased reference id=2 alloc_insn=8").
+    fn reference_leak(&mut self, i: usize, refs: u64) {
+        let p = self.p;
+        let text = p.text(p.ins[i].stmt);
+        let acquired = p.ins.iter().find_map(|x| {
+            let name = match (x.sem.form.map(|f| f.op), x.sem.imm) {
+                (Some(Op::Call), Some(id)) => {
+                    u32::try_from(id).ok().and_then(bpf_sys::helper_name)?
+                }
+                _ => return None,
+            };
+            let release = ACQUIRES.iter().find(|a| a.0 == name)?.1;
+            let c = p.stmts.get(x.stmt as usize)?;
+            (refs & ref_bit(x.slot) != 0)
+                .then(|| (format!("`{}` at line {}", c.text, c.line), release))
+        });
+        let (call, release) = acquired.unwrap_or(("a call".to_owned(), "sk_release"));
+        self.report(
+            i,
+            KEY_REF,
+            format!(
+                "`{text}` ends the program on a path that still holds what {call} returned: \
+                 the kernel refuses unreleased references; on every path where it is not null, \
+                 pass it to `call {release}` before `exit`"
+            ),
+        );
+    }
+
     /// "`call skb_pull_data` at line 9" when `v` is a packet pointer that
     /// call turned into a number.
     fn packet_changer(&self, v: Val) -> Option<String> {
@@ -1106,6 +1153,11 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         match v.k {
             K::Ptr { kinds: CTX, .. } => "the context pointer".to_owned(),
             K::Ptr { kinds: STACK, .. } => "a stack pointer".to_owned(),
+            K::Value { map: SOCKET, .. } => "a socket".to_owned(),
+            K::Value {
+                map: RINGBUF_RECORD,
+                ..
+            } => "a ring buffer record".to_owned(),
             K::Value { .. } => match self.value_map(v) {
                 Some(m) => format!("a pointer into a value of map `{}`", m.name),
                 None => "a map value pointer".to_owned(),
@@ -1220,8 +1272,9 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 KEY_PTR,
                 Some(role),
                 format!(
-                    "r{r} may be null here: {call} returns null when the key is absent{holds}; \
-                     add `jeq r{r}, 0, <label>` before this {noun}"
+                    "r{r} may be null here: {call} returns null {}{holds}; \
+                     add `jeq r{r}, 0, <label>` before this {noun}",
+                    null_when(base)
                 ),
             );
             return;
@@ -1443,9 +1496,10 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         } else if let Some(id) = ptr.maybe_null() {
             let call = self.lookup_call(id);
             format!(
-                "r{r} may be null here: {call} returns null when the key is absent, and the \
-                 kernel refuses arithmetic on a pointer before its null check; add `jeq r{r}, \
-                 0, <label>` before this instruction"
+                "r{r} may be null here: {call} returns null {}, and the kernel refuses \
+                 arithmetic on a pointer before its null check; add `jeq r{r}, 0, <label>` \
+                 before this instruction",
+                null_when(ptr)
             )
         } else if both {
             format!(
@@ -1453,6 +1507,11 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                  kernel refuses it; only a number may be added to a pointer (or one pointer \
                  subtracted from another)",
                 x.sem.dst, x.sem.src
+            )
+        } else if matches!(ptr.k, K::Value { map: SOCKET, .. }) {
+            format!(
+                "`{text}` moves r{r}, {what}: the kernel refuses arithmetic on sockets; read \
+                 its fields at fixed offsets from the pointer itself"
             )
         } else if ptr.k == K::PktEnd {
             format!(
@@ -1919,6 +1978,9 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             return;
         }
         let main = f == 0;
+        if main && reached && st.refs != 0 {
+            self.reference_leak(i, st.refs);
+        }
         let sure_unset = st.unset_sure & 1 != 0;
         let unset = (r0.init == Init::Unset && (reached || sure_unset))
             || (main && r0.init == Init::Maybe && sure_unset);
@@ -1985,6 +2047,8 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         after.forget_ranges(None);
         after.forget_values(None, false);
         after.forget_packet();
+        // The callee may have released them.
+        after.refs = 0;
         let r0 = match sum.r0.init {
             Init::Set => match sum.r0.k {
                 K::Const(c) => Val::konst(c),
@@ -2026,6 +2090,7 @@ pub(super) fn take(st: &mut State) -> State {
             clobbered: 0,
             clobbered_by: NONE,
             spills: Vec::new(),
+            refs: 0,
             stack: None,
         },
     )
@@ -2363,11 +2428,31 @@ fn list_or(items: &[String], and: &str) -> String {
 
 /// What a call of helper `name` at `slot` returns, if it is a lookup: a
 /// pointer into a value of the map in r1, or null.
+/// When the helper that returned the maybe-null `v` returns null.
+fn null_when(v: Val) -> &'static str {
+    match v.k {
+        K::Value { map: SOCKET, .. } => "when no socket matches",
+        K::Value {
+            map: RINGBUF_RECORD,
+            ..
+        } => "when the ring buffer has no room",
+        _ => "when the key is absent",
+    }
+}
+
 /// What a map lookup returns: a value pointer that may be null, unless
 /// the kernel may know it is not (`can_elide_value_nullness`): a lookup in
 /// an array with a constant key below `max_entries`, or in a map this
 /// analysis does not know.
 fn lookup_result(name: &str, st: &State, slot: u32, maps: &[MapSpec]) -> Option<Val> {
+    if let Some(&(_, release)) = ACQUIRES.iter().find(|a| a.0 == name) {
+        let kind = if release == "sk_release" {
+            SOCKET
+        } else {
+            RINGBUF_RECORD
+        };
+        return Some(Val::lookup(kind, slot));
+    }
     if !matches!(name, "map_lookup_elem" | "map_lookup_percpu_elem") {
         return None;
     }
