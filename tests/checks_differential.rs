@@ -181,6 +181,8 @@ fn pointer_use(r: &mut Rng) -> String {
                 "ldxb r0, [r8 - 1]",
                 "mov r5, 1\nlock add [r7 + 0], r5",
                 "add r9, 4",
+                "mov r1, r7\nmov r2, 0\ncall skb_pull_data\nmov r4, r7",
+                "mov r1, r9\nmov r2, 0\ncall get_socket_cookie\nmov r4, r7",
             ])
             .to_owned(),
         12 => format!("ldxw r0, [r4 {off}]"),

@@ -28,6 +28,7 @@ fn every_case() -> Vec<(&'static str, Case)> {
         ("progtypes", corpus::progtypes::cases()),
         ("packets", corpus::packets::cases()),
         ("refs", corpus::refs::cases()),
+        ("helpers", corpus::helpers::cases()),
     ];
     sets.into_iter()
         .flat_map(|(set, cases)| cases.into_iter().map(move |c| (set, c)))

@@ -91,6 +91,10 @@ checks! {
     /// A helper's stack buffer that reaches outside the stack at the size
     /// passed with it.
     HelperMem = "helper_mem",
+    /// A helper argument of a kind its prototype refuses: a number or
+    /// another pointer where it takes the context or a map, a moved
+    /// context pointer, a reference that may be null.
+    HelperArgs = "helper_args",
     /// An `exit` that still holds a socket or ring buffer record a helper
     /// returned, not released.
     ReferenceLeak = "reference_leak",

@@ -3,6 +3,7 @@
 //! to it: no program the kernel loads may be rejected, every program marked
 //! caught must be rejected, and the share caught is reported by check.
 
+pub(crate) mod helpers;
 pub(crate) mod packets;
 pub(crate) mod pointers;
 pub(crate) mod progtypes;

@@ -154,6 +154,61 @@ const MEM_ARGS: &[(&str, &[(u8, u8)])] = &[
     ("get_current_comm", &[(1, 2)]),
 ];
 
+/// An argument kind of a helper prototype the checks know the type of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Arg {
+    /// `ARG_PTR_TO_CTX`: the context pointer, not moved.
+    Ctx,
+    /// `ARG_CONST_MAP_PTR`: a map (`lddw rN, map_fd(...)`).
+    Map,
+    /// A reference to release (`OBJ_RELEASE`): a socket or ring buffer
+    /// record, checked not null.
+    Ref,
+}
+
+/// The typed arguments of helper prototypes (`bpf_func_proto.arg*_type`),
+/// by register. Arguments not listed (numbers, flags, sizes, "anything")
+/// take any value; keys, values and buffers are checked by `map_args` and
+/// `MEM_ARGS`. A helper not listed is called with no argument checked.
+const TYPED_ARGS: &[(&str, &[(u8, Arg)])] = &[
+    ("map_lookup_elem", &[(1, Arg::Map)]),
+    ("map_update_elem", &[(1, Arg::Map)]),
+    ("map_delete_elem", &[(1, Arg::Map)]),
+    ("map_push_elem", &[(1, Arg::Map)]),
+    ("map_pop_elem", &[(1, Arg::Map)]),
+    ("map_peek_elem", &[(1, Arg::Map)]),
+    ("ringbuf_output", &[(1, Arg::Map)]),
+    ("ringbuf_reserve", &[(1, Arg::Map)]),
+    ("ringbuf_query", &[(1, Arg::Map)]),
+    ("ringbuf_submit", &[(1, Arg::Ref)]),
+    ("ringbuf_discard", &[(1, Arg::Ref)]),
+    ("sk_release", &[(1, Arg::Ref)]),
+    ("perf_event_output", &[(1, Arg::Ctx), (2, Arg::Map)]),
+    ("tail_call", &[(1, Arg::Ctx), (2, Arg::Map)]),
+    ("skb_load_bytes", &[(1, Arg::Ctx)]),
+    ("skb_load_bytes_relative", &[(1, Arg::Ctx)]),
+    ("skb_store_bytes", &[(1, Arg::Ctx)]),
+    ("l3_csum_replace", &[(1, Arg::Ctx)]),
+    ("l4_csum_replace", &[(1, Arg::Ctx)]),
+    ("clone_redirect", &[(1, Arg::Ctx)]),
+    ("skb_pull_data", &[(1, Arg::Ctx)]),
+    ("skb_change_head", &[(1, Arg::Ctx)]),
+    ("skb_change_tail", &[(1, Arg::Ctx)]),
+    ("skb_change_proto", &[(1, Arg::Ctx)]),
+    ("skb_adjust_room", &[(1, Arg::Ctx)]),
+    ("skb_vlan_push", &[(1, Arg::Ctx)]),
+    ("skb_vlan_pop", &[(1, Arg::Ctx)]),
+    ("get_hash_recalc", &[(1, Arg::Ctx)]),
+    ("get_socket_cookie", &[(1, Arg::Ctx)]),
+    ("get_socket_uid", &[(1, Arg::Ctx)]),
+    ("sk_lookup_tcp", &[(1, Arg::Ctx)]),
+    ("sk_lookup_udp", &[(1, Arg::Ctx)]),
+    ("skc_lookup_tcp", &[(1, Arg::Ctx)]),
+    ("xdp_adjust_head", &[(1, Arg::Ctx)]),
+    ("xdp_adjust_tail", &[(1, Arg::Ctx)]),
+    ("xdp_adjust_meta", &[(1, Arg::Ctx)]),
+];
+
 /// Joins at one block before its ranges and constants are widened away.
 const WIDEN_AFTER: u32 = 8;
 
@@ -230,6 +285,7 @@ const KEY_FRAMES: u32 = 29;
 const KEY_STACK_BOUNDS: u32 = 36;
 const KEY_ENDLESS: u32 = 37;
 const KEY_REF: u32 = 38;
+const KEY_ARGS: u32 = 39;
 const KEY_TARGET: u32 = 30;
 const KEY_END: u32 = 31;
 const KEY_INTO_FUNC: u32 = 32;
@@ -253,6 +309,7 @@ fn check_of(key: u32) -> Check {
         KEY_STACK_BOUNDS => Check::StackBounds,
         KEY_ENDLESS => Check::EndlessLoop,
         KEY_REF => Check::ReferenceLeak,
+        KEY_ARGS => Check::HelperArgs,
         KEY_TARGET => Check::JumpTarget,
         KEY_END => Check::FallOffEnd,
         KEY_INTO_FUNC => Check::FallIntoFunction,

@@ -554,6 +554,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 };
                 let mut lookup = None;
                 if let Some(name) = helper {
+                    self.typed_args(i, name, st);
                     self.release(name, st);
                     self.helper_allowed(i, name, st);
                     self.map_args(i, name, st);
@@ -1064,6 +1065,89 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 | MapType::LruPercpuHash
         )
         .then_some(m)
+    }
+
+    /// The arguments of `helper` whose kind its prototype fixes
+    /// (`TYPED_ARGS`), against what the registers surely hold ("R1
+    /// type=scalar expected=ctx").
+    fn typed_args(&mut self, i: usize, helper: &str, st: &State) {
+        let Some(&(_, args)) = TYPED_ARGS.iter().find(|(h, _)| *h == helper) else {
+            return;
+        };
+        if !Self::walked(st) {
+            return;
+        }
+        let text = self.p.text(self.p.ins[i].stmt).to_owned();
+        for &(r, kind) in args {
+            let v = st.regs[usize::from(r)];
+            if !v.is_set() {
+                continue;
+            }
+            let what = if let Some(c) = v.konst_of() {
+                format!("the number {}", c as i64)
+            } else if v.is_scalar() {
+                "a number".to_owned()
+            } else if v.is_typed_ptr() {
+                self.ptr_words(v)
+            } else {
+                continue;
+            };
+            let fix = match kind {
+                Arg::Ctx => match v.ctx_off() {
+                    Some(Some(0)) => continue,
+                    Some(Some(o)) => {
+                        let msg = format!(
+                            "`{text}` takes the context in r{r}, but r{r} is the context pointer \
+                             moved by {o}: the kernel refuses a moved context pointer; pass it \
+                             as it came in r1"
+                        );
+                        self.report_at(i, KEY_ARGS, None, msg);
+                        continue;
+                    }
+                    Some(None) => continue,
+                    None if matches!(v.k, K::Ptr { kinds, .. } if kinds & CTX != 0) => continue,
+                    None => "the context pointer (r1 at entry; keep a copy in r6-r9 across calls)",
+                },
+                Arg::Map => {
+                    if v.map_index().is_some() || matches!(v.k, K::Ptr { kinds: OTHER, .. }) {
+                        continue;
+                    }
+                    "a map (`lddw r1, map_fd(NAME)`)"
+                }
+                Arg::Ref => match v.k {
+                    K::Value {
+                        map: SOCKET | RINGBUF_RECORD,
+                        nonnull: true,
+                        ..
+                    } => continue,
+                    K::Value {
+                        map: SOCKET | RINGBUF_RECORD,
+                        id,
+                        ..
+                    } => {
+                        let call = self.lookup_call(id);
+                        let msg = format!(
+                            "`{text}`: r{r} may be null here ({call} returns null {}), and the \
+                             kernel refuses to release null; add `jeq r{r}, 0, <label>` before \
+                             this call",
+                            null_when(v)
+                        );
+                        self.report_at(i, KEY_ARGS, None, msg);
+                        continue;
+                    }
+                    _ => "what the helper that acquired it returned, checked not null",
+                },
+            };
+            self.report_at(
+                i,
+                KEY_ARGS,
+                None,
+                format!(
+                    "`{text}` takes {fix} in r{r}, but r{r} holds {what}: the kernel refuses \
+                     an argument of another kind"
+                ),
+            );
+        }
     }
 
     /// A helper that releases the reference in r1 (`sk_release`,
