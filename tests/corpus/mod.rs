@@ -3,6 +3,7 @@
 //! to it: no program the kernel loads may be rejected, every program marked
 //! caught must be rejected, and the share caught is reported by check.
 
+pub(crate) mod basics;
 pub(crate) mod helpers;
 pub(crate) mod packets;
 pub(crate) mod pointers;
@@ -65,6 +66,14 @@ impl Case {
         Case {
             src: src.into(),
             expect,
+        }
+    }
+
+    /// A program both refuse, the kernel saying `kernel`.
+    pub(crate) fn caught(src: impl Into<String>, kernel: &'static str) -> Case {
+        Case {
+            src: src.into(),
+            expect: Expect::Caught { says: "", kernel },
         }
     }
 

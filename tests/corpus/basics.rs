@@ -1,0 +1,67 @@
+//! The checks the kernel makes before it walks (control flow) and the
+//! simplest ones it makes while walking: each named check's plainest case,
+//! refused, beside a near miss that loads.
+
+use super::Case;
+
+const MAP: &str = "#![map(m: hash, key = u32, value = u64, max_entries = 4)]\n";
+
+fn refused() -> Vec<Case> {
+    vec![
+        // jump_target: into another function.
+        Case::caught("mov r0, 0\ncall local f\nja g\nf: mov r0, 1\ng: exit", ""),
+        // unreachable
+        Case::caught("mov r0, 0\nexit\nmov r0, 1\nexit", "unreachable insn"),
+        // fall_off_end
+        Case::caught(
+            "mov r0, 0\njeq r0, 0, +1\nexit\nmov r0, 1",
+            "last insn is not an exit or jmp",
+        ),
+        // fall_into_function
+        Case::caught("call local f\nmov r0, 0\nf: mov r0, 1\nexit", ""),
+        // exit_r0
+        Case::caught("exit", "R0 !read_ok"),
+        Case::caught("call get_prandom_u32\nmov r0, r1\nexit", "R1 !read_ok"),
+        // unset_register
+        Case::caught("mov r0, r5\nexit", "R5 !read_ok"),
+        Case::caught(
+            "call get_prandom_u32\njgt r0, 5, l\nmov r7, 1\nl: mov r0, r7\nexit",
+            "R7 !read_ok",
+        ),
+        // map_args
+        Case::caught(
+            format!(
+                "{MAP}mov r2, r10\nadd r2, -2\nlddw r1, map_fd(m)\ncall map_lookup_elem\n\
+                 mov r0, 0\nexit"
+            ),
+            "",
+        ),
+        Case::caught(
+            format!(
+                "{MAP}stw [r10 - 4], 0\nmov r2, r10\nadd r2, -4\nmov r3, r10\nadd r3, 4\n\
+                 mov r4, 0\nlddw r1, map_fd(m)\ncall map_update_elem\nmov r0, 0\nexit"
+            ),
+            "",
+        ),
+    ]
+}
+
+fn loads() -> Vec<Case> {
+    vec![
+        Case::loads("mov r0, 0\nja +0\nexit"),
+        Case::loads("mov r0, 0\njeq r0, 1, +2\nlddw r1, 5\nexit"),
+        Case::loads("call local f\nexit\nf: mov r0, 1\nexit"),
+        Case::loads(
+            "call get_prandom_u32\njgt r0, 5, l\nmov r7, 1\nexit\nl: mov r7, 2\nmov r0, r7\nexit",
+        ),
+        Case::loads(format!(
+            "{MAP}stw [r10 - 4], 0\nstdw [r10 - 16], 7\nmov r2, r10\nadd r2, -4\nmov r3, r10\n\
+             add r3, -16\nmov r4, 0\nlddw r1, map_fd(m)\ncall map_update_elem\nmov r0, 0\nexit"
+        )),
+    ]
+}
+
+/// The basic corpus.
+pub(crate) fn cases() -> Vec<Case> {
+    [refused(), loads()].concat()
+}
