@@ -368,7 +368,7 @@ fn what_the_kernel_knows_prunes_too() {
     );
     // One register compared with itself: the kernel decides from the
     // operands' bounds, so it walks both edges of `jgt r2, r2` (and of
-    // `jeq r2, r2`) unless it knows the value (tests/kernel_walked.rs).
+    // `jeq r2, r2`) unless it knows the value (tests/corpus/walked.rs).
     rejects(
         "ldxw r2, [r1 + 0]
          jgt r2, r2, bad
@@ -1004,7 +1004,7 @@ mod with_expressions {
 }
 
 // ---------------------------------------------------------------------------
-// Pointers (check 10): `tests/kernel_pointers.rs` proves the rejections
+// Pointers (check 10): `tests/kernel_corpus.rs` proves the rejections
 // against the kernel; here, where they point and what stays unjudged.
 
 const LOOKUP: &str = "#![map(m: hash, key = u32, value = u64, max_entries = 4)]\n\

@@ -3,7 +3,7 @@ use bpf_loader::{Program, bpf_prog};
 // The kernel checks divisors, shift amounts, r10 writes and stack bounds
 // only on the instructions it walks, and it decides branches from
 // constants and from value ranges: each faulty instruction below is on a
-// path it never walks, so the programs load (tests/kernel_walked.rs proves
+// path it never walks, so the programs load (tests/corpus/walked.rs proves
 // it) and compile.
 const CONSTANT: Program = bpf_prog! {
     mov r0, 0;
