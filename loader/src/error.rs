@@ -380,7 +380,8 @@ impl Error {
             }
             (Syscall::ProgLoad, libc::E2BIG) => {
                 "program too large: the kernel accepts at most 1,000,000 instructions \
-                 (4,096 without CAP_BPF)"
+                 (4,096 without CAP_BPF), walks at most 1,000,000 of them, and nests at \
+                 most 8 calls"
             }
             (Syscall::ProgLoad, libc::EINVAL) => {
                 "the kernel refused the request itself: a program type, instruction or \
