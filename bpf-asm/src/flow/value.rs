@@ -4,6 +4,7 @@
 //! the state at a program point, with their joins.
 
 use super::*;
+use std::rc::Rc;
 
 //
 // Two kinds of knowledge serve two purposes. To *prune* a branch edge is
@@ -753,6 +754,91 @@ pub(super) struct Spill {
     pub(super) val: Val,
 }
 
+/// A state's spills, sorted by offset and not overlapping. Shared between
+/// the states copied at branches and joins until one of them stores: a
+/// program that fills the stack holds a hundred spills, and copying them
+/// at every branch edge was most of the walk's time.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Spills(Option<Rc<Vec<Spill>>>);
+
+impl PartialEq for Spills {
+    fn eq(&self, o: &Spills) -> bool {
+        match (&self.0, &o.0) {
+            (Some(a), Some(b)) if Rc::ptr_eq(a, b) => true,
+            _ => **self == **o,
+        }
+    }
+}
+
+impl Eq for Spills {}
+
+impl std::ops::Deref for Spills {
+    type Target = [Spill];
+
+    fn deref(&self) -> &[Spill] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+}
+
+impl From<Vec<Spill>> for Spills {
+    fn from(v: Vec<Spill>) -> Spills {
+        Spills((!v.is_empty()).then(|| Rc::new(v)))
+    }
+}
+
+impl Spills {
+    /// The spills to change, copied first if another state shares them.
+    fn make_mut(&mut self) -> &mut Vec<Spill> {
+        Rc::make_mut(self.0.get_or_insert_default())
+    }
+
+    /// The spills overlapping bytes `[at, end)`, as an index range (the
+    /// spills' ends are sorted like their starts, as they do not overlap).
+    fn overlapping(&self, at: i64, end: i64) -> std::ops::Range<usize> {
+        let lo = self.partition_point(|s| i64::from(s.off) + i64::from(s.size) <= at);
+        let hi = self.partition_point(|s| i64::from(s.off) < end);
+        lo..hi.max(lo)
+    }
+
+    /// Replaces the spills overlapping `[at, end)` by `new`.
+    fn replace(&mut self, at: i64, end: i64, new: Option<Spill>) {
+        let r = self.overlapping(at, end);
+        if let Some(n) = new
+            && self[r.clone()] == [n]
+        {
+            return;
+        }
+        if r.is_empty() && new.is_none() {
+            return;
+        }
+        self.make_mut().splice(r, new);
+    }
+
+    /// Keeps the spills ending at or below `at`.
+    fn keep_below(&mut self, at: i64) {
+        let k = self.partition_point(|s| i64::from(s.off) + i64::from(s.size) <= at);
+        if k < self.len() {
+            self.make_mut().truncate(k);
+        }
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.0 = None;
+    }
+
+    /// Applies `f` to every spilled value; whether any changed. Copies
+    /// shared spills only if one does.
+    fn map(&mut self, f: impl Fn(Val) -> Val) -> bool {
+        let Some(first) = self.iter().position(|s| f(s.val) != s.val) else {
+            return false;
+        };
+        for s in &mut self.make_mut()[first..] {
+            s.val = f(s.val);
+        }
+        true
+    }
+}
+
 /// The abstract state before an instruction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct State {
@@ -772,7 +858,7 @@ pub(super) struct State {
     /// so when one is read.
     pub(super) clobbered_by: u32,
     /// Stack slots holding known values on every path, by offset.
-    pub(super) spills: Vec<Spill>,
+    pub(super) spills: Spills,
     /// Only under `#![unprivileged]`.
     pub(super) stack: Option<Box<Stack>>,
 }
@@ -789,7 +875,7 @@ impl State {
             unset_sure: 0x3fd, // r0, r2-r9
             clobbered: 0,
             clobbered_by: NONE,
-            spills: Vec::new(),
+            spills: Spills::default(),
             stack: unpriv.then(|| Box::new(Stack::fresh(true))),
         }
     }
@@ -814,7 +900,7 @@ impl State {
             unset_sure: if sure { 0x3c1 } else { 0 }, // r0, r6-r9
             clobbered: 0,
             clobbered_by: NONE,
-            spills: Vec::new(),
+            spills: Spills::default(),
             stack: caller.stack.is_some().then(|| Box::new(Stack::fresh(sure))),
         }
     }
@@ -856,31 +942,38 @@ impl State {
         }
     }
 
-    /// Every value the kernel may refine as a copy of range group `site`.
-    pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut Val> {
-        self.regs
-            .iter_mut()
-            .chain(self.spills.iter_mut().map(|s| &mut s.val))
+    /// Applies `f` to every value, in registers and spilled (the kernel
+    /// refines copies of a value wherever they are); whether any changed.
+    /// `f` is called more than once on a value, so must not keep state.
+    pub(super) fn map_values(&mut self, f: impl Fn(Val) -> Val) -> bool {
+        let mut changed = false;
+        for v in &mut self.regs {
+            let w = f(*v);
+            changed |= w != *v;
+            *v = w;
+        }
+        self.spills.map(f) || changed
     }
 
     /// Forgets what the kernel surely cannot rule out of range group `site`
     /// (or of all), which it may have refined in a way not followed here.
     pub(super) fn forget_ranges(&mut self, site: Option<u32>) {
-        for v in self.values_mut() {
+        self.map_values(|mut v| {
             if let K::Range { site: s, .. } = v.k
                 && site.is_none_or(|x| x == s)
             {
                 v.forget_under();
                 v.lossy = true;
             }
-        }
+            v
+        });
     }
 
     /// A null check of the lookup result `id` (and of its copies, which the
     /// kernel refines with it): a value pointer where it is not null, the
     /// number 0 where it is.
     pub(super) fn null_check(&mut self, id: u32, nonnull: bool) {
-        for v in self.values_mut() {
+        self.map_values(|mut v| {
             if let K::Value { id: i, .. } = v.k
                 && i == id
                 && v.is_set()
@@ -890,24 +983,23 @@ impl State {
                         *nonnull = true;
                     }
                 } else {
-                    *v = Val::konst(0);
+                    v = Val::konst(0);
                 }
             }
-        }
+            v
+        });
     }
 
     /// Forgets what is known of the lookup results `id` (all if `None`)
     /// that may still be null: the kernel may refine them in ways not
     /// followed here.
     pub(super) fn forget_values(&mut self, id: Option<u32>, all: bool) {
-        for v in self.values_mut() {
-            if let K::Value { id: i, nonnull, .. } = v.k
-                && id.is_none_or(|x| x == i)
-                && (all || !nonnull)
-            {
-                *v = v.strip();
+        self.map_values(|v| match v.k {
+            K::Value { id: i, nonnull, .. } if id.is_none_or(|x| x == i) && (all || !nonnull) => {
+                v.strip()
             }
-        }
+            _ => v,
+        });
     }
 
     /// Refines register `r` (and the copies the kernel refines with it) by
@@ -920,7 +1012,7 @@ impl State {
         else {
             return;
         };
-        let narrow = |v: &mut Val| {
+        let narrow = |mut v: Val| {
             if let K::Range {
                 ulo,
                 uhi,
@@ -941,45 +1033,48 @@ impl State {
                     // The kernel learns of the low half: not representable.
                     v.lossy = true;
                 } else {
-                    let mut pieces = Vec::with_capacity(4);
+                    // At most two pieces of four each: no allocation.
+                    let mut pieces = [(0, 0); 8];
+                    let mut n = 0;
                     for (lo, hi) in meet(*hlo, *hhi, *slo, *shi).into_iter().flatten() {
-                        pieces.extend(refine_pieces(lo, hi, cmp, c, taken).into_iter().flatten());
+                        for p in refine_pieces(lo, hi, cmp, c, taken).into_iter().flatten() {
+                            pieces[n] = p;
+                            n += 1;
+                        }
                     }
+                    let pieces = &pieces[..n];
                     // None left: the edge is dead; keep what was known.
-                    if let Some(u) = unsigned_hull(&pieces) {
+                    if let Some(u) = unsigned_hull(pieces) {
                         (*hlo, *hhi) = u;
-                        (*slo, *shi) = signed_hull_of(&pieces);
+                        (*slo, *shi) = signed_hull_of(pieces);
                     }
                 }
             }
+            v
         };
         if site == NO_SITE {
-            narrow(&mut self.regs[usize::from(r)]);
+            let v = &mut self.regs[usize::from(r)];
+            *v = narrow(*v);
             return;
         }
-        for v in self.values_mut() {
-            if matches!(v.k, K::Range { site: s, .. } if s == site) {
-                narrow(v);
-            }
-        }
+        self.map_values(|v| match v.k {
+            K::Range { site: s, .. } if s == site => narrow(v),
+            _ => v,
+        });
     }
 
     /// A store of `size` bytes at `[r10 + at]`.
     pub(super) fn spill(&mut self, at: i64, size: u8, val: Option<Val>) {
         let end = at + i64::from(size);
-        self.spills
-            .retain(|s| i64::from(s.off) + i64::from(s.size) <= at || i64::from(s.off) >= end);
-        if let (Some(val), Ok(off)) = (val, i32::try_from(at)) {
-            let pos = self.spills.partition_point(|s| s.off < off);
-            self.spills.insert(
-                pos,
-                Spill {
-                    off,
-                    size,
-                    val: val.sized(size),
-                },
-            );
-        }
+        let new = match (val, i32::try_from(at)) {
+            (Some(val), Ok(off)) => Some(Spill {
+                off,
+                size,
+                val: val.sized(size),
+            }),
+            _ => None,
+        };
+        self.spills.replace(at, end, new);
     }
 
     /// The spill of `size` bytes at `[r10 + off]` (spills are sorted by
@@ -992,16 +1087,16 @@ impl State {
     /// What a load of `size` bytes at `[r10 + at]` gets, if known.
     pub(super) fn fill(&self, at: i64, size: u8) -> Option<Val> {
         let end = at + i64::from(size);
-        self.spills.iter().find_map(|s| {
-            let (a, b) = (i64::from(s.off), i64::from(s.off) + i64::from(s.size));
-            if a == at && s.size == size {
-                Some(s.val)
-            } else if a <= at && end <= b && s.val.konst_of() == Some(0) {
-                Some(Val::konst(0))
-            } else {
-                None
-            }
-        })
+        // Spills do not overlap: only the one holding byte `at` can match.
+        let s = self.spills.get(self.spills.overlapping(at, at + 1).start)?;
+        let (a, b) = (i64::from(s.off), i64::from(s.off) + i64::from(s.size));
+        if a == at && s.size == size {
+            Some(s.val)
+        } else if a <= at && end <= b && s.val.konst_of() == Some(0) {
+            Some(Val::konst(0))
+        } else {
+            None
+        }
     }
 
     /// A helper or function may write the stack through pointer arguments.
@@ -1013,8 +1108,7 @@ impl State {
                 continue;
             }
             if let Some(o) = v.stack_off() {
-                self.spills
-                    .retain(|s| i64::from(s.off) + i64::from(s.size) <= o);
+                self.spills.keep_below(o);
                 if let (Some(stack), Some((a, _))) = (self.stack.as_mut(), stack_bytes(o, 1)) {
                     stack.write(a, 512);
                 }
@@ -1092,19 +1186,18 @@ impl State {
                     })
                 })
                 .collect();
-            if spills != self.spills {
-                self.spills = spills;
+            if *spills != *self.spills {
+                self.spills = spills.into();
                 changed = true;
             }
         }
         if !merge.is_empty() {
-            for v in self.values_mut() {
+            changed |= self.map_values(|mut v| {
                 if let K::Range { site, .. } = &mut v.k {
-                    let to = merge.find(*site);
-                    changed |= to != *site;
-                    *site = to;
+                    *site = merge.find(*site);
                 }
-            }
+                v
+            });
         }
         let sure = self.sure || o.sure;
         let suspect = self.suspect || o.suspect;

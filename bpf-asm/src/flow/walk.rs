@@ -1729,7 +1729,7 @@ pub(super) fn take(st: &mut State) -> State {
             unset_sure: 0,
             clobbered: 0,
             clobbered_by: NONE,
-            spills: Vec::new(),
+            spills: Spills::default(),
             stack: None,
         },
     )
