@@ -826,6 +826,53 @@ impl Spills {
         self.0 = None;
     }
 
+    /// The spill of `o` at the same offset and of the same size as each
+    /// of these that has one (both are sorted by offset).
+    fn pairs<'s>(&'s self, o: &'s Spills) -> impl Iterator<Item = (&'s Spill, &'s Spill)> {
+        let mut j = 0;
+        self.iter().filter_map(move |s| {
+            while o.get(j).is_some_and(|t| t.off < s.off) {
+                j += 1;
+            }
+            o.get(j)
+                .filter(|t| t.off == s.off && t.size == s.size)
+                .map(|t| (s, t))
+        })
+    }
+
+    /// Joins `o` into these with `f`: what both hold at the same bytes
+    /// stays, the rest goes; whether anything changed. Allocates only
+    /// then.
+    fn join(&mut self, o: &Spills, f: impl Fn(Val, Val) -> Val) -> bool {
+        let mut out: Option<Vec<Spill>> = None;
+        let mut j = 0;
+        for (k, s) in self.iter().enumerate() {
+            while o.get(j).is_some_and(|t| t.off < s.off) {
+                j += 1;
+            }
+            let joined = o
+                .get(j)
+                .filter(|t| t.off == s.off && t.size == s.size)
+                .map(|t| Spill {
+                    val: f(s.val, t.val),
+                    ..*s
+                });
+            if out.is_none() && joined != Some(*s) {
+                out = Some(self[..k].to_vec());
+            }
+            if let (Some(out), Some(joined)) = (&mut out, joined) {
+                out.push(joined);
+            }
+        }
+        match out {
+            Some(v) => {
+                *self = v.into();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Applies `f` to every spilled value; whether any changed. Copies
     /// shared spills only if one does.
     fn map(&mut self, f: impl Fn(Val) -> Val) -> bool {
@@ -1077,13 +1124,6 @@ impl State {
         self.spills.replace(at, end, new);
     }
 
-    /// The spill of `size` bytes at `[r10 + off]` (spills are sorted by
-    /// offset and do not overlap).
-    fn spill_at(&self, off: i32, size: u8) -> Option<&Spill> {
-        let k = self.spills.binary_search_by_key(&off, |t| t.off).ok()?;
-        self.spills.get(k).filter(|t| t.size == size)
-    }
-
     /// What a load of `size` bytes at `[r10 + at]` gets, if known.
     pub(super) fn fill(&self, at: i64, size: u8) -> Option<Val> {
         let end = at + i64::from(size);
@@ -1134,10 +1174,13 @@ impl State {
         // is a copy on one path only is safe (it can only prune more).
         let mut merge = Groups::default();
         let pairs = self.regs.iter().zip(&o.regs).map(|(a, b)| (a.k, b.k));
-        let spill_pairs = self.spills.iter().filter_map(|s| {
-            let t = o.spill_at(s.off, s.size)?;
-            Some((s.val.k, t.val.k))
-        });
+        // Equal spills merge no groups.
+        let same_spills = self.spills == o.spills;
+        let spill_pairs = (!same_spills)
+            .then(|| self.spills.pairs(&o.spills))
+            .into_iter()
+            .flatten()
+            .map(|(s, t)| (s.val.k, t.val.k));
         for (a, b) in pairs.chain(spill_pairs) {
             if let (K::Range { site: x, .. }, K::Range { site: y, .. }) = (a, b) {
                 merge.union(x, y);
@@ -1174,22 +1217,8 @@ impl State {
                 changed = true;
             }
         }
-        if self.spills != o.spills {
-            let spills: Vec<Spill> = self
-                .spills
-                .iter()
-                .filter_map(|s| {
-                    let t = o.spill_at(s.off, s.size)?;
-                    Some(Spill {
-                        val: widen_val(s.val, t.val),
-                        ..*s
-                    })
-                })
-                .collect();
-            if *spills != *self.spills {
-                self.spills = spills.into();
-                changed = true;
-            }
+        if !same_spills {
+            changed |= self.spills.join(&o.spills, widen_val);
         }
         if !merge.is_empty() {
             changed |= self.map_values(|mut v| {

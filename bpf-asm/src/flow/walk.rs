@@ -447,7 +447,8 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
     fn effect(&mut self, i: usize, f: &'static Form, sem: Sem, st: &mut State) {
         let slot = self.p.ins[i].slot;
         // Jumps read their operands in `branch`, `exit` its r0 in `exit`.
-        let mut vals = [Val::UNSET; 11];
+        // Only `dst` and `src` are used; other reads are for their errors.
+        let (mut dst, mut src) = (Val::UNSET, Val::UNSET);
         if !matches!(f.op, Op::Jmp(_) | Op::Exit) {
             for &role in f.reads {
                 let r = sem.reg(role);
@@ -456,11 +457,15 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 } else {
                     Why::Plain
                 };
-                vals[usize::from(r)] = self.read(i, st, role, r, why);
+                let v = self.read(i, st, role, r, why);
+                if r == sem.dst {
+                    dst = v;
+                }
+                if r == sem.src {
+                    src = v;
+                }
             }
         }
-        let dst = vals[usize::from(sem.dst)];
-        let src = vals[usize::from(sem.src)];
         let size = f.size;
         let value = match f.op {
             Op::Alu(op) => {
