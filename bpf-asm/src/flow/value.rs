@@ -754,136 +754,209 @@ pub(super) struct Spill {
     pub(super) val: Val,
 }
 
-/// A state's spills, sorted by offset and not overlapping. Shared between
-/// the states copied at branches and joins until one of them stores: a
-/// program that fills the stack holds a hundred spills, and copying them
-/// at every branch edge was most of the walk's time.
+/// Chunks of [`Spills`]: each holds the spills starting in 64 bytes of
+/// the stack.
+const CHUNKS: usize = 8;
+
+/// The chunk holding spills that start at `r10 + off` (monotonic in
+/// `off`, so the chunks in order hold the spills in order).
+fn chunk_of(off: i64) -> usize {
+    (off + 512).div_euclid(64).clamp(0, CHUNKS as i64 - 1) as usize
+}
+
+/// A state's spills, sorted by offset and not overlapping. Each chunk is
+/// shared between the states copied at branches and joins until one of
+/// them changes it: a program that fills the stack holds a hundred
+/// spills, and copying them all at every branch edge (or when a branch
+/// refines one) was most of the walk's time.
 #[derive(Clone, Debug, Default)]
-pub(super) struct Spills(Option<Rc<Vec<Spill>>>);
+pub(super) struct Spills([Option<Rc<Vec<Spill>>>; CHUNKS]);
 
 impl PartialEq for Spills {
     fn eq(&self, o: &Spills) -> bool {
-        match (&self.0, &o.0) {
-            (Some(a), Some(b)) if Rc::ptr_eq(a, b) => true,
-            _ => **self == **o,
-        }
+        (0..CHUNKS).all(|c| self.shares(o, c) || self.chunk(c) == o.chunk(c))
     }
 }
 
 impl Eq for Spills {}
 
-impl std::ops::Deref for Spills {
-    type Target = [Spill];
-
-    fn deref(&self) -> &[Spill] {
-        self.0.as_deref().map_or(&[], Vec::as_slice)
-    }
-}
-
-impl From<Vec<Spill>> for Spills {
-    fn from(v: Vec<Spill>) -> Spills {
-        Spills((!v.is_empty()).then(|| Rc::new(v)))
-    }
-}
-
 impl Spills {
-    /// The spills to change, copied first if another state shares them.
-    fn make_mut(&mut self) -> &mut Vec<Spill> {
-        Rc::make_mut(self.0.get_or_insert_default())
+    fn chunk(&self, c: usize) -> &[Spill] {
+        self.0[c].as_deref().map_or(&[], Vec::as_slice)
     }
 
-    /// The spills overlapping bytes `[at, end)`, as an index range (the
-    /// spills' ends are sorted like their starts, as they do not overlap).
-    fn overlapping(&self, at: i64, end: i64) -> std::ops::Range<usize> {
-        let lo = self.partition_point(|s| i64::from(s.off) + i64::from(s.size) <= at);
-        let hi = self.partition_point(|s| i64::from(s.off) < end);
-        lo..hi.max(lo)
+    /// Whether chunk `c` is the same in both, without comparing spills.
+    fn shares(&self, o: &Spills, c: usize) -> bool {
+        match (&self.0[c], &o.0[c]) {
+            (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
     }
 
-    /// Replaces the spills overlapping `[at, end)` by `new`.
+    /// Chunk `c` to change, copied first if another state shares it.
+    fn chunk_mut(&mut self, c: usize) -> &mut Vec<Spill> {
+        Rc::make_mut(self.0[c].get_or_insert_default())
+    }
+
+    #[cfg(test)]
+    pub(super) fn is_empty(&self) -> bool {
+        self.0
+            .iter()
+            .all(|c| c.as_ref().is_none_or(|v| v.is_empty()))
+    }
+
+    /// The last spill starting at or below `r10 + at`.
+    fn last_from(&self, at: i64) -> Option<&Spill> {
+        let c = chunk_of(at);
+        let here = self.chunk(c);
+        match here.partition_point(|s| i64::from(s.off) <= at) {
+            0 => (0..c).rev().find_map(|d| self.chunk(d).last()),
+            k => here.get(k - 1),
+        }
+    }
+
+    /// The spill holding byte `r10 + at`, if any.
+    fn holding(&self, at: i64) -> Option<&Spill> {
+        self.last_from(at)
+            .filter(|s| i64::from(s.off) + i64::from(s.size) > at)
+    }
+
+    /// Replaces the spills overlapping bytes `[at, end)` by `new`.
     fn replace(&mut self, at: i64, end: i64, new: Option<Spill>) {
-        let r = self.overlapping(at, end);
-        if let Some(n) = new
-            && self[r.clone()] == [n]
+        // Spills do not overlap: besides those starting inside, only the
+        // one holding byte `at` reaches in.
+        let before = self
+            .holding(at)
+            .map(|s| s.off)
+            .filter(|&o| i64::from(o) < at);
+        let inside = |s: &Spill| (at..end).contains(&i64::from(s.off));
+        let chunks = chunk_of(at)..=chunk_of(end - 1).max(chunk_of(at));
+        if before.is_none()
+            && let Some(n) = new
         {
-            return;
+            let mut there = chunks
+                .clone()
+                .flat_map(|c| self.chunk(c))
+                .filter(|s| inside(s));
+            if there.next() == Some(&n) && there.next().is_none() {
+                return;
+            }
         }
-        if r.is_empty() && new.is_none() {
-            return;
+        if let Some(off) = before {
+            let v = self.chunk_mut(chunk_of(i64::from(off)));
+            let k = v.partition_point(|s| s.off < off);
+            v.remove(k);
         }
-        self.make_mut().splice(r, new);
+        for c in chunks {
+            if self.chunk(c).iter().any(inside) {
+                self.chunk_mut(c).retain(|s| !inside(s));
+            }
+        }
+        if let Some(n) = new {
+            let v = self.chunk_mut(chunk_of(i64::from(n.off)));
+            let k = v.partition_point(|s| s.off < n.off);
+            v.insert(k, n);
+        }
     }
 
-    /// Keeps the spills ending at or below `at`.
+    /// Keeps the spills ending at or below `at` (the spills' ends are
+    /// sorted like their starts, as they do not overlap).
     fn keep_below(&mut self, at: i64) {
-        let k = self.partition_point(|s| i64::from(s.off) + i64::from(s.size) <= at);
-        if k < self.len() {
-            self.make_mut().truncate(k);
+        for c in 0..CHUNKS {
+            let here = self.chunk(c);
+            let k = here.partition_point(|s| i64::from(s.off) + i64::from(s.size) <= at);
+            if k < here.len() {
+                self.chunk_mut(c).truncate(k);
+            }
         }
     }
 
     pub(super) fn clear(&mut self) {
-        self.0 = None;
+        *self = Spills::default();
     }
 
     /// The spill of `o` at the same offset and of the same size as each
-    /// of these that has one (both are sorted by offset).
+    /// of these that has one, leaving out shared chunks (their pairs are
+    /// equal).
     fn pairs<'s>(&'s self, o: &'s Spills) -> impl Iterator<Item = (&'s Spill, &'s Spill)> {
-        let mut j = 0;
-        self.iter().filter_map(move |s| {
-            while o.get(j).is_some_and(|t| t.off < s.off) {
-                j += 1;
-            }
-            o.get(j)
-                .filter(|t| t.off == s.off && t.size == s.size)
-                .map(|t| (s, t))
-        })
+        (0..CHUNKS)
+            .filter(|&c| !self.shares(o, c))
+            .flat_map(move |c| pairs_in(self.chunk(c), o.chunk(c)))
     }
 
     /// Joins `o` into these with `f`: what both hold at the same bytes
-    /// stays, the rest goes; whether anything changed. Allocates only
-    /// then.
+    /// stays, the rest goes; whether anything changed. `f` must keep a
+    /// value joined with itself: shared chunks are left alone.
     fn join(&mut self, o: &Spills, f: impl Fn(Val, Val) -> Val) -> bool {
-        let mut out: Option<Vec<Spill>> = None;
-        let mut j = 0;
-        for (k, s) in self.iter().enumerate() {
-            while o.get(j).is_some_and(|t| t.off < s.off) {
-                j += 1;
+        let mut changed = false;
+        for c in 0..CHUNKS {
+            if self.shares(o, c) {
+                continue;
             }
-            let joined = o
-                .get(j)
-                .filter(|t| t.off == s.off && t.size == s.size)
-                .map(|t| Spill {
-                    val: f(s.val, t.val),
-                    ..*s
-                });
-            if out.is_none() && joined != Some(*s) {
-                out = Some(self[..k].to_vec());
-            }
-            if let (Some(out), Some(joined)) = (&mut out, joined) {
-                out.push(joined);
+            if let Some(v) = join_chunk(self.chunk(c), o.chunk(c), &f) {
+                self.0[c] = (!v.is_empty()).then(|| Rc::new(v));
+                changed = true;
             }
         }
-        match out {
-            Some(v) => {
-                *self = v.into();
-                true
-            }
-            None => false,
-        }
+        changed
     }
 
-    /// Applies `f` to every spilled value; whether any changed. Copies
-    /// shared spills only if one does.
+    /// Applies `f` to every spilled value; whether any changed. Copies a
+    /// shared chunk only if one of its values changes.
     fn map(&mut self, f: impl Fn(Val) -> Val) -> bool {
-        let Some(first) = self.iter().position(|s| f(s.val) != s.val) else {
-            return false;
-        };
-        for s in &mut self.make_mut()[first..] {
-            s.val = f(s.val);
+        let mut changed = false;
+        for c in 0..CHUNKS {
+            let Some(first) = self.chunk(c).iter().position(|s| f(s.val) != s.val) else {
+                continue;
+            };
+            for s in &mut self.chunk_mut(c)[first..] {
+                s.val = f(s.val);
+            }
+            changed = true;
         }
-        true
+        changed
     }
+}
+
+/// The spill of `b` at the same offset and of the same size as each of
+/// `a` that has one (both sorted by offset).
+fn pairs_in<'s>(a: &'s [Spill], b: &'s [Spill]) -> impl Iterator<Item = (&'s Spill, &'s Spill)> {
+    let mut j = 0;
+    a.iter().filter_map(move |s| {
+        while b.get(j).is_some_and(|t| t.off < s.off) {
+            j += 1;
+        }
+        b.get(j)
+            .filter(|t| t.off == s.off && t.size == s.size)
+            .map(|t| (s, t))
+    })
+}
+
+/// `a` joined with `b` by `f` (what both hold at the same bytes), if that
+/// differs from `a`.
+fn join_chunk(a: &[Spill], b: &[Spill], f: impl Fn(Val, Val) -> Val) -> Option<Vec<Spill>> {
+    let mut out: Option<Vec<Spill>> = None;
+    let mut j = 0;
+    for (k, s) in a.iter().enumerate() {
+        while b.get(j).is_some_and(|t| t.off < s.off) {
+            j += 1;
+        }
+        let joined = b
+            .get(j)
+            .filter(|t| t.off == s.off && t.size == s.size)
+            .map(|t| Spill {
+                val: f(s.val, t.val),
+                ..*s
+            });
+        if out.is_none() && joined != Some(*s) {
+            out = Some(a[..k].to_vec());
+        }
+        if let (Some(out), Some(joined)) = (&mut out, joined) {
+            out.push(joined);
+        }
+    }
+    out
 }
 
 /// The abstract state before an instruction.
@@ -1127,8 +1200,7 @@ impl State {
     /// What a load of `size` bytes at `[r10 + at]` gets, if known.
     pub(super) fn fill(&self, at: i64, size: u8) -> Option<Val> {
         let end = at + i64::from(size);
-        // Spills do not overlap: only the one holding byte `at` can match.
-        let s = self.spills.get(self.spills.overlapping(at, at + 1).start)?;
+        let s = self.spills.holding(at)?;
         let (a, b) = (i64::from(s.off), i64::from(s.off) + i64::from(s.size));
         if a == at && s.size == size {
             Some(s.val)
@@ -1174,12 +1246,9 @@ impl State {
         // is a copy on one path only is safe (it can only prune more).
         let mut merge = Groups::default();
         let pairs = self.regs.iter().zip(&o.regs).map(|(a, b)| (a.k, b.k));
-        // Equal spills merge no groups.
-        let same_spills = self.spills == o.spills;
-        let spill_pairs = (!same_spills)
-            .then(|| self.spills.pairs(&o.spills))
-            .into_iter()
-            .flatten()
+        let spill_pairs = self
+            .spills
+            .pairs(&o.spills)
             .map(|(s, t)| (s.val.k, t.val.k));
         for (a, b) in pairs.chain(spill_pairs) {
             if let (K::Range { site: x, .. }, K::Range { site: y, .. }) = (a, b) {
@@ -1217,9 +1286,7 @@ impl State {
                 changed = true;
             }
         }
-        if !same_spills {
-            changed |= self.spills.join(&o.spills, widen_val);
-        }
+        changed |= self.spills.join(&o.spills, widen_val);
         if !merge.is_empty() {
             changed |= self.map_values(|mut v| {
                 if let K::Range { site, .. } = &mut v.k {
