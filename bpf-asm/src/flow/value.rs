@@ -902,16 +902,20 @@ impl Spills {
         changed
     }
 
-    /// Applies `f` to every spilled value; whether any changed. Copies a
-    /// shared chunk only if one of its values changes.
-    fn map(&mut self, f: impl Fn(Val) -> Val) -> bool {
+    /// Replaces each spilled value `v` by `f(v)` where that is `Some`;
+    /// whether any changed. Copies a shared chunk only if one of its values
+    /// changes.
+    fn map(&mut self, f: impl Fn(Val) -> Option<Val>) -> bool {
         let mut changed = false;
         for c in 0..CHUNKS {
-            let Some(first) = self.chunk(c).iter().position(|s| f(s.val) != s.val) else {
+            let changes = |s: &Spill| f(s.val).is_some_and(|w| w != s.val);
+            let Some(first) = self.chunk(c).iter().position(changes) else {
                 continue;
             };
             for s in &mut self.chunk_mut(c)[first..] {
-                s.val = f(s.val);
+                if let Some(w) = f(s.val) {
+                    s.val = w;
+                }
             }
             changed = true;
         }
@@ -1062,15 +1066,18 @@ impl State {
         }
     }
 
-    /// Applies `f` to every value, in registers and spilled (the kernel
-    /// refines copies of a value wherever they are); whether any changed.
-    /// `f` is called more than once on a value, so must not keep state.
-    pub(super) fn map_values(&mut self, f: impl Fn(Val) -> Val) -> bool {
+    /// Replaces each value `v`, in registers and spilled (the kernel
+    /// refines copies of a value wherever they are), by `f(v)` where that
+    /// is `Some` (`None` for the values `f` leaves alone: telling so is
+    /// cheaper than comparing); whether any changed. `f` is called more
+    /// than once on a value, so must not keep state.
+    pub(super) fn map_values(&mut self, f: impl Fn(Val) -> Option<Val>) -> bool {
         let mut changed = false;
         for v in &mut self.regs {
-            let w = f(*v);
-            changed |= w != *v;
-            *v = w;
+            if let Some(w) = f(*v) {
+                changed |= w != *v;
+                *v = w;
+            }
         }
         self.spills.map(f) || changed
     }
@@ -1078,14 +1085,13 @@ impl State {
     /// Forgets what the kernel surely cannot rule out of range group `site`
     /// (or of all), which it may have refined in a way not followed here.
     pub(super) fn forget_ranges(&mut self, site: Option<u32>) {
-        self.map_values(|mut v| {
-            if let K::Range { site: s, .. } = v.k
-                && site.is_none_or(|x| x == s)
-            {
+        self.map_values(|mut v| match v.k {
+            K::Range { site: s, .. } if site.is_none_or(|x| x == s) => {
                 v.forget_under();
                 v.lossy = true;
+                Some(v)
             }
-            v
+            _ => None,
         });
     }
 
@@ -1093,20 +1099,18 @@ impl State {
     /// kernel refines with it): a value pointer where it is not null, the
     /// number 0 where it is.
     pub(super) fn null_check(&mut self, id: u32, nonnull: bool) {
-        self.map_values(|mut v| {
-            if let K::Value { id: i, .. } = v.k
-                && i == id
-                && v.is_set()
-            {
+        self.map_values(|mut v| match &mut v.k {
+            K::Value {
+                id: i, nonnull: n, ..
+            } if *i == id && v.init == Init::Set => {
                 if nonnull {
-                    if let K::Value { nonnull, .. } = &mut v.k {
-                        *nonnull = true;
-                    }
+                    *n = true;
+                    Some(v)
                 } else {
-                    v = Val::konst(0);
+                    Some(Val::konst(0))
                 }
             }
-            v
+            _ => None,
         });
     }
 
@@ -1116,9 +1120,9 @@ impl State {
     pub(super) fn forget_values(&mut self, id: Option<u32>, all: bool) {
         self.map_values(|v| match v.k {
             K::Value { id: i, nonnull, .. } if id.is_none_or(|x| x == i) && (all || !nonnull) => {
-                v.strip()
+                Some(v.strip())
             }
-            _ => v,
+            _ => None,
         });
     }
 
@@ -1178,8 +1182,8 @@ impl State {
             return;
         }
         self.map_values(|v| match v.k {
-            K::Range { site: s, .. } if s == site => narrow(v),
-            _ => v,
+            K::Range { site: s, .. } if s == site => Some(narrow(v)),
+            _ => None,
         });
     }
 
@@ -1288,11 +1292,12 @@ impl State {
         }
         changed |= self.spills.join(&o.spills, widen_val);
         if !merge.is_empty() {
-            changed |= self.map_values(|mut v| {
-                if let K::Range { site, .. } = &mut v.k {
+            changed |= self.map_values(|mut v| match &mut v.k {
+                K::Range { site, .. } => {
                     *site = merge.find(*site);
+                    Some(v)
                 }
-                v
+                _ => None,
             });
         }
         let sure = self.sure || o.sure;
