@@ -1606,7 +1606,8 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
     fn endless_loops(&mut self) {
         let p = self.p;
         let m = p.ins.len();
-        let mut preds: Vec<Vec<u32>> = vec![Vec::new(); m];
+        // (successor, predecessor) edges, grouped by successor below.
+        let mut edges: Vec<(u32, u32)> = Vec::with_capacity(m + m / 4);
         let mut leave = vec![false; m];
         let mut work = Vec::new();
         for (i, x) in p.ins.iter().enumerate() {
@@ -1638,11 +1639,12 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 work.push(i as u32);
             }
             for j in next.into_iter().flatten() {
-                preds[j as usize].push(i as u32);
+                edges.push((j, i as u32));
             }
         }
+        let preds = Preds::new(m, &edges);
         while let Some(j) = work.pop() {
-            for &i in &preds[j as usize] {
+            for &i in preds.of(j as usize) {
                 if !leave[i as usize] {
                     leave[i as usize] = true;
                     work.push(i);
@@ -1816,6 +1818,38 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             }
         }
         self.edge(fall, after);
+    }
+}
+
+/// Each instruction's predecessors, in one array (a `Vec` per instruction
+/// cost an allocation each).
+struct Preds {
+    /// `all[start[j]..start[j + 1]]` are `j`'s.
+    start: Vec<u32>,
+    all: Vec<u32>,
+}
+
+impl Preds {
+    /// From (successor, predecessor) edges between `m` instructions.
+    fn new(m: usize, edges: &[(u32, u32)]) -> Preds {
+        let mut start = vec![0u32; m + 1];
+        for &(j, _) in edges {
+            start[j as usize + 1] += 1;
+        }
+        for k in 0..m {
+            start[k + 1] += start[k];
+        }
+        let mut next = start.clone();
+        let mut all = vec![0; edges.len()];
+        for &(j, i) in edges {
+            all[next[j as usize] as usize] = i;
+            next[j as usize] += 1;
+        }
+        Preds { start, all }
+    }
+
+    fn of(&self, j: usize) -> &[u32] {
+        &self.all[self.start[j] as usize..self.start[j + 1] as usize]
     }
 }
 
