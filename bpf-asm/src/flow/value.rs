@@ -4,6 +4,7 @@
 //! the state at a program point, with their joins.
 
 use super::*;
+use std::rc::Rc;
 
 //
 // Two kinds of knowledge serve two purposes. To *prune* a branch edge is
@@ -870,6 +871,215 @@ pub(super) struct Spill {
     pub(super) val: Val,
 }
 
+/// Chunks of [`Spills`]: each holds the spills starting in 64 bytes of
+/// the stack.
+const CHUNKS: usize = 8;
+
+/// The chunk holding spills that start at `r10 + off` (monotonic in
+/// `off`, so the chunks in order hold the spills in order).
+fn chunk_of(off: i64) -> usize {
+    (off + 512).div_euclid(64).clamp(0, CHUNKS as i64 - 1) as usize
+}
+
+/// A state's spills, sorted by offset and not overlapping. Each chunk is
+/// shared between the states copied at branches and joins until one of
+/// them changes it: a program that fills the stack holds a hundred
+/// spills, and copying them all at every branch edge (or when a branch
+/// refines one) was most of the walk's time.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Spills([Option<Rc<Vec<Spill>>>; CHUNKS]);
+
+impl PartialEq for Spills {
+    fn eq(&self, o: &Spills) -> bool {
+        (0..CHUNKS).all(|c| self.shares(o, c) || self.chunk(c) == o.chunk(c))
+    }
+}
+
+impl Eq for Spills {}
+
+impl Spills {
+    fn chunk(&self, c: usize) -> &[Spill] {
+        self.0[c].as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether chunk `c` is the same in both, without comparing spills.
+    fn shares(&self, o: &Spills, c: usize) -> bool {
+        match (&self.0[c], &o.0[c]) {
+            (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
+    /// Chunk `c` to change, copied first if another state shares it.
+    fn chunk_mut(&mut self, c: usize) -> &mut Vec<Spill> {
+        Rc::make_mut(self.0[c].get_or_insert_default())
+    }
+
+    #[cfg(test)]
+    pub(super) fn is_empty(&self) -> bool {
+        self.0
+            .iter()
+            .all(|c| c.as_ref().is_none_or(|v| v.is_empty()))
+    }
+
+    /// The last spill starting at or below `r10 + at`.
+    fn last_from(&self, at: i64) -> Option<&Spill> {
+        let c = chunk_of(at);
+        let here = self.chunk(c);
+        match here.partition_point(|s| i64::from(s.off) <= at) {
+            0 => (0..c).rev().find_map(|d| self.chunk(d).last()),
+            k => here.get(k - 1),
+        }
+    }
+
+    /// The spill holding byte `r10 + at`, if any.
+    fn holding(&self, at: i64) -> Option<&Spill> {
+        self.last_from(at)
+            .filter(|s| i64::from(s.off) + i64::from(s.size) > at)
+    }
+
+    /// Replaces the spills overlapping bytes `[at, end)` by `new`.
+    fn replace(&mut self, at: i64, end: i64, new: Option<Spill>) {
+        // Spills do not overlap: besides those starting inside, only the
+        // one holding byte `at` reaches in.
+        let before = self
+            .holding(at)
+            .map(|s| s.off)
+            .filter(|&o| i64::from(o) < at);
+        let inside = |s: &Spill| (at..end).contains(&i64::from(s.off));
+        let chunks = chunk_of(at)..=chunk_of(end - 1).max(chunk_of(at));
+        if before.is_none()
+            && let Some(n) = new
+        {
+            let mut there = chunks
+                .clone()
+                .flat_map(|c| self.chunk(c))
+                .filter(|s| inside(s));
+            if there.next() == Some(&n) && there.next().is_none() {
+                return;
+            }
+        }
+        if let Some(off) = before {
+            let v = self.chunk_mut(chunk_of(i64::from(off)));
+            let k = v.partition_point(|s| s.off < off);
+            v.remove(k);
+        }
+        for c in chunks {
+            if self.chunk(c).iter().any(inside) {
+                self.chunk_mut(c).retain(|s| !inside(s));
+            }
+        }
+        if let Some(n) = new {
+            let v = self.chunk_mut(chunk_of(i64::from(n.off)));
+            let k = v.partition_point(|s| s.off < n.off);
+            v.insert(k, n);
+        }
+    }
+
+    /// Keeps the spills ending at or below `at` (the spills' ends are
+    /// sorted like their starts, as they do not overlap).
+    fn keep_below(&mut self, at: i64) {
+        for c in 0..CHUNKS {
+            let here = self.chunk(c);
+            let k = here.partition_point(|s| i64::from(s.off) + i64::from(s.size) <= at);
+            if k < here.len() {
+                self.chunk_mut(c).truncate(k);
+            }
+        }
+    }
+
+    pub(super) fn clear(&mut self) {
+        *self = Spills::default();
+    }
+
+    /// The spill of `o` at the same offset and of the same size as each
+    /// of these that has one, leaving out shared chunks (their pairs are
+    /// equal).
+    fn pairs<'s>(&'s self, o: &'s Spills) -> impl Iterator<Item = (&'s Spill, &'s Spill)> {
+        (0..CHUNKS)
+            .filter(|&c| !self.shares(o, c))
+            .flat_map(move |c| pairs_in(self.chunk(c), o.chunk(c)))
+    }
+
+    /// Joins `o` into these with `f`: what both hold at the same bytes
+    /// stays, the rest goes; whether anything changed. `f` must keep a
+    /// value joined with itself: shared chunks are left alone.
+    fn join(&mut self, o: &Spills, f: impl Fn(Val, Val) -> Val) -> bool {
+        let mut changed = false;
+        for c in 0..CHUNKS {
+            if self.shares(o, c) {
+                continue;
+            }
+            if let Some(v) = join_chunk(self.chunk(c), o.chunk(c), &f) {
+                self.0[c] = (!v.is_empty()).then(|| Rc::new(v));
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Replaces each spilled value `v` by `f(v)` where that is `Some`;
+    /// whether any changed. Copies a shared chunk only if one of its values
+    /// changes.
+    fn map(&mut self, f: impl Fn(Val) -> Option<Val>) -> bool {
+        let mut changed = false;
+        for c in 0..CHUNKS {
+            let changes = |s: &Spill| f(s.val).is_some_and(|w| w != s.val);
+            let Some(first) = self.chunk(c).iter().position(changes) else {
+                continue;
+            };
+            for s in &mut self.chunk_mut(c)[first..] {
+                if let Some(w) = f(s.val) {
+                    s.val = w;
+                }
+            }
+            changed = true;
+        }
+        changed
+    }
+}
+
+/// The spill of `b` at the same offset and of the same size as each of
+/// `a` that has one (both sorted by offset).
+fn pairs_in<'s>(a: &'s [Spill], b: &'s [Spill]) -> impl Iterator<Item = (&'s Spill, &'s Spill)> {
+    let mut j = 0;
+    a.iter().filter_map(move |s| {
+        while b.get(j).is_some_and(|t| t.off < s.off) {
+            j += 1;
+        }
+        b.get(j)
+            .filter(|t| t.off == s.off && t.size == s.size)
+            .map(|t| (s, t))
+    })
+}
+
+/// `a` joined with `b` by `f` (what both hold at the same bytes), if that
+/// differs from `a`.
+fn join_chunk(a: &[Spill], b: &[Spill], f: impl Fn(Val, Val) -> Val) -> Option<Vec<Spill>> {
+    let mut out: Option<Vec<Spill>> = None;
+    let mut j = 0;
+    for (k, s) in a.iter().enumerate() {
+        while b.get(j).is_some_and(|t| t.off < s.off) {
+            j += 1;
+        }
+        let joined = b
+            .get(j)
+            .filter(|t| t.off == s.off && t.size == s.size)
+            .map(|t| Spill {
+                val: f(s.val, t.val),
+                ..*s
+            });
+        if out.is_none() && joined != Some(*s) {
+            out = Some(a[..k].to_vec());
+        }
+        if let (Some(out), Some(joined)) = (&mut out, joined) {
+            out.push(joined);
+        }
+    }
+    out
+}
+
 /// The abstract state before an instruction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct State {
@@ -889,7 +1099,7 @@ pub(super) struct State {
     /// so when one is read.
     pub(super) clobbered_by: u32,
     /// Stack slots holding known values on every path, by offset.
-    pub(super) spills: Vec<Spill>,
+    pub(super) spills: Spills,
     /// References (sockets, ring buffer records) some path here holds and
     /// has not released: one bit per acquiring call, by `ref_bit`.
     pub(super) refs: u64,
@@ -909,7 +1119,7 @@ impl State {
             unset_sure: 0x3fd, // r0, r2-r9
             clobbered: 0,
             clobbered_by: NONE,
-            spills: Vec::new(),
+            spills: Spills::default(),
             refs: 0,
             stack: unpriv.then(|| Box::new(Stack::fresh(true))),
         }
@@ -938,7 +1148,7 @@ impl State {
             unset_sure: if sure { 0x3c1 } else { 0 }, // r0, r6-r9
             clobbered: 0,
             clobbered_by: NONE,
-            spills: Vec::new(),
+            spills: Spills::default(),
             // The caller's references are not checked in the callee.
             refs: 0,
             stack: caller.stack.is_some().then(|| Box::new(Stack::fresh(sure))),
@@ -982,44 +1192,52 @@ impl State {
         }
     }
 
-    /// Every value the kernel may refine as a copy of range group `site`.
-    pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut Val> {
-        self.regs
-            .iter_mut()
-            .chain(self.spills.iter_mut().map(|s| &mut s.val))
+    /// Replaces each value `v`, in registers and spilled (the kernel
+    /// refines copies of a value wherever they are), by `f(v)` where that
+    /// is `Some` (`None` for the values `f` leaves alone: telling so is
+    /// cheaper than comparing); whether any changed. `f` is called more
+    /// than once on a value, so must not keep state.
+    pub(super) fn map_values(&mut self, f: impl Fn(Val) -> Option<Val>) -> bool {
+        let mut changed = false;
+        for v in &mut self.regs {
+            if let Some(w) = f(*v) {
+                changed |= w != *v;
+                *v = w;
+            }
+        }
+        self.spills.map(f) || changed
     }
 
     /// Forgets what the kernel surely cannot rule out of range group `site`
     /// (or of all), which it may have refined in a way not followed here.
     pub(super) fn forget_ranges(&mut self, site: Option<u32>) {
-        for v in self.values_mut() {
-            if let K::Range { site: s, .. } = v.k
-                && site.is_none_or(|x| x == s)
-            {
+        self.map_values(|mut v| match v.k {
+            K::Range { site: s, .. } if site.is_none_or(|x| x == s) => {
                 v.forget_under();
                 v.lossy = true;
+                Some(v)
             }
-        }
+            _ => None,
+        });
     }
 
     /// A null check of the lookup result `id` (and of its copies, which the
     /// kernel refines with it): a value pointer where it is not null, the
     /// number 0 where it is.
     pub(super) fn null_check(&mut self, id: u32, nonnull: bool) {
-        for v in self.values_mut() {
-            if let K::Value { id: i, .. } = v.k
-                && i == id
-                && v.is_set()
-            {
+        self.map_values(|mut v| match &mut v.k {
+            K::Value {
+                id: i, nonnull: n, ..
+            } if *i == id && v.init == Init::Set => {
                 if nonnull {
-                    if let K::Value { nonnull, .. } = &mut v.k {
-                        *nonnull = true;
-                    }
+                    *n = true;
+                    Some(v)
                 } else {
-                    *v = Val::konst(0);
+                    Some(Val::konst(0))
                 }
             }
-        }
+            _ => None,
+        });
         if !nonnull {
             // Null: nothing was acquired.
             self.refs &= !ref_bit(id);
@@ -1031,55 +1249,48 @@ impl State {
     /// packet pointer of the compared one's `id` (all if `None`), spilled
     /// ones too; `surely`: it does, which puts them inside the packet again.
     pub(super) fn learn_packet(&mut self, id: Option<u32>, range: u32, surely: bool) {
-        for v in self.values_mut() {
-            if let K::Pkt {
+        self.map_values(|mut v| match &mut v.k {
+            K::Pkt {
                 range: r,
                 marks,
                 id: i,
                 ..
-            } = &mut v.k
-                && id.is_none_or(|x| x == *i)
-            {
+            } if id.is_none_or(|x| x == *i) => {
                 *r = (*r).max(range);
                 if surely {
                     *marks = PKT_IN;
                 }
+                Some(v)
             }
-        }
+            _ => None,
+        });
     }
 
     /// Packet pointers after a call that may change the packet or learn
     /// ranges in another frame: not followed.
     pub(super) fn forget_packet(&mut self) {
-        for v in self.values_mut() {
-            if matches!(v.k, K::Pkt { .. } | K::PktEnd) {
-                *v = v.strip();
-            }
-        }
+        self.map_values(|v| matches!(v.k, K::Pkt { .. } | K::PktEnd).then(|| v.strip()));
     }
 
     /// Packet pointers after the helper call at `slot` that may change the
     /// packet: the kernel holds them as unknown numbers from then on.
     pub(super) fn drop_packet(&mut self, slot: u32) {
-        for v in self.values_mut() {
-            if matches!(v.k, K::Pkt { .. } | K::PktEnd) && v.is_set() {
-                *v = Val::unknown_number(slot | DROPPED_PACKET);
-            }
-        }
+        self.map_values(|v| {
+            (matches!(v.k, K::Pkt { .. } | K::PktEnd) && v.is_set())
+                .then(|| Val::unknown_number(slot | DROPPED_PACKET))
+        });
     }
 
     /// Forgets what is known of the lookup results `id` (all if `None`)
     /// that may still be null: the kernel may refine them in ways not
     /// followed here.
     pub(super) fn forget_values(&mut self, id: Option<u32>, all: bool) {
-        for v in self.values_mut() {
-            if let K::Value { id: i, nonnull, .. } = v.k
-                && id.is_none_or(|x| x == i)
-                && (all || !nonnull)
-            {
-                *v = v.strip();
+        self.map_values(|v| match v.k {
+            K::Value { id: i, nonnull, .. } if id.is_none_or(|x| x == i) && (all || !nonnull) => {
+                Some(v.strip())
             }
-        }
+            _ => None,
+        });
     }
 
     /// Refines register `r` (and the copies the kernel refines with it) by
@@ -1092,7 +1303,7 @@ impl State {
         else {
             return;
         };
-        let narrow = |v: &mut Val| {
+        let narrow = |mut v: Val| {
             if let K::Range {
                 ulo,
                 uhi,
@@ -1113,67 +1324,62 @@ impl State {
                     // The kernel learns of the low half: not representable.
                     v.lossy = true;
                 } else {
-                    let mut pieces = Vec::with_capacity(4);
+                    // At most two pieces of four each: no allocation.
+                    let mut pieces = [(0, 0); 8];
+                    let mut n = 0;
                     for (lo, hi) in meet(*hlo, *hhi, *slo, *shi).into_iter().flatten() {
-                        pieces.extend(refine_pieces(lo, hi, cmp, c, taken).into_iter().flatten());
+                        for p in refine_pieces(lo, hi, cmp, c, taken).into_iter().flatten() {
+                            pieces[n] = p;
+                            n += 1;
+                        }
                     }
+                    let pieces = &pieces[..n];
                     // None left: the edge is dead; keep what was known.
-                    if let Some(u) = unsigned_hull(&pieces) {
+                    if let Some(u) = unsigned_hull(pieces) {
                         (*hlo, *hhi) = u;
-                        (*slo, *shi) = signed_hull_of(&pieces);
+                        (*slo, *shi) = signed_hull_of(pieces);
                     }
                 }
             }
+            v
         };
         if site == NO_SITE {
-            narrow(&mut self.regs[usize::from(r)]);
+            let v = &mut self.regs[usize::from(r)];
+            *v = narrow(*v);
             return;
         }
-        for v in self.values_mut() {
-            if matches!(v.k, K::Range { site: s, .. } if s == site) {
-                narrow(v);
-            }
-        }
+        self.map_values(|v| match v.k {
+            K::Range { site: s, .. } if s == site => Some(narrow(v)),
+            _ => None,
+        });
     }
 
     /// A store of `size` bytes at `[r10 + at]`.
     pub(super) fn spill(&mut self, at: i64, size: u8, val: Option<Val>) {
         let end = at + i64::from(size);
-        self.spills
-            .retain(|s| i64::from(s.off) + i64::from(s.size) <= at || i64::from(s.off) >= end);
-        if let (Some(val), Ok(off)) = (val, i32::try_from(at)) {
-            let pos = self.spills.partition_point(|s| s.off < off);
-            self.spills.insert(
-                pos,
-                Spill {
-                    off,
-                    size,
-                    val: val.sized(size),
-                },
-            );
-        }
-    }
-
-    /// The spill of `size` bytes at `[r10 + off]` (spills are sorted by
-    /// offset and do not overlap).
-    fn spill_at(&self, off: i32, size: u8) -> Option<&Spill> {
-        let k = self.spills.binary_search_by_key(&off, |t| t.off).ok()?;
-        self.spills.get(k).filter(|t| t.size == size)
+        let new = match (val, i32::try_from(at)) {
+            (Some(val), Ok(off)) => Some(Spill {
+                off,
+                size,
+                val: val.sized(size),
+            }),
+            _ => None,
+        };
+        self.spills.replace(at, end, new);
     }
 
     /// What a load of `size` bytes at `[r10 + at]` gets, if known.
     pub(super) fn fill(&self, at: i64, size: u8) -> Option<Val> {
         let end = at + i64::from(size);
-        self.spills.iter().find_map(|s| {
-            let (a, b) = (i64::from(s.off), i64::from(s.off) + i64::from(s.size));
-            if a == at && s.size == size {
-                Some(s.val)
-            } else if a <= at && end <= b && s.val.konst_of() == Some(0) {
-                Some(Val::konst(0))
-            } else {
-                None
-            }
-        })
+        let s = self.spills.holding(at)?;
+        let (a, b) = (i64::from(s.off), i64::from(s.off) + i64::from(s.size));
+        if a == at && s.size == size {
+            Some(s.val)
+        } else if a <= at && end <= b && s.val.konst_of() == Some(0) {
+            Some(Val::konst(0))
+        } else {
+            None
+        }
     }
 
     /// A helper or function may write the stack through pointer arguments.
@@ -1185,8 +1391,7 @@ impl State {
                 continue;
             }
             if let Some(o) = v.stack_off() {
-                self.spills
-                    .retain(|s| i64::from(s.off) + i64::from(s.size) <= o);
+                self.spills.keep_below(o);
                 if let (Some(stack), Some((a, _))) = (self.stack.as_mut(), stack_bytes(o, 1)) {
                     stack.write(a, 512);
                 }
@@ -1212,10 +1417,10 @@ impl State {
         // is a copy on one path only is safe (it can only prune more).
         let mut merge = Groups::default();
         let pairs = self.regs.iter().zip(&o.regs).map(|(a, b)| (a.k, b.k));
-        let spill_pairs = self.spills.iter().filter_map(|s| {
-            let t = o.spill_at(s.off, s.size)?;
-            Some((s.val.k, t.val.k))
-        });
+        let spill_pairs = self
+            .spills
+            .pairs(&o.spills)
+            .map(|(s, t)| (s.val.k, t.val.k));
         for (a, b) in pairs.chain(spill_pairs) {
             if let (K::Range { site: x, .. }, K::Range { site: y, .. }) = (a, b) {
                 merge.union(x, y);
@@ -1252,31 +1457,15 @@ impl State {
                 changed = true;
             }
         }
-        if self.spills != o.spills {
-            let spills: Vec<Spill> = self
-                .spills
-                .iter()
-                .filter_map(|s| {
-                    let t = o.spill_at(s.off, s.size)?;
-                    Some(Spill {
-                        val: widen_val(s.val, t.val),
-                        ..*s
-                    })
-                })
-                .collect();
-            if spills != self.spills {
-                self.spills = spills;
-                changed = true;
-            }
-        }
+        changed |= self.spills.join(&o.spills, widen_val);
         if !merge.is_empty() {
-            for v in self.values_mut() {
-                if let K::Range { site, .. } = &mut v.k {
-                    let to = merge.find(*site);
-                    changed |= to != *site;
-                    *site = to;
+            changed |= self.map_values(|mut v| match &mut v.k {
+                K::Range { site, .. } => {
+                    *site = merge.find(*site);
+                    Some(v)
                 }
-            }
+                _ => None,
+            });
         }
         let sure = self.sure || o.sure;
         let suspect = self.suspect || o.suspect;

@@ -23,6 +23,23 @@ pub(super) enum Why {
     Ctx,
 }
 
+/// What the last walk of a stored block (and of the blocks with one way
+/// in that it leads to) found. Reported only once the fixed point is
+/// reached: a later walk, from a state joined with more paths, replaces
+/// it, so what counts is the walk from the block's final state.
+#[derive(Default)]
+pub(super) struct Found {
+    /// Statement, key, operand, message, as for [`Diag`].
+    errs: Vec<(u32, u32, Option<Role>, String)>,
+    /// The encoder's [`OnWalk`] errors (by index) at surely walked
+    /// statements.
+    walked: Vec<u32>,
+    /// (function, depth) of `r10`-relative accesses on surely walked paths.
+    frames: Vec<(usize, i64)>,
+    /// `call local`s on surely walked paths: (caller, callee, instruction).
+    calls: Vec<(usize, usize, usize)>,
+}
+
 pub(super) struct Walk<'p, 'a, S> {
     pub(super) p: &'p Prog<'a, S>,
     /// First instruction of each block, and `ins.len()` at the end.
@@ -44,7 +61,26 @@ pub(super) struct Walk<'p, 'a, S> {
     pub(super) summary_changes: Vec<u32>,
     /// Per function: the blocks ending in a `call local` to it.
     pub(super) callers: Vec<Vec<u32>>,
-    pub(super) collect: bool,
+    /// The fixed point is reached: the blocks walked again only to report
+    /// (see `stale`) no longer join into stored states or change summaries.
+    pub(super) settled: bool,
+    /// Per stored block: what its last walk found.
+    pub(super) found: Vec<Option<Box<Found>>>,
+    /// The stored block whose walk is under way.
+    pub(super) root: usize,
+    /// Walks of stored blocks so far: each has its number.
+    pub(super) walks: u32,
+    /// Per stored block: the number of its last walk.
+    pub(super) root_walk: Vec<u32>,
+    /// Per block: the stored block whose walks walk it.
+    pub(super) block_root: Vec<u32>,
+    /// Per instruction: the walk that set its `visits_seen` bits (bits of
+    /// an older walk of its stored block are out of date).
+    pub(super) seen_walk: Vec<u32>,
+    /// Per stored block: its state changed after its last walk in what
+    /// only the messages say (`State::clobbered_by`), so it is walked once
+    /// more at the end.
+    pub(super) stale: Vec<bool>,
     /// Instructions the fixed point may still walk (a guard: it converges
     /// long before).
     pub(super) budget: u64,
@@ -54,8 +90,9 @@ pub(super) struct Walk<'p, 'a, S> {
     pub(super) frame_depth: Vec<i64>,
     /// `call local`s on surely walked paths: (caller, callee, instruction).
     pub(super) walked_calls: Vec<(usize, usize, usize)>,
-    /// Per instruction, from the reporting pass: `SEEN`, `WALKED` and
-    /// which edges of a comparison some visit followed (`FALL`, `TARGET`).
+    /// Per instruction, from the last walk of its stored block: `SEEN`,
+    /// `WALKED` and which edges of a comparison some visit followed
+    /// (`FALL`, `TARGET`).
     pub(super) visits_seen: Vec<u8>,
 }
 
@@ -142,7 +179,14 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             summaries: vec![None; p.funcs.len()],
             summary_changes: vec![0; p.funcs.len()],
             callers,
-            collect: false,
+            settled: false,
+            found: (0..blocks).map(|_| None).collect(),
+            root: 0,
+            walks: 0,
+            root_walk: vec![0; blocks],
+            block_root: vec![NONE; blocks],
+            seen_walk: vec![0; m],
+            stale: vec![false; blocks],
             budget: 64 * m as u64 + 1_000_000,
             diag,
             frame_depth: vec![0; p.funcs.len()],
@@ -166,25 +210,80 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 let b = b as usize;
                 self.queued[b] = false;
                 if let Some(st) = self.states[b].as_deref().cloned() {
+                    self.begin(b);
                     self.block(b, st);
                 }
             } else {
                 break;
             }
         }
-        // Once more, reporting, each block from its final entry state.
-        self.collect = true;
+        self.settled = true;
         for b in 0..self.states.len() {
-            if let Some(st) = self.states[b].take() {
-                self.block(b, *st);
+            if !self.stale[b] {
+                continue;
+            }
+            if let Some(st) = self.states[b].as_deref().cloned() {
+                self.begin(b);
+                self.block(b, st);
                 while let Some((b, st)) = self.pending.pop() {
                     self.block(b as usize, st);
                 }
             }
         }
+        self.report_found();
         self.call_chains();
         self.endless_loops();
         self.diag
+    }
+
+    /// Starts a walk of stored block `b`, forgetting what its last one
+    /// found.
+    fn begin(&mut self, b: usize) {
+        self.root = b;
+        self.walks += 1;
+        self.root_walk[b] = self.walks;
+        self.found[b] = None;
+        self.stale[b] = false;
+    }
+
+    /// What the walk under way found.
+    fn found(&mut self) -> &mut Found {
+        self.found[self.root].get_or_insert_default()
+    }
+
+    /// Notes that the walk under way got to instruction `i` (and how).
+    fn mark(&mut self, i: usize, bits: u8) {
+        if self.seen_walk[i] != self.walks {
+            self.seen_walk[i] = self.walks;
+            self.visits_seen[i] = 0;
+        }
+        self.visits_seen[i] |= bits;
+    }
+
+    /// Reports what the last walk of each block found, in the order of the
+    /// blocks (and, within a walk, in the order found), and drops the
+    /// marks of older walks.
+    fn report_found(&mut self) {
+        for b in 0..self.found.len() {
+            let Some(f) = self.found[b].take() else {
+                continue;
+            };
+            for (stmt, key, at, msg) in f.errs {
+                self.diag.push_at(stmt, key, at, msg);
+            }
+            self.diag.walked.extend(f.walked);
+            for (func, depth) in f.frames {
+                self.frame_depth[func] = self.frame_depth[func].max(depth);
+            }
+            self.walked_calls.extend(f.calls);
+        }
+        for (i, bits) in self.visits_seen.iter_mut().enumerate() {
+            let root = self.block_root[self.block_of[i] as usize];
+            let current = root != NONE && self.seen_walk[i] == self.root_walk[root as usize];
+            if !current {
+                *bits = 0;
+            }
+        }
     }
 
     pub(super) fn enqueue(&mut self, b: usize) {
@@ -207,7 +306,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             self.pending.push((b as u32, st));
             return;
         }
-        if self.collect {
+        if self.settled {
             return;
         }
         match &mut self.states[b] {
@@ -217,8 +316,11 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             }
             Some(old) => {
                 self.visits[b] += 1;
+                let named = old.clobbered_by;
                 if old.join(&st, self.visits[b] > WIDEN_AFTER) {
                     self.enqueue(b);
+                } else if old.clobbered_by != named {
+                    self.stale[b] = true;
                 }
             }
         }
@@ -227,6 +329,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
     pub(super) fn block(&mut self, b: usize, mut st: State) {
         let first = self.block_first[b] as usize;
         let end = self.block_first[b + 1] as usize;
+        self.block_root[b] = self.root as u32;
         self.budget = self.budget.saturating_sub((end - first) as u64);
         for i in first..end {
             if !self.step(i, &mut st, i + 1 == end) {
@@ -241,10 +344,8 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
 
     /// Reports at the operand of the instruction that holds `at`.
     pub(super) fn report_at(&mut self, i: usize, key: u32, at: Option<Role>, msg: String) {
-        if self.collect {
-            let stmt = self.p.ins[i].stmt;
-            self.diag.push_at(stmt, key, at, msg);
-        }
+        let stmt = self.p.ins[i].stmt;
+        self.found().errs.push((stmt, key, at, msg));
     }
 
     /// Reads register `r` (the operand `role`), reporting it if unset; the
@@ -377,15 +478,14 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         let p = self.p;
         let x = p.ins[i];
         let sem = x.sem;
-        if self.collect {
-            self.visits_seen[i] |= SEEN;
-        }
-        if self.collect && Self::walked(st) {
-            self.visits_seen[i] |= WALKED;
+        if Self::walked(st) {
+            self.mark(i, SEEN | WALKED);
             if !p.on_walk.is_empty() {
                 self.walked_rules(x.stmt);
             }
             self.note_frame_use(i, sem);
+        } else {
+            self.mark(i, SEEN);
         }
         if let Some(f) = sem.form {
             self.effect(i, f, sem, st);
@@ -447,7 +547,8 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
     fn effect(&mut self, i: usize, f: &'static Form, sem: Sem, st: &mut State) {
         let slot = self.p.ins[i].slot;
         // Jumps read their operands in `branch`, `exit` its r0 in `exit`.
-        let mut vals = [Val::UNSET; 11];
+        // Only `dst` and `src` are used; other reads are for their errors.
+        let (mut dst, mut src) = (Val::UNSET, Val::UNSET);
         if !matches!(f.op, Op::Jmp(_) | Op::Exit) {
             for &role in f.reads {
                 let r = sem.reg(role);
@@ -456,11 +557,15 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 } else {
                     Why::Plain
                 };
-                vals[usize::from(r)] = self.read(i, st, role, r, why);
+                let v = self.read(i, st, role, r, why);
+                if r == sem.dst {
+                    dst = v;
+                }
+                if r == sem.src {
+                    src = v;
+                }
             }
         }
-        let dst = vals[usize::from(sem.dst)];
-        let src = vals[usize::from(sem.src)];
         let size = f.size;
         let value = match f.op {
             Op::Alu(op) => {
@@ -627,7 +732,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 .funcs
                 .binary_search_by_key(&t, |f| i64::from(f.start))
         {
-            self.walked_calls.push((func, callee, i));
+            self.found().calls.push((func, callee, i));
         }
         let base = match sem.op() {
             Some(Op::Load | Op::LoadAcquire) => sem.src,
@@ -638,7 +743,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             && let Some(off) = sem.off
             && (-rules::STACK_SIZE..0).contains(&off)
         {
-            self.frame_depth[func] = self.frame_depth[func].max(-off);
+            self.found().frames.push((func, -off));
         }
     }
 
@@ -718,7 +823,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             if e.stmt != stmt {
                 break;
             }
-            self.diag.walked.insert(k as u32);
+            self.found().walked.push(k as u32);
         }
     }
 
@@ -1927,9 +2032,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
     /// Follows one edge of the comparison at `i`, noting that some visit
     /// took it.
     fn branch_edge(&mut self, i: usize, taken: bool, (fall, target): (i64, i64), st: State) {
-        if self.collect {
-            self.visits_seen[i] |= if taken { TARGET } else { FALL };
-        }
+        self.mark(i, if taken { TARGET } else { FALL });
         self.edge(if taken { target } else { fall }, st);
     }
 
@@ -1941,7 +2044,8 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
     fn endless_loops(&mut self) {
         let p = self.p;
         let m = p.ins.len();
-        let mut preds: Vec<Vec<u32>> = vec![Vec::new(); m];
+        // (successor, predecessor) edges, grouped by successor below.
+        let mut edges: Vec<(u32, u32)> = Vec::with_capacity(m + m / 4);
         let mut leave = vec![false; m];
         let mut work = Vec::new();
         for (i, x) in p.ins.iter().enumerate() {
@@ -1973,11 +2077,12 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 work.push(i as u32);
             }
             for j in next.into_iter().flatten() {
-                preds[j as usize].push(i as u32);
+                edges.push((j, i as u32));
             }
         }
+        let preds = Preds::new(m, &edges);
         while let Some(j) = work.pop() {
-            for &i in &preds[j as usize] {
+            for &i in preds.of(j as usize) {
                 if !leave[i as usize] {
                     leave[i as usize] = true;
                     work.push(i);
@@ -1987,8 +2092,9 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         let stuck = (0..m).find(|&i| !leave[i] && self.visits_seen[i] & WALKED != 0);
         if let Some(i) = stuck {
             let text = p.text(p.ins[i].stmt).to_owned();
-            self.report(
-                i,
+            // After the walks: straight to the errors, not to a walk's.
+            self.diag.push(
+                p.ins[i].stmt,
                 KEY_ENDLESS,
                 format!(
                     "`{text}` is in a loop with no way out: no path from here that the kernel \
@@ -2010,17 +2116,17 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         let reached = !st.suspect || st.sure;
         if f != 0 && p.funcs[f].called {
             // Returns to the caller, which gets r0 as it is.
-            if self.collect {
-                if reached && r0.is_set() && matches!(r0.k, K::Ptr { kinds: STACK, .. }) {
-                    self.report(
-                        i,
-                        KEY_LEAK,
-                        format!(
-                            "`{text}` returns a pointer to its own stack in r0: the kernel refuses \
-                             it, that stack is gone once the function returns"
-                        ),
-                    );
-                }
+            if reached && r0.is_set() && matches!(r0.k, K::Ptr { kinds: STACK, .. }) {
+                self.report(
+                    i,
+                    KEY_LEAK,
+                    format!(
+                        "`{text}` returns a pointer to its own stack in r0: the kernel refuses \
+                         it, that stack is gone once the function returns"
+                    ),
+                );
+            }
+            if self.settled {
                 return;
             }
             let new = Summary {
@@ -2056,9 +2162,6 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 }
                 self.callers[f] = callers;
             }
-            return;
-        }
-        if !self.collect {
             return;
         }
         let main = f == 0;
@@ -2162,6 +2265,38 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
     }
 }
 
+/// Each instruction's predecessors, in one array (a `Vec` per instruction
+/// cost an allocation each).
+struct Preds {
+    /// `all[start[j]..start[j + 1]]` are `j`'s.
+    start: Vec<u32>,
+    all: Vec<u32>,
+}
+
+impl Preds {
+    /// From (successor, predecessor) edges between `m` instructions.
+    fn new(m: usize, edges: &[(u32, u32)]) -> Preds {
+        let mut start = vec![0u32; m + 1];
+        for &(j, _) in edges {
+            start[j as usize + 1] += 1;
+        }
+        for k in 0..m {
+            start[k + 1] += start[k];
+        }
+        let mut next = start.clone();
+        let mut all = vec![0; edges.len()];
+        for &(j, i) in edges {
+            all[next[j as usize] as usize] = i;
+            next[j as usize] += 1;
+        }
+        Preds { start, all }
+    }
+
+    fn of(&self, j: usize) -> &[u32] {
+        &self.all[self.start[j] as usize..self.start[j + 1] as usize]
+    }
+}
+
 /// The state, leaving a cheap placeholder (for its last use).
 pub(super) fn take(st: &mut State) -> State {
     std::mem::replace(
@@ -2173,7 +2308,7 @@ pub(super) fn take(st: &mut State) -> State {
             unset_sure: 0,
             clobbered: 0,
             clobbered_by: NONE,
-            spills: Vec::new(),
+            spills: Spills::default(),
             refs: 0,
             stack: None,
         },
