@@ -19,6 +19,28 @@ fn refused() -> Vec<Case> {
         ),
         // fall_into_function
         Case::caught("call local f\nmov r0, 0\nf: mov r0, 1\nexit", ""),
+        // call_frames: recursion and deep chains, followed walked or not.
+        Case::caught(
+            "mov r0, 0\ncall local f\nexit\nf: call local f\nmov r0, 0\nexit",
+            "too deep",
+        ),
+        Case::caught(
+            "mov r0, 0\ncall local f\nexit\nf: mov r0, 0\ncall local g\nexit\n\
+             g: call local f\nexit",
+            "too deep",
+        ),
+        Case::caught(
+            "mov r0, 0\nmov r1, 0\njne r1, 0, l\nexit\nl: call local f\nexit\n\
+             f: call local f\nmov r0, 0\nexit",
+            "too deep",
+        ),
+        Case::caught(
+            format!(
+                "mov r0, 0\nmov r1, 0\njne r1, 0, l\nexit\nl: call local f1\nexit\n{}",
+                chain(9)
+            ),
+            "too deep",
+        ),
         // exit_r0
         Case::caught("exit", "R0 !read_ok"),
         Case::caught("call get_prandom_u32\nmov r0, r1\nexit", "R1 !read_ok"),
@@ -46,8 +68,28 @@ fn refused() -> Vec<Case> {
     ]
 }
 
+/// Functions f1 → f2 → ... → f(n-1), each calling the next.
+fn chain(n: usize) -> String {
+    (1..n)
+        .map(|k| {
+            let call = if k + 1 < n {
+                format!("call local f{}\n", k + 1)
+            } else {
+                String::new()
+            };
+            format!("f{k}: {call}mov r0, 0\nexit\n")
+        })
+        .collect()
+}
+
 fn loads() -> Vec<Case> {
     vec![
+        // Eight frames, on a dead path; a function called from two depths.
+        Case::loads(format!(
+            "mov r0, 0\nmov r1, 0\njne r1, 0, l\nexit\nl: call local f1\nexit\n{}",
+            chain(8)
+        )),
+        Case::loads("call local f\ncall local g\nexit\nf: call local g\nexit\ng: mov r0, 0\nexit"),
         Case::loads("mov r0, 0\nja +0\nexit"),
         Case::loads("mov r0, 0\njeq r0, 1, +2\nlddw r1, 5\nexit"),
         Case::loads("call local f\nexit\nf: mov r0, 1\nexit"),

@@ -209,6 +209,9 @@ const TYPED_ARGS: &[(&str, &[(u8, Arg)])] = &[
     ("xdp_adjust_meta", &[(1, Arg::Ctx)]),
 ];
 
+/// The deepest call chain the kernel takes, in frames (`MAX_CALL_FRAMES`).
+const MAX_FRAMES: usize = 8;
+
 /// Joins at one block before its ranges and constants are widened away.
 const WIDEN_AFTER: u32 = 8;
 
@@ -666,6 +669,60 @@ impl<'a, S> Prog<'a, S> {
             .is_some_and(|t| t.prog_type != ProgType::CgroupSkb)
     }
 
+    /// The kernel's `check_max_stack_depth` follows every `call local` of
+    /// every function reached from the entry, walked or not: a chain of
+    /// more than 8 frames, or a function that calls itself through the
+    /// chain, is refused ("the call stack of 9 frames is too deep").
+    /// Reported at the call that goes one frame too deep.
+    fn static_call_depth(&self, d: &mut Diag) {
+        let mut calls: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.funcs.len()];
+        for (i, x) in self.ins.iter().enumerate() {
+            if let Flow::CallLocal(t) = x.flow
+                && let Ok(callee) = self.funcs.binary_search_by_key(&t, |f| i64::from(f.start))
+            {
+                calls[self.func_of(x.slot)].push((callee, i));
+            }
+        }
+        // (function, next call to follow)
+        let mut chain: Vec<(usize, usize)> = vec![(0, 0)];
+        // Per function: the deepest frame it was followed from and fit.
+        let mut fits = vec![0; self.funcs.len()];
+        while let Some(top) = chain.last_mut() {
+            let (f, k) = *top;
+            let Some(&(callee, i)) = calls[f].get(k) else {
+                fits[f] = fits[f].max(chain.len());
+                chain.pop();
+                continue;
+            };
+            top.1 += 1;
+            let recursive = chain.iter().any(|&(g, _)| g == callee);
+            if chain.len() < MAX_FRAMES && !recursive {
+                // What fits from a frame fits from a shallower one too.
+                if chain.len() + 1 > fits[callee] {
+                    chain.push((callee, 0));
+                }
+                continue;
+            }
+            let x = &self.ins[i];
+            let text = self.text(x.stmt);
+            let why = if recursive {
+                "calls a function already on the call chain (recursion)".to_owned()
+            } else {
+                format!("makes a chain of {} frames", MAX_FRAMES + 1)
+            };
+            d.push(
+                x.stmt,
+                KEY_FRAMES,
+                format!(
+                    "`{text}` {why}: the kernel follows every `call local`, walked or not, and \
+                     refuses a call stack deeper than {MAX_FRAMES} frames; unroll the recursion \
+                     or inline a function"
+                ),
+            );
+            return;
+        }
+    }
+
     /// The instruction starting at `slot`.
     fn ins_at(&self, slot: i64) -> Option<u32> {
         let s = usize::try_from(slot).ok()?;
@@ -852,6 +909,8 @@ impl<'a, S> Prog<'a, S> {
                 );
             }
         }
+
+        self.static_call_depth(d);
 
         if self.unpriv {
             for x in &self.ins {

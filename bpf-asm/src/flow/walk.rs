@@ -773,7 +773,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             }
             let total: i64 = path.iter().map(|&(g, _)| frame(self.frame_depth[g])).sum();
             let &(f, last_call) = path.last().unwrap_or(&(0, NONE as usize));
-            let too_deep = total > rules::STACK_SIZE || path.len() > 8;
+            let too_deep = total > rules::STACK_SIZE || path.len() > MAX_FRAMES;
             if too_deep && last_call != NONE as usize && reported.insert(last_call) {
                 let text = self.p.text(self.p.ins[last_call].stmt).to_owned();
                 let names: Vec<String> = path
