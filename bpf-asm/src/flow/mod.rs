@@ -47,9 +47,11 @@ use crate::rules;
 use crate::{Insn, MapSpec};
 
 mod arith;
+mod protos;
 mod value;
 mod walk;
 use arith::*;
+use protos::{Arg, Proto, Ret, proto};
 use value::*;
 use walk::*;
 
@@ -60,154 +62,6 @@ const NONE: u32 = u32::MAX;
 const CTX: u8 = 1;
 const STACK: u8 = 2;
 const OTHER: u8 = 4;
-
-/// Helpers whose result the kernel bounds (`do_refine_retval_range`).
-const RANGED_HELPERS: &[&str] = &[
-    "get_smp_processor_id",
-    "get_stack",
-    "get_task_stack",
-    "probe_read_str",
-    "probe_read_kernel_str",
-    "probe_read_user_str",
-];
-
-/// Helpers whose prototype's `ret_type` is `RET_INTEGER` in the kernel's
-/// `*_proto` (`kernel/bpf/helpers.c`, `net/core/filter.c`): their result
-/// is a number to the verifier.
-/// Helpers that may change the packet (`bpf_helper_changes_pkt_data`):
-/// after one, the kernel forgets every packet pointer.
-const CHANGES_PACKET: &[&str] = &[
-    "clone_redirect",
-    "l3_csum_replace",
-    "l4_csum_replace",
-    "lwt_push_encap",
-    "lwt_seg6_action",
-    "lwt_seg6_adjust_srh",
-    "lwt_seg6_store_bytes",
-    "msg_pop_data",
-    "msg_pull_data",
-    "msg_push_data",
-    "skb_adjust_room",
-    "skb_change_head",
-    "skb_change_proto",
-    "skb_change_tail",
-    "skb_pull_data",
-    "skb_store_bytes",
-    "skb_vlan_pop",
-    "skb_vlan_push",
-    "store_hdr_opt",
-    "xdp_adjust_head",
-    "xdp_adjust_meta",
-    "xdp_adjust_tail",
-    "tail_call",
-];
-
-/// Helpers that return a reference the program must release (or null), and
-/// the helper that releases it.
-const ACQUIRES: &[(&str, &str)] = &[
-    ("sk_lookup_tcp", "sk_release"),
-    ("sk_lookup_udp", "sk_release"),
-    ("skc_lookup_tcp", "sk_release"),
-    ("ringbuf_reserve", "ringbuf_submit"),
-];
-
-/// Other helpers that release the reference in r1.
-const RELEASES: &[&str] = &["ringbuf_discard"];
-
-const INTEGER_HELPERS: &[&str] = &[
-    "get_prandom_u32",
-    "ktime_get_ns",
-    "ktime_get_boot_ns",
-    "ktime_get_coarse_ns",
-    "get_smp_processor_id",
-    "get_numa_node_id",
-    "get_socket_cookie",
-    "get_socket_uid",
-    "map_update_elem",
-    "map_delete_elem",
-    "skb_load_bytes",
-    "skb_store_bytes",
-    "l3_csum_replace",
-    "l4_csum_replace",
-    "csum_diff",
-    "get_hash_recalc",
-    "get_cgroup_classid",
-    "get_route_realm",
-    "perf_event_output",
-    "ringbuf_output",
-    "trace_printk",
-];
-
-/// Helpers' memory arguments with their size in another register, as the
-/// kernel's prototypes give them (`.arg3_type = ARG_PTR_TO_UNINIT_MEM,
-/// .arg4_type = ARG_CONST_SIZE` for `skb_load_bytes`): (pointer, size).
-const MEM_ARGS: &[(&str, &[(u8, u8)])] = &[
-    ("skb_load_bytes", &[(3, 4)]),
-    ("skb_load_bytes_relative", &[(3, 4)]),
-    ("skb_store_bytes", &[(3, 4)]),
-    ("csum_diff", &[(1, 2), (3, 4)]),
-    ("perf_event_output", &[(4, 5)]),
-    ("ringbuf_output", &[(2, 3)]),
-    ("trace_printk", &[(1, 2)]),
-    ("probe_read_kernel", &[(1, 2)]),
-    ("probe_read_user", &[(1, 2)]),
-    ("get_current_comm", &[(1, 2)]),
-];
-
-/// An argument kind of a helper prototype the checks know the type of.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Arg {
-    /// `ARG_PTR_TO_CTX`: the context pointer, not moved.
-    Ctx,
-    /// `ARG_CONST_MAP_PTR`: a map (`lddw rN, map_fd(...)`).
-    Map,
-    /// A reference to release (`OBJ_RELEASE`): a socket or ring buffer
-    /// record, checked not null.
-    Ref,
-}
-
-/// The typed arguments of helper prototypes (`bpf_func_proto.arg*_type`),
-/// by register. Arguments not listed (numbers, flags, sizes, "anything")
-/// take any value; keys, values and buffers are checked by `map_args` and
-/// `MEM_ARGS`. A helper not listed is called with no argument checked.
-const TYPED_ARGS: &[(&str, &[(u8, Arg)])] = &[
-    ("map_lookup_elem", &[(1, Arg::Map)]),
-    ("map_update_elem", &[(1, Arg::Map)]),
-    ("map_delete_elem", &[(1, Arg::Map)]),
-    ("map_push_elem", &[(1, Arg::Map)]),
-    ("map_pop_elem", &[(1, Arg::Map)]),
-    ("map_peek_elem", &[(1, Arg::Map)]),
-    ("ringbuf_output", &[(1, Arg::Map)]),
-    ("ringbuf_reserve", &[(1, Arg::Map)]),
-    ("ringbuf_query", &[(1, Arg::Map)]),
-    ("ringbuf_submit", &[(1, Arg::Ref)]),
-    ("ringbuf_discard", &[(1, Arg::Ref)]),
-    ("sk_release", &[(1, Arg::Ref)]),
-    ("perf_event_output", &[(1, Arg::Ctx), (2, Arg::Map)]),
-    ("tail_call", &[(1, Arg::Ctx), (2, Arg::Map)]),
-    ("skb_load_bytes", &[(1, Arg::Ctx)]),
-    ("skb_load_bytes_relative", &[(1, Arg::Ctx)]),
-    ("skb_store_bytes", &[(1, Arg::Ctx)]),
-    ("l3_csum_replace", &[(1, Arg::Ctx)]),
-    ("l4_csum_replace", &[(1, Arg::Ctx)]),
-    ("clone_redirect", &[(1, Arg::Ctx)]),
-    ("skb_pull_data", &[(1, Arg::Ctx)]),
-    ("skb_change_head", &[(1, Arg::Ctx)]),
-    ("skb_change_tail", &[(1, Arg::Ctx)]),
-    ("skb_change_proto", &[(1, Arg::Ctx)]),
-    ("skb_adjust_room", &[(1, Arg::Ctx)]),
-    ("skb_vlan_push", &[(1, Arg::Ctx)]),
-    ("skb_vlan_pop", &[(1, Arg::Ctx)]),
-    ("get_hash_recalc", &[(1, Arg::Ctx)]),
-    ("get_socket_cookie", &[(1, Arg::Ctx)]),
-    ("get_socket_uid", &[(1, Arg::Ctx)]),
-    ("sk_lookup_tcp", &[(1, Arg::Ctx)]),
-    ("sk_lookup_udp", &[(1, Arg::Ctx)]),
-    ("skc_lookup_tcp", &[(1, Arg::Ctx)]),
-    ("xdp_adjust_head", &[(1, Arg::Ctx)]),
-    ("xdp_adjust_tail", &[(1, Arg::Ctx)]),
-    ("xdp_adjust_meta", &[(1, Arg::Ctx)]),
-];
 
 /// The deepest call chain the kernel takes, in frames (`MAX_CALL_FRAMES`).
 const MAX_FRAMES: usize = 8;

@@ -659,20 +659,23 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 };
                 let mut lookup = None;
                 if let Some(name) = helper {
-                    self.typed_args(i, name, st);
-                    self.release(name, st);
                     self.helper_allowed(i, name, st);
-                    self.map_args(i, name, st);
-                    self.mem_args(i, name, st);
-                    lookup = lookup_result(name, st, slot, self.p.maps);
+                }
+                let pr = helper.and_then(proto);
+                if let Some(pr) = pr {
+                    self.typed_args(i, pr, st);
+                    self.release(pr, st);
+                    self.map_args(i, pr, st);
+                    self.mem_args(i, pr, st);
+                    lookup = lookup_result(pr, st, slot, self.p.maps);
                 }
                 st.args_touch_stack();
                 // Some helpers change the packet, and the kernel then
                 // forgets every packet pointer (as do kfuncs, not followed).
-                match helper {
-                    None => st.forget_packet(),
-                    Some(n) if CHANGES_PACKET.contains(&n) => st.drop_packet(slot),
-                    Some(_) => {}
+                match (helper, pr) {
+                    (None, _) => st.forget_packet(),
+                    (_, Some(pr)) if pr.changes_packet => st.drop_packet(slot),
+                    _ => {}
                 }
                 if f.op == Op::CallKfunc {
                     // `bpf_throw` does not return: the kernel may stop here.
@@ -681,16 +684,16 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 // The kernel knows the range of some helpers' results and
                 // the type of kfuncs'.
                 let known = match f.op {
-                    Op::Call => helper.is_some_and(|n| RANGED_HELPERS.contains(&n)),
+                    Op::Call => pr.is_some_and(|p| p.ranged()),
                     _ => true,
                 };
                 // Helpers whose prototype returns a plain integer
                 // (`RET_INTEGER`): the kernel holds the result as a number.
-                let integer = helper.is_some_and(|n| INTEGER_HELPERS.contains(&n));
+                let integer = pr.is_some_and(|p| p.integer());
                 if let Some(v) = lookup {
                     // An earlier result of this call is another value now.
                     st.forget_values(Some(slot), true);
-                    if helper.is_some_and(|n| ACQUIRES.iter().any(|a| a.0 == n)) {
+                    if pr.is_some_and(|p| p.acquires()) {
                         st.refs |= ref_bit(slot);
                     }
                     Some(v)
@@ -1029,17 +1032,14 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
     /// the declared sizes), and under `#![unprivileged]` be written.
     /// (`map_lookup_elem` returns a pointer to `value` bytes, or null: the
     /// result's typing belongs to the pointer checks.)
-    fn map_args(&mut self, i: usize, helper: &str, st: &State) {
-        let args: &[(usize, &str)] = match helper {
-            "map_lookup_elem" | "map_delete_elem" => &[(2, "key")],
-            "map_update_elem" => &[(2, "key"), (3, "value")],
-            _ => return,
-        };
+    fn map_args(&mut self, i: usize, pr: &Proto, st: &State) {
+        let keys = pr.regs_of(Arg::Key).map(|r| (r, "key"));
+        let args = keys.chain(pr.regs_of(Arg::Value).map(|r| (r, "value")));
         let Some(map) = st.regs[1].map_index().and_then(|m| self.p.maps.get(m)) else {
             return;
         };
-        for &(r, what) in args {
-            let v = st.regs[r];
+        for (r, what) in args {
+            let v = st.regs[usize::from(r)];
             let Some(off) = v.stack_off() else { continue };
             let size = i64::from(if what == "key" {
                 map.key_size
@@ -1074,14 +1074,11 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
     /// register (`ARG_PTR_TO_MEM`/`_UNINIT_MEM` with `ARG_CONST_SIZE`):
     /// the bytes must lie inside the stack ("invalid indirect access to
     /// stack R3 off=-4 size=8").
-    fn mem_args(&mut self, i: usize, helper: &str, st: &State) {
-        let Some(&(_, pairs)) = MEM_ARGS.iter().find(|(h, _)| *h == helper) else {
-            return;
-        };
+    fn mem_args(&mut self, i: usize, pr: &Proto, st: &State) {
         if !Self::walked(st) {
             return;
         }
-        for &(r, n) in pairs {
+        for (r, n) in pr.mem_args() {
             let (Some(off), size) = (st.regs[usize::from(r)].stack_off(), st.regs[usize::from(n)])
             else {
                 continue;
@@ -1173,17 +1170,17 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
     }
 
     /// The arguments of `helper` whose kind its prototype fixes
-    /// (`TYPED_ARGS`), against what the registers surely hold ("R1
-    /// type=scalar expected=ctx").
-    fn typed_args(&mut self, i: usize, helper: &str, st: &State) {
-        let Some(&(_, args)) = TYPED_ARGS.iter().find(|(h, _)| *h == helper) else {
-            return;
-        };
+    /// (the context, a map, a reference), against what the registers surely
+    /// hold ("R1 type=scalar expected=ctx").
+    fn typed_args(&mut self, i: usize, pr: &Proto, st: &State) {
         if !Self::walked(st) {
             return;
         }
         let text = self.p.text(self.p.ins[i].stmt).to_owned();
-        for &(r, kind) in args {
+        for (r, &kind) in (1..=5u8).zip(&pr.args) {
+            if !matches!(kind, Arg::Ctx | Arg::Map | Arg::Ref) {
+                continue;
+            }
             let v = st.regs[usize::from(r)];
             if !v.is_set() {
                 continue;
@@ -1242,6 +1239,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                     }
                     _ => "what the helper that acquired it returned, checked not null",
                 },
+                Arg::Any | Arg::Key | Arg::Value | Arg::Mem => continue,
             };
             self.report_at(
                 i,
@@ -1257,8 +1255,8 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
 
     /// A helper that releases the reference in r1 (`sk_release`,
     /// `ringbuf_submit`): which one, if known, else any.
-    fn release(&mut self, name: &str, st: &mut State) {
-        if !ACQUIRES.iter().any(|a| a.1 == name) && !RELEASES.contains(&name) {
+    fn release(&mut self, pr: &Proto, st: &mut State) {
+        if !pr.releases() {
             return;
         }
         match st.regs[1].k {
@@ -1281,7 +1279,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 }
                 _ => return None,
             };
-            let release = ACQUIRES.iter().find(|a| a.0 == name)?.1;
+            let release = proto(name).filter(|p| p.acquires())?.release_with();
             let c = p.stmts.get(x.stmt as usize)?;
             (refs & ref_bit(x.slot) != 0)
                 .then(|| (format!("`{}` at line {}", c.text, c.line), release))
@@ -1315,7 +1313,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             (Some(Op::Call), Some(id)) => u32::try_from(id).ok().and_then(bpf_sys::helper_name)?,
             _ => return None,
         };
-        if !CHANGES_PACKET.contains(&name) {
+        if !proto(name).is_some_and(|p| p.changes_packet) {
             return None;
         }
         let c = p.stmts.get(x.stmt as usize)?;
@@ -2663,18 +2661,14 @@ fn null_when(v: Val) -> &'static str {
 /// the kernel may know it is not (`can_elide_value_nullness`): a lookup in
 /// an array with a constant key below `max_entries`, or in a map this
 /// analysis does not know.
-fn lookup_result(name: &str, st: &State, slot: u32, maps: &[MapSpec]) -> Option<Val> {
-    if let Some(&(_, release)) = ACQUIRES.iter().find(|a| a.0 == name) {
-        let kind = if release == "sk_release" {
-            SOCKET
-        } else {
-            RINGBUF_RECORD
-        };
-        return Some(Val::lookup(kind, slot));
+fn lookup_result(pr: &Proto, st: &State, slot: u32, maps: &[MapSpec]) -> Option<Val> {
+    match pr.ret {
+        Ret::Socket => return Some(Val::lookup(SOCKET, slot)),
+        Ret::Record => return Some(Val::lookup(RINGBUF_RECORD, slot)),
+        Ret::Lookup => {}
+        _ => return None,
     }
-    if !matches!(name, "map_lookup_elem" | "map_lookup_percpu_elem") {
-        return None;
-    }
+    let name = pr.name;
     let map = st.regs[1]
         .map_index()
         .and_then(|m| u32::try_from(m).ok())
