@@ -313,6 +313,69 @@ fn generated(var: &str, default: usize, seed: u64, make: fn(&mut Rng) -> String)
     (0..n).map(|_| make(&mut r)).collect()
 }
 
+/// What the runs found: the kernel's verdicts, the checks' catches, and
+/// the false alarms.
+#[derive(Default)]
+struct Tally {
+    loads: usize,
+    refused: usize,
+    caught: usize,
+    alarms: Vec<String>,
+}
+
+impl Tally {
+    /// Assembles `src` with the checks and (if `kernel`) loads it built
+    /// without them; for a program the kernel refuses, whether the checks
+    /// caught it.
+    fn judge(&mut self, src: &str, kernel: bool) -> Option<bool> {
+        let checked = bpf_asm::assemble(src);
+        let raw = Assembler::new()
+            .flow_checks(false)
+            .assemble(src)
+            .unwrap_or_else(|e| panic!("does not encode:\n{src}\n{e}"));
+        if !kernel {
+            return None;
+        }
+        match ProgramLoader::new(&raw).load() {
+            Ok(_) => {
+                self.loads += 1;
+                if let Err(e) = checked {
+                    self.alarms
+                        .push(format!("the checks reject, the kernel loads:\n{src}\n{e}"));
+                }
+                None
+            }
+            Err(e) => {
+                self.refused += 1;
+                self.caught += usize::from(checked.is_err());
+                if checked.is_ok() && std::env::var_os("CHECKS_DIFF_SHOW").is_some() {
+                    eprintln!("missed:\n{src}\n{e}\n");
+                }
+                Some(checked.is_err())
+            }
+        }
+    }
+
+    fn report(&self, programs: &str) {
+        eprintln!(
+            "{programs}: the kernel loads {}, refuses {}; the checks catch {} of those ({:.0}%)",
+            self.loads,
+            self.refused,
+            self.caught,
+            100.0 * self.caught as f64 / self.refused.max(1) as f64
+        );
+    }
+
+    fn assert_no_alarms(&self) {
+        assert!(
+            self.alarms.is_empty(),
+            "{} false alarms, the first ones:\n\n{}",
+            self.alarms.len(),
+            self.alarms[..self.alarms.len().min(5)].join("\n\n")
+        );
+    }
+}
+
 #[test]
 fn pointer_checks_agree_with_the_kernel_on_random_programs() {
     let programs = generated(
@@ -322,47 +385,14 @@ fn pointer_checks_agree_with_the_kernel_on_random_programs() {
         pointer_program,
     );
     let kernel = common::kernel();
-    let (mut refused, mut caught, mut loads) = (0usize, 0usize, 0usize);
-    let mut alarms = Vec::new();
+    let mut tally = Tally::default();
     for src in &programs {
-        let checked = bpf_asm::assemble(src);
-        let raw = Assembler::new()
-            .flow_checks(false)
-            .assemble(src)
-            .unwrap_or_else(|e| panic!("does not encode:\n{src}\n{e}"));
-        if !kernel {
-            continue;
-        }
-        match ProgramLoader::new(&raw).load() {
-            Ok(_) => {
-                loads += 1;
-                if let Err(e) = checked {
-                    alarms.push(format!("the checks reject, the kernel loads:\n{src}\n{e}"));
-                }
-            }
-            Err(e) => {
-                refused += 1;
-                caught += usize::from(checked.is_err());
-                if checked.is_ok() && std::env::var_os("CHECKS_DIFF_SHOW").is_some() {
-                    eprintln!("missed:\n{src}\n{e}\n");
-                }
-            }
-        }
+        tally.judge(src, kernel);
     }
     if kernel {
-        eprintln!(
-            "{} random pointer programs: the kernel loads {loads}, refuses {refused}; the \
-             checks catch {caught} of those ({:.0}%)",
-            programs.len(),
-            100.0 * caught as f64 / refused.max(1) as f64
-        );
+        tally.report(&format!("{} random pointer programs", programs.len()));
     }
-    assert!(
-        alarms.is_empty(),
-        "{} false alarms, the first ones:\n\n{}",
-        alarms.len(),
-        alarms[..alarms.len().min(5)].join("\n\n")
-    );
+    tally.assert_no_alarms();
 }
 
 #[test]
@@ -373,46 +403,18 @@ fn checks_agree_with_the_kernel_on_random_programs() {
         .unwrap_or(3_000);
     let kernel = common::kernel();
     let mut r = Rng(0x0dd_ba11_c0ff_ee42);
-    let (mut refused, mut caught, mut loads) = (0usize, 0usize, 0usize);
-    let mut alarms = Vec::new();
+    let mut tally = Tally::default();
     // Per fault, for programs holding that fault alone: (refused, caught).
     let mut by_fault = vec![(0usize, 0usize); FAULTS.len()];
     for _ in 0..programs {
         let (src, faults) = program(&mut r);
-        let checked = bpf_asm::assemble(&src);
-        let raw = Assembler::new()
-            .flow_checks(false)
-            .assemble(&src)
-            .unwrap_or_else(|e| panic!("does not encode:\n{src}\n{e}"));
-        if !kernel {
-            continue;
-        }
-        match ProgramLoader::new(&raw).load() {
-            Ok(_) => {
-                loads += 1;
-                if let Err(e) = checked {
-                    alarms.push(format!("the checks reject, the kernel loads:\n{src}\n{e}"));
-                }
-            }
-            Err(e) => {
-                refused += 1;
-                caught += usize::from(checked.is_err());
-                if let [f] = faults[..] {
-                    by_fault[f].0 += 1;
-                    by_fault[f].1 += usize::from(checked.is_err());
-                }
-                if checked.is_ok() && std::env::var_os("CHECKS_DIFF_SHOW").is_some() {
-                    eprintln!("missed:\n{src}\n{e}\n");
-                }
-            }
+        if let (Some(caught), [f]) = (tally.judge(&src, kernel), &faults[..]) {
+            by_fault[*f].0 += 1;
+            by_fault[*f].1 += usize::from(caught);
         }
     }
     if kernel {
-        eprintln!(
-            "{programs} random programs: the kernel loads {loads}, refuses {refused}; the checks \
-             catch {caught} of those ({:.0}%)",
-            100.0 * caught as f64 / refused.max(1) as f64
-        );
+        tally.report(&format!("{programs} random programs"));
         for (f, (n, c)) in FAULTS.iter().zip(&by_fault) {
             eprintln!(
                 "  {:<28} refused {n:>4}, caught {c:>4}",
@@ -420,10 +422,5 @@ fn checks_agree_with_the_kernel_on_random_programs() {
             );
         }
     }
-    assert!(
-        alarms.is_empty(),
-        "{} false alarms, the first ones:\n\n{}",
-        alarms.len(),
-        alarms[..alarms.len().min(5)].join("\n\n")
-    );
+    tally.assert_no_alarms();
 }

@@ -636,9 +636,8 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             }
             Op::Atomic { .. } => {
                 let b = dst;
-                self.packet_atomic(i, st, b);
+                self.atomic_target(i, st, b);
                 self.mem_access(i, st, b, sem.off, size, Role::Dst, true);
-                self.ctx_atomic(i, st, b);
                 self.stack_read(i, st, b, sem.off, size);
                 Self::stack_write(st, b, sem.off, size, None);
                 let loaded = if size < 8 {
@@ -1009,20 +1008,29 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         self.report_at(i, KEY_CTX, Some(role), msg);
     }
 
-    /// An atomic operation on the context: the kernel refuses it for every
-    /// program type ("BPF_ATOMIC stores into R1 ctx is not allowed").
-    fn ctx_atomic(&mut self, i: usize, st: &State, base: Val) {
-        if self.p.table.is_none() || base.ctx_off().is_none() || !Self::walked(st) {
+    /// An atomic operation on memory the kernel refuses atomics on, for
+    /// every program type: the context ("BPF_ATOMIC stores into R1 ctx is
+    /// not allowed") and the packet ("... R2 pkt ...").
+    fn atomic_target(&mut self, i: usize, st: &State, base: Val) {
+        let (key, what, parts) = if self.p.table.is_some() && base.ctx_off().is_some() {
+            (KEY_CTX, "the context", "the field")
+        } else if base.is_packet() {
+            (KEY_PTR, "packet memory", "the bytes")
+        } else {
+            return;
+        };
+        if !Self::walked(st) {
             return;
         }
         let text = self.p.text(self.p.ins[i].stmt);
         self.report_at(
             i,
-            KEY_CTX,
+            key,
             Some(Role::Dst),
             format!(
-                "`{text}` is an atomic operation on the context: the kernel refuses atomics on \
-                     the context; load the field, compute, and store it back"
+                "`{text}` is an atomic operation on {what}: the kernel refuses atomics on \
+                 {what}; load {parts}, compute, and store {} back",
+                if parts == "the field" { "it" } else { "them" }
             ),
         );
     }
@@ -1591,24 +1599,6 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             _ => return,
         };
         self.report_at(i, KEY_PTR, Some(role), msg);
-    }
-
-    /// An atomic operation on the packet ("BPF_ATOMIC stores into R2 pkt
-    /// is not allowed").
-    fn packet_atomic(&mut self, i: usize, st: &State, base: Val) {
-        if !base.is_packet() || !Self::walked(st) {
-            return;
-        }
-        let text = self.p.text(self.p.ins[i].stmt);
-        self.report_at(
-            i,
-            KEY_PTR,
-            Some(Role::Dst),
-            format!(
-                "`{text}` is an atomic operation on the packet: the kernel refuses atomics on \
-                 packet memory; load the bytes, compute, and store them back"
-            ),
-        );
     }
 
     /// Arithmetic on a pointer that the kernel refuses
