@@ -1015,7 +1015,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         let (key, what, parts) = if self.p.table.is_some() && base.ctx_off().is_some() {
             (KEY_CTX, "the context", "the field")
         } else if base.is_packet() {
-            (KEY_PTR, "packet memory", "the bytes")
+            (KEY_PTR, "the packet", "the bytes")
         } else {
             return;
         };
