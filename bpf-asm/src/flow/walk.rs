@@ -1969,20 +1969,30 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             (PKT_AT | PKT_BEYOND, JmpOp::Jlt | JmpOp::Jge) => Some(op == JmpOp::Jge),
             _ => None,
         };
-        let mut verdicts = [PKT_IN, PKT_AT, PKT_BEYOND]
+        // For each edge: the places that decide it is never taken, and
+        // those that decide it is the only one.
+        let places = [PKT_IN, PKT_AT, PKT_BEYOND]
             .into_iter()
-            .filter(|&m| marks & m != 0)
-            .map(decides);
-        let first = verdicts.next().flatten();
-        let agreed = verdicts.all(|v| v == first);
-        if agreed && let Some(taken) = first {
+            .filter(|&m| marks & m != 0);
+        let deciding = |taken: bool| -> u8 {
+            places
+                .clone()
+                .filter(|&m| decides(m) == Some(taken))
+                .fold(0, |a, m| a | m)
+        };
+        let only = [deciding(false), deciding(true)];
+        if only[0] == marks || only[1] == marks {
             // Decided: the other edge is never walked, nothing learnt.
+            let taken = only[1] == marks;
             let next = take(st);
             self.branch_edge(i, taken, edges, next);
             return true;
         }
         for taken in [false, true] {
             let mut next = if taken { take(st) } else { st.clone() };
+            // Where the kernel decides this edge it neither learns nor
+            // marks: the compared pointer keeps those places.
+            let kept = only[usize::from(taken)];
             if taken == learner {
                 if let Ok(off) = u32::try_from(off) {
                     // An open bound gives one byte more (generous: older
@@ -1990,15 +2000,20 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                     let surely = id == 0 && (off > 0 || !open);
                     next.learn_packet(Some(id), off + u32::from(open), surely);
                 }
+                if let K::Pkt { marks, .. } = &mut next.regs[usize::from(pkt_reg)].k {
+                    *marks |= kept;
+                }
             } else {
+                let mark = if open { PKT_AT } else { PKT_BEYOND };
                 next.regs[usize::from(pkt_reg)].k = K::Pkt {
                     off,
                     range: 0,
-                    marks: if open { PKT_AT } else { PKT_BEYOND },
+                    marks: mark | kept,
                     id,
                 };
             }
-            if !agreed {
+            // Some place decides the kernel never takes this edge.
+            if only[usize::from(!taken)] != 0 {
                 next.make_unsure();
                 next.suspect = true;
             }
