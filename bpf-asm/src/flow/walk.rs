@@ -2394,6 +2394,20 @@ pub(super) fn alu_value(
         return match b.k {
             K::Const(c) => Val::konst(c & U32),
             K::Range { hhi, .. } if hhi <= U32 => b,
+            // The low half of a value the kernel cannot rule out (all of
+            // them below 2^32) is that value.
+            K::Range {
+                ulo,
+                uhi,
+                ptr: false,
+                ..
+            } if ulo <= uhi => {
+                let mut v = Val::fresh(site, U32);
+                if let K::Range { ulo: l, uhi: h, .. } = &mut v.k {
+                    (*l, *h) = (ulo, uhi);
+                }
+                v
+            }
             _ => Val::fresh(site, U32),
         };
     };
@@ -2568,6 +2582,14 @@ fn add_image(lo: u32, hi: u32, c: u64, wide: bool) -> Option<(u32, u32)> {
     } else {
         None
     };
+    // The two pieces may meet around the wrap into every value.
+    if let (Some((bl, bh)), Some((wl, wh))) = (below, wrapped)
+        && bh == u32::MAX
+        && wl == 0
+        && u64::from(wh) + 1 >= u64::from(bl)
+    {
+        return Some((0, u32::MAX));
+    }
     [below, wrapped]
         .into_iter()
         .flatten()
