@@ -223,6 +223,7 @@ fn pointer_body(r: &mut Rng, out: &mut Vec<String>, labels: &mut u32) {
         7 => out.push(
             r.pick(&[
                 "stxdw [r10 - 16], r7\nldxdw r4, [r10 - 16]",
+                "stxdw [r10 - 16], r7\nldxw r4, [r10 - 16]",
                 "stxdw [r10 - 16], r4\nldxdw r7, [r10 - 16]",
                 "mov r5, r4\nmov r4, r7\nmov r7, r5",
             ])

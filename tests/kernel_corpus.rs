@@ -30,6 +30,7 @@ fn every_case() -> Vec<(&'static str, Case)> {
         ("packets", corpus::packets::cases()),
         ("refs", corpus::refs::cases()),
         ("helpers", corpus::helpers::cases()),
+        ("limits", corpus::limits::cases()),
     ];
     sets.into_iter()
         .flat_map(|(set, cases)| cases.into_iter().map(move |c| (set, c)))

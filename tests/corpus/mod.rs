@@ -5,6 +5,7 @@
 
 pub(crate) mod basics;
 pub(crate) mod helpers;
+pub(crate) mod limits;
 pub(crate) mod packets;
 pub(crate) mod pointers;
 pub(crate) mod progtypes;

@@ -57,10 +57,10 @@ fn refused() -> Vec<Case> {
             "R6 invalid mem access 'scalar'",
         ),
         (
-            // Part of a spilled pointer: not judged.
+            // Part of a spilled pointer.
             p("mov r2, r10\nstxdw [r10 - 8], r2\nldxw r3, [r10 - 8]\nldxw r0, [r3 + 0]\nexit"),
-            "",
-            "",
+            "partial fill of a spilled pointer",
+            "invalid size of register fill",
         ),
         // Not null-checked.
         (

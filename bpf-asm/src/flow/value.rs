@@ -213,6 +213,22 @@ impl Val {
         }
     }
 
+    /// A number the kernel knows nothing of, in no range group.
+    pub(super) const ANY_NUMBER: Val = Val {
+        k: K::Range {
+            ulo: 1,
+            uhi: 0,
+            hlo: 0,
+            hhi: u64::MAX,
+            slo: i64::MIN,
+            shi: i64::MAX,
+            site: NO_SITE,
+            ptr: false,
+        },
+        scalar: true,
+        ..Val::UNKNOWN
+    };
+
     /// `data_end` read from the context.
     pub(super) const PKT_END: Val = Val {
         k: K::PktEnd,
@@ -934,7 +950,7 @@ impl Spills {
     }
 
     /// The spill holding byte `r10 + at`, if any.
-    fn holding(&self, at: i64) -> Option<&Spill> {
+    pub(super) fn holding(&self, at: i64) -> Option<&Spill> {
         self.last_from(at)
             .filter(|s| i64::from(s.off) + i64::from(s.size) > at)
     }
@@ -1377,6 +1393,10 @@ impl State {
             Some(s.val)
         } else if a <= at && end <= b && s.val.konst_of() == Some(0) {
             Some(Val::konst(0))
+        } else if a <= at && end <= b && s.size == 8 && (s.val.is_typed_ptr() || s.val.is_packet())
+        {
+            // Part of a spilled pointer: a number to the kernel (as root).
+            Some(Val::ANY_NUMBER)
         } else {
             None
         }

@@ -620,6 +620,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 Some(Val::range(0, hi, slot, false))
             }
             Op::Load | Op::LoadAcquire => {
+                self.partial_fill(i, st, src, sem.off, size);
                 self.mem_access(i, st, src, sem.off, size, Role::Src, false);
                 self.ctx_access(i, st, src, sem.off, size, Role::Src, false);
                 Some(self.load(i, st, src, sem.off, size, f.signed))
@@ -1006,6 +1007,37 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             }
         };
         self.report_at(i, KEY_CTX, Some(role), msg);
+    }
+
+    /// A load of part of a pointer spilled to the stack ("invalid size of
+    /// register fill").
+    fn partial_fill(&mut self, i: usize, st: &State, base: Val, off: Option<i64>, size: u8) {
+        let Some(at) = base.stack_off().zip(off).map(|(o, f)| o + f) else {
+            return;
+        };
+        if size >= 8 || !Self::walked(st) {
+            return;
+        }
+        let Some(s) = st.spills.holding(at) else {
+            return;
+        };
+        let spilled = s.val;
+        if s.size != 8 || !(spilled.is_typed_ptr() || spilled.is_packet()) {
+            return;
+        }
+        let what = self.ptr_words(spilled);
+        let text = self.p.text(self.p.ins[i].stmt);
+        let from = -i64::from(s.off);
+        self.report_at(
+            i,
+            KEY_PTR,
+            Some(Role::Src),
+            format!(
+                "`{text}` reads {size} of the 8 bytes at r10 - {from}, which hold {what} \
+                 spilled there: the kernel refuses a partial fill of a spilled pointer; load \
+                 all 8 bytes (`ldxdw`)"
+            ),
+        );
     }
 
     /// An atomic operation on memory the kernel refuses atomics on, for
