@@ -242,6 +242,21 @@ fn loads() -> Vec<Case> {
             "ldxw r7, [r1 + 0]\nand r7, 15\nmov r4, r2\nadd r4, r7\nmov r5, r4\nadd r5, 4\n\
              jgt r5, r3, out\nldxw r0, [r4 + 0]\nout: mov r0, 0\nexit",
         )),
+        // A register the kernel knows exactly moves the pointer like a
+        // constant: checks made through either copy hold for both.
+        Case::loads(tc(
+            "ldxw r5, [r1 + 0]\njne r5, 4, out\nmov r4, r2\nadd r4, 8\njgt r4, r3, out\n\
+             mov r4, r2\nadd r4, r5\nldxw r0, [r4 + 0]\nout: mov r0, 0\nexit",
+        )),
+        Case::loads(tc(
+            "ldxw r5, [r1 + 0]\njgt r5, 4, out\njlt r5, 4, out\nmov r4, r2\nadd r4, r5\n\
+             add r4, 4\njgt r4, r3, out\nldxw r0, [r2 + 4]\nout: mov r0, 0\nexit",
+        )),
+        // A loop counter as an offset: the kernel walks each value.
+        Case::loads(tc(
+            "mov r4, r2\nadd r4, 16\njgt r4, r3, out\nmov r6, 0\nloop: mov r4, r2\n\
+             add r4, r6\nldxb r0, [r4 + 0]\nadd r6, 1\njlt r6, 16, loop\nout: mov r0, 0\nexit",
+        )),
         // The length as a number is not a check, but unused it is fine.
         Case::loads(tc("mov r0, r3\nsub r0, r2\nmov r0, 0\nexit")),
         // Reading after a check in cgroup_skb; `data_end` compared with itself.

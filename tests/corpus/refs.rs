@@ -22,8 +22,21 @@ fn rb(body: &str) -> String {
 
 const LEAK: &str = "Unreleased reference";
 
+/// Looks up key 0 of sockmap `s` (sched_cls); r0 holds the result.
+fn sockmap(body: &str) -> String {
+    format!(
+        "#![prog_type = sched_cls]\n#![map(s: sockmap, key = u32, value = u64, max_entries = 4)]\n\
+         stw [r10 - 4], 0\nlddw r1, map_fd(s)\nmov r2, r10\nadd r2, -4\ncall map_lookup_elem\n{body}"
+    )
+}
+
 fn refused() -> Vec<Case> {
     vec![
+        Case::refused(
+            sockmap("jeq r0, 0, out\nldxw r2, [r0 + 4]\nout: mov r0, 0\nexit"),
+            "still holds what `call map_lookup_elem`",
+            LEAK,
+        ),
         Case::refused(
             sk("ldxw r1, [r0 + 4]\nmov r0, 0\nexit"),
             "when no socket matches",
@@ -67,6 +80,10 @@ fn refused() -> Vec<Case> {
 
 fn loads() -> Vec<Case> {
     vec![
+        // A sockmap lookup gives a referenced socket.
+        Case::loads(sockmap(
+            "jeq r0, 0, out\nldxw r2, [r0 + 4]\nmov r1, r0\ncall sk_release\nout: mov r0, 0\nexit",
+        )),
         Case::loads(sk(
             "jeq r0, 0, out\nmov r1, r0\ncall sk_release\nout: mov r0, 0\nexit",
         )),

@@ -693,7 +693,13 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 if let Some(v) = lookup {
                     // An earlier result of this call is another value now.
                     st.forget_values(Some(slot), true);
-                    if pr.is_some_and(|p| p.acquires()) {
+                    if matches!(
+                        v.k,
+                        K::Value {
+                            map: SOCKET | RINGBUF_RECORD,
+                            ..
+                        }
+                    ) {
                         st.refs |= ref_bit(slot);
                     }
                     Some(v)
@@ -1319,7 +1325,10 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 }
                 _ => return None,
             };
-            let release = proto(name).filter(|p| p.acquires())?.release_with();
+            // (A sockmap lookup acquires a socket too.)
+            let release = proto(name)
+                .filter(|p| p.acquires())
+                .map_or("sk_release", |p| p.release_with());
             let c = p.stmts.get(x.stmt as usize)?;
             (refs & ref_bit(x.slot) != 0)
                 .then(|| (format!("`{}` at line {}", c.text, c.line), release))
@@ -2481,33 +2490,48 @@ pub(super) fn alu_value(
                 _,
             ) if b.is_scalar() => return Val::value(map, None, id),
             (K::Value { .. }, _) | (_, K::Value { .. }) => return Val::UNKNOWN,
-            (
-                K::Pkt {
+            // Moved by a number the kernel knows exactly (a constant, or a
+            // range of one value): the same pointer (id), further on. By
+            // a number it surely cannot pin down: another pointer (a new
+            // id) with no byte known. Otherwise the kernel may know either:
+            // not followed.
+            (K::Pkt { .. }, _) | (_, K::Pkt { .. }) => {
+                let (p, n) = if matches!(a.k, K::Pkt { .. }) {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
+                let K::Pkt {
                     off,
                     range,
                     marks,
                     id,
-                },
-                K::Const(c),
-            ) => {
-                return match moved(Some(off), op, c) {
-                    Some(off) => Val {
-                        k: K::Pkt {
-                            off,
-                            range,
-                            marks,
-                            id,
-                        },
-                        ..Val::UNKNOWN
-                    },
-                    None => Val::UNKNOWN,
+                } = p.k
+                else {
+                    return Val::UNKNOWN;
                 };
-            }
-            // A variable offset: another packet pointer (a new id), no
-            // byte known.
-            (K::Pkt { off, .. }, _) if b.is_scalar() => return Val::var_pkt(off, site),
-            (_, K::Pkt { off, .. }) if op == AluOp::Add && a.is_scalar() => {
-                return Val::var_pkt(off, site);
+                // (A number minus a pointer is refused in `ptr_alu`.)
+                if !n.is_scalar() || (op == AluOp::Sub && !matches!(a.k, K::Pkt { .. })) {
+                    return Val::UNKNOWN;
+                }
+                if let Some(c) = n.single() {
+                    return match moved(Some(off), op, c) {
+                        Some(off) => Val {
+                            k: K::Pkt {
+                                off,
+                                range,
+                                marks,
+                                id,
+                            },
+                            ..Val::UNKNOWN
+                        },
+                        None => Val::UNKNOWN,
+                    };
+                }
+                return match n.under() {
+                    Some((lo, hi, false)) if lo < hi => Val::var_pkt(off, site),
+                    _ => Val::UNKNOWN,
+                };
             }
             (K::Ptr { .. }, K::Ptr { .. }) => return Val::opaque(false, true),
             (K::Ptr { kinds, .. }, _) => return Val::ptr(kinds, None),
@@ -2727,17 +2751,12 @@ fn lookup_result(pr: &Proto, st: &State, slot: u32, maps: &[MapSpec]) -> Option<
         Ret::Lookup => {}
         _ => return None,
     }
-    let name = pr.name;
-    let map = st.regs[1]
-        .map_index()
-        .and_then(|m| u32::try_from(m).ok())
-        .unwrap_or(NONE);
-    let elided = match maps.get(map as usize) {
-        None => true,
-        Some(m)
-            if name == "map_lookup_elem"
-                && matches!(m.map_type, MapType::Array | MapType::PercpuArray) =>
-        {
+    // What a lookup gives depends on the map's type: not judged for a map
+    // not declared here.
+    let map = st.regs[1].map_index()?;
+    let m = maps.get(map)?;
+    let elided = match m.map_type {
+        MapType::Array | MapType::PercpuArray if pr.name == "map_lookup_elem" => {
             // Null only for a key known to be out of range.
             let key = st.regs[2]
                 .stack_off()
@@ -2745,9 +2764,18 @@ fn lookup_result(pr: &Proto, st: &State, slot: u32, maps: &[MapSpec]) -> Option<
                 .and_then(Val::konst_of);
             key.is_none_or(|k| k < u64::from(m.max_entries))
         }
-        Some(_) => false,
+        MapType::Array
+        | MapType::PercpuArray
+        | MapType::Hash
+        | MapType::PercpuHash
+        | MapType::LruHash
+        | MapType::LruPercpuHash => false,
+        // A socket, referenced: released with `sk_release`.
+        MapType::Sockmap | MapType::Sockhash => return Some(Val::lookup(SOCKET, slot)),
+        // An inner map (map-in-map) and the rest: not judged.
+        _ => return None,
     };
-    let mut v = Val::lookup(map, slot);
+    let mut v = Val::lookup(u32::try_from(map).ok()?, slot);
     if let K::Value { nonnull, .. } = &mut v.k {
         *nonnull = elided;
     }
