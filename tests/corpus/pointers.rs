@@ -57,6 +57,17 @@ fn refused() -> Vec<Case> {
             "R6 invalid mem access 'scalar'",
         ),
         (
+            // Part of a pointer spilled.
+            p("mov r2, r10\nstxw [r10 - 8], r2\nmov r0, 0\nexit"),
+            "partial spill of a pointer",
+            "invalid size of register spill",
+        ),
+        (
+            p("stxh [r10 - 8], r1\nmov r0, 0\nexit"),
+            "partial spill of a pointer",
+            "invalid size of register spill",
+        ),
+        (
             // Part of a spilled pointer.
             p("mov r2, r10\nstxdw [r10 - 8], r2\nldxw r3, [r10 - 8]\nldxw r0, [r3 + 0]\nexit"),
             "partial fill of a spilled pointer",

@@ -626,6 +626,9 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 Some(self.load(i, st, src, sem.off, size, f.signed))
             }
             Op::Store | Op::StoreRelease => {
+                if let Src::Reg(_) = sem.operand() {
+                    self.partial_spill(i, st, dst, src, sem.off, size);
+                }
                 self.mem_access(i, st, dst, sem.off, size, Role::Dst, true);
                 self.ctx_access(i, st, dst, sem.off, size, Role::Dst, true);
                 let v = match sem.operand() {
@@ -1013,6 +1016,38 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             }
         };
         self.report_at(i, KEY_CTX, Some(role), msg);
+    }
+
+    /// A store of part of a pointer to the stack ("invalid size of register
+    /// spill").
+    fn partial_spill(
+        &mut self,
+        i: usize,
+        st: &State,
+        base: Val,
+        v: Val,
+        off: Option<i64>,
+        size: u8,
+    ) {
+        if size >= 8 || base.stack_off().zip(off).is_none() || !Self::walked(st) {
+            return;
+        }
+        if !(v.is_typed_ptr() || v.is_packet()) {
+            return;
+        }
+        let what = self.ptr_words(v);
+        let text = self.p.text(self.p.ins[i].stmt);
+        let r = self.p.ins[i].sem.src;
+        self.report_at(
+            i,
+            KEY_PTR,
+            Some(Role::Src),
+            format!(
+                "`{text}` stores {size} of the 8 bytes of r{r}, {what}, on the stack: the \
+                 kernel refuses a partial spill of a pointer; store all 8 bytes (`stxdw`) at \
+                 an offset that is a multiple of 8"
+            ),
+        );
     }
 
     /// A load of part of a pointer spilled to the stack ("invalid size of
