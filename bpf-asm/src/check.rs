@@ -86,7 +86,8 @@ checks! {
     /// Pointer arithmetic the kernel refuses.
     PointerArith = "pointer_arith",
     /// A chain of `call local`s whose frames add up to more than 512 bytes
-    /// of stack, or more than 8 frames.
+    /// of stack, or more than 8 frames, recursion, or a legacy packet load
+    /// inside a function.
     CallFrames = "call_frames",
     /// A helper's stack buffer that reaches outside the stack at the size
     /// passed with it.

@@ -41,6 +41,11 @@ fn refused() -> Vec<Case> {
             ),
             "too deep",
         ),
+        // call_frames: legacy packet loads inside a function.
+        Case::caught(
+            "mov r6, r1\ncall local f\nexit\nf: mov r6, r1\nldabsb 0\nexit",
+            "LD_ABS is not allowed in subprogs",
+        ),
         // exit_r0
         Case::caught("exit", "R0 !read_ok"),
         Case::caught("call get_prandom_u32\nmov r0, r1\nexit", "R1 !read_ok"),
@@ -90,6 +95,8 @@ fn loads() -> Vec<Case> {
             chain(8)
         )),
         Case::loads("call local f\ncall local g\nexit\nf: call local g\nexit\ng: mov r0, 0\nexit"),
+        // A legacy load in the entry function of a program with functions.
+        Case::loads("mov r6, r1\nldabsb 0\ncall local f\nexit\nf: mov r0, 0\nexit"),
         Case::loads("mov r0, 0\nja +0\nexit"),
         Case::loads("mov r0, 0\njeq r0, 1, +2\nlddw r1, 5\nexit"),
         Case::loads("call local f\nexit\nf: mov r0, 1\nexit"),

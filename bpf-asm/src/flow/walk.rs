@@ -612,6 +612,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 Some(_) => Val::fresh(slot, u64::MAX),
             }),
             Op::LdAbs | Op::LdInd => {
+                self.legacy_in_function(i, st);
                 let hi = match size {
                     1 => 0xff,
                     2 => 0xffff,
@@ -1016,6 +1017,28 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             }
         };
         self.report_at(i, KEY_CTX, Some(role), msg);
+    }
+
+    /// A legacy packet load in a function called with `call local`: the
+    /// kernel allows them only in the entry function of a program without
+    /// BTF ("LD_ABS is not allowed in subprogs without BTF").
+    fn legacy_in_function(&mut self, i: usize, st: &State) {
+        let p = self.p;
+        let f = p.func_of(p.ins[i].slot);
+        if f == 0 || !Self::walked(st) {
+            return;
+        }
+        let text = p.text(p.ins[i].stmt);
+        self.report_at(
+            i,
+            KEY_FRAMES,
+            None,
+            format!(
+                "`{text}` is a legacy packet load inside a function: the kernel allows them \
+                 only in the program's entry function (without BTF); do the load there and \
+                 pass the value, or use `skb_load_bytes`"
+            ),
+        );
     }
 
     /// A store of part of a pointer to the stack ("invalid size of register
