@@ -76,7 +76,13 @@ const FAULTS: &[&str] = &[
 fn body(r: &mut Rng, out: &mut Vec<String>, labels: &mut u32, faults: &mut Vec<usize>) {
     let d = r.pick(&VALS);
     let s = r.pick(&VALS);
-    match r.below(12) {
+    match r.below(13) {
+        12 => out.push(format!(
+            "{} {d}",
+            r.pick(&[
+                "neg", "neg32", "be16", "le16", "bswap16", "be32", "bswap32", "le64"
+            ])
+        )),
         0 => out.push(format!(
             "and {d}, {}",
             r.pick(&[0xf, 0xff, 0xf0, 0x7f, 1, 0xffff, -1])

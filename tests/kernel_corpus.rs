@@ -24,6 +24,7 @@ const CORPUS_AT_LEAST: usize = 200;
 fn every_case() -> Vec<(&'static str, Case)> {
     let sets = [
         ("basics", corpus::basics::cases()),
+        ("arith", corpus::arith::cases()),
         ("walked", corpus::walked::cases()),
         ("pointers", corpus::pointers::cases()),
         ("progtypes", corpus::progtypes::cases()),

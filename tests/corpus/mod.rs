@@ -3,6 +3,7 @@
 //! to it: no program the kernel loads may be rejected, every program marked
 //! caught must be rejected, and the share caught is reported by check.
 
+pub(crate) mod arith;
 pub(crate) mod basics;
 pub(crate) mod helpers;
 pub(crate) mod limits;

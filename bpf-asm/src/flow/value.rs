@@ -1237,6 +1237,19 @@ impl State {
         });
     }
 
+    /// Forgets what the kernel surely cannot rule out of the values that
+    /// may be linked to another (`linked`): a comparison refines them.
+    pub(super) fn forget_linked(&mut self) {
+        self.map_values(|mut v| match v.k {
+            K::Range { ulo, uhi, .. } if v.linked && (ulo <= uhi || !v.lossy) => {
+                v.forget_under();
+                v.lossy = true;
+                Some(v)
+            }
+            _ => None,
+        });
+    }
+
     /// A null check of the lookup result `id` (and of its copies, which the
     /// kernel refines with it): a value pointer where it is not null, the
     /// number 0 where it is.

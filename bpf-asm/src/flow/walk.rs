@@ -592,9 +592,11 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                         .with_scalar(src.is_scalar()),
                 })
             }
+            // The kernel bounds these (a 16-bit swap is at most 0xffff, a
+            // negated byte at least -255): more than followed here.
             Op::Neg | Op::Endian(_) => Some(
                 Val::fresh(slot, u64::MAX)
-                    .with_lossy(dst.vague())
+                    .with_lossy(true)
                     .with_scalar(dst.is_scalar()),
             ),
             Op::AddrSpaceCast => Some(Val::fresh(slot, u64::MAX).with_lossy(src.vague())),
@@ -1985,6 +1987,19 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 next.forget_ranges(None);
             } else {
                 let exact = cmp.op != JmpOp::Jset && !same;
+                if matches!(d.k, K::Range { .. })
+                    || matches!(
+                        s,
+                        Opnd::Reg(Val {
+                            k: K::Range { .. },
+                            ..
+                        })
+                    )
+                {
+                    // Values linked to the one compared (`r1 = r0 + 5`) are
+                    // refined by the kernel too, in a way not followed.
+                    next.forget_linked();
+                }
                 if let K::Range { site, .. } = d.k {
                     match s.val().and_then(Val::single) {
                         Some(c) if exact => next.refine(dst, cmp, c, taken),
@@ -2601,12 +2616,14 @@ pub(super) fn alu_value(
         .hull()
         .zip(b.hull())
         .and_then(|(x, y)| hull_arith(op, wide, x, y));
+    // Where the bounds here give up (a `sub` that wraps, a product that
+    // overflows) the kernel may still know some (signed bounds, bits).
     let mut v = match bounds {
         Some((lo, hi)) => Val::bounded(lo, hi, site, linked),
         // A 32-bit result is zero-extended.
-        None if !wide => Val::bounded(0, U32, site, linked),
+        None if !wide => Val::bounded(0, U32, site, linked).with_lossy(true),
         None if a.stack_any() || b.stack_any() => Val::opaque(linked, true),
-        None => Val::bounded(0, u64::MAX, site, linked),
+        None => Val::bounded(0, u64::MAX, site, linked).with_lossy(true),
     };
     // Masks and shifts of a range: every value of the image is possible.
     if let (
