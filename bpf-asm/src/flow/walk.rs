@@ -1486,11 +1486,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         let p = self.p;
         let text = p.text(p.ins[i].stmt);
         let r = p.ins[i].sem.reg(role);
-        let (noun, verb) = if write {
-            ("store", "writes")
-        } else {
-            ("load", "reads")
-        };
+        let (noun, verb) = access_words(write);
         // Through a moved copy of r10 (r10 itself is the encoder's rule).
         if r != 10
             && let (Some(o), Some(f)) = (base.stack_off(), off)
@@ -1621,11 +1617,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         let p = self.p;
         let text = p.text(p.ins[i].stmt);
         let r = p.ins[i].sem.reg(role);
-        let (noun, verb) = if write {
-            ("store", "writes")
-        } else {
-            ("load", "reads")
-        };
+        let (noun, verb) = access_words(write);
         let msg = match base.k {
             K::PktEnd => format!(
                 "`{text}` goes through r{r}, `data_end`, which marks where the packet ends: the \
@@ -2803,6 +2795,15 @@ fn list_or(items: &[String], and: &str) -> String {
 
 /// What a call of helper `name` at `slot` returns, if it is a lookup: a
 /// pointer into a value of the map in r1, or null.
+/// "load"/"reads" or "store"/"writes".
+fn access_words(write: bool) -> (&'static str, &'static str) {
+    if write {
+        ("store", "writes")
+    } else {
+        ("load", "reads")
+    }
+}
+
 /// When the helper that returned the maybe-null `v` returns null.
 fn null_when(v: Val) -> &'static str {
     match v.k {
