@@ -27,6 +27,22 @@ pub(crate) fn cases() -> Vec<Case> {
          jsgt r6, 255, bad",
     ];
     let mut cases: Vec<Case> = dead.iter().map(|b| Case::loads(guarded(b))).collect();
+    // Masks followed bit by bit, 32-bit bounds, narrowing spills, signed
+    // bounds through `add`: socket filters reading the context.
+    let tail = "\nja ok\nbad: mov r10, 1\nexit\nok: mov r0, 0\nexit";
+    for body in [
+        "ldxb r0, [r1 + 0]\nand r0, 0x1e0\njgt r0, 224, bad",
+        "ldxb r0, [r1 + 0]\nand32 r0, 0x8000\njne r0, 0, bad",
+        "ldxw r6, [r1 + 0]\njsgt32 r6, 224, ok\njeq r6, 256, bad",
+        "ldxw r6, [r1 + 0]\njne r6, 100, ok\nand r6, 0xffff\njlt r6, 100, bad",
+        "ldxw r6, [r1 + 0]\njlt r6, 0x100, ok\njgt r6, 0x1ff, ok\nand r6, 0x3ff\njlt r6, 0x100, bad",
+        "call get_prandom_u32\njgt32 r0, 10, ok\nstxw [r10 - 8], r0\nldxw r0, [r10 - 8]\n\
+         jgt r0, 10, bad",
+        "call get_prandom_u32\njsgt r0, 10, ok\nmov r1, 0\nadd r1, r0\njsgt r1, 10, bad",
+        "call get_prandom_u32\nand r0, -128\njgt32 r0, -128, bad",
+    ] {
+        cases.push(Case::loads(format!("{body}{tail}")));
+    }
     // The same faults where the kernel cannot rule the branch out.
     cases.push(Case::refused(
         guarded("mov r1, r0\nadd r1, 5\njgt r1, 15, bad"),

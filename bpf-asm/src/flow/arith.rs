@@ -362,6 +362,10 @@ pub(super) fn verdict(cmp: Cmp, d: Val, s: Opnd, taken: bool, ctx_nonnull: bool)
     if !possible || bits_decide(cmp, d, s, taken) {
         return Verdict::Skips;
     }
+    // The kernel's known bits rule the other edge out: it takes this one.
+    if bits_decide(cmp, d, s, !taken) {
+        return Verdict::Walks;
+    }
     let (Some(ud), Some(us)) = (d.under(), s.val().and_then(Val::under)) else {
         return Verdict::Unsure;
     };

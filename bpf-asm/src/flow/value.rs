@@ -493,6 +493,17 @@ impl Val {
         }
     }
 
+    /// Signed bounds narrower than its unsigned ones imply (`jsgt r0, 10`
+    /// of an unknown number).
+    pub(super) fn signed_extra(self) -> bool {
+        match self.k {
+            K::Range {
+                hlo, hhi, slo, shi, ..
+            } if self.is_set() => (slo, shi) != signed_hull(hlo, hhi),
+            _ => false,
+        }
+    }
+
     /// The bits the kernel surely knows are 0 in this number.
     pub(super) fn known_zeros(self) -> u64 {
         if !self.is_set() {
@@ -544,7 +555,19 @@ impl Val {
         match self.k {
             K::Const(c) => Val::konst(c & max),
             K::Range { hhi, .. } if hhi <= max => self,
-            _ => Val::bounded(0, max, NO_SITE, self.linked_any()).with_scalar(self.is_scalar()),
+            // The kernel keeps what it knew of the low bytes (its 32-bit
+            // bounds, known bits): more than `[0, max]` unless it knew
+            // nothing.
+            K::Range {
+                hlo: 0,
+                hhi: u64::MAX,
+                ..
+            } if !self.lossy && self.zeros == 0 && !self.signed_extra() => {
+                Val::bounded(0, max, NO_SITE, self.linked_any()).with_scalar(self.is_scalar())
+            }
+            _ => Val::bounded(0, max, NO_SITE, self.linked_any())
+                .with_scalar(self.is_scalar())
+                .with_lossy(true),
         }
     }
 
@@ -1349,10 +1372,12 @@ impl State {
                         .and_then(|(a, b)| Some((u32::try_from(a).ok()?, u32::try_from(b).ok()?)))
                         .unwrap_or((1, 0));
                 }
-                if !cmp.wide && *hhi > U32 {
-                    // The kernel learns of the low half: not representable.
+                if !cmp.wide {
+                    // The kernel learns 32-bit bounds, kept apart from the
+                    // 64-bit ones: not followed here.
                     v.lossy = true;
-                } else {
+                }
+                if cmp.wide || *hhi <= U32 {
                     // At most two pieces of four each: no allocation.
                     let mut pieces = [(0, 0); 8];
                     let mut n = 0;

@@ -2435,41 +2435,98 @@ pub(super) fn alu(
     site: u32,
 ) -> Val {
     // Besides ranges the kernel tracks known bits (`lsh r0, 4` clears the
-    // low four), which only sums, right shifts and low masks keep in step
-    // with the bounds here.
-    let low_mask = op == AluOp::And
-        && b.konst_of()
-            .is_some_and(|c| (c & U32).wrapping_add(1).is_power_of_two());
-    // A mask of a number the kernel knows only by its bounds from 0 (so no
-    // bit is known to be 1): the known bits are the zeros tracked here.
-    let plain_mask = op == AluOp::And
-        && b.konst_of().is_some()
-        && a.is_some_and(|a| {
-            !a.lossy
-                && a.is_scalar()
-                && matches!(
-                    a.k,
-                    K::Range {
-                        hlo: 0,
-                        ptr: false,
-                        ..
-                    }
-                )
-        });
-    let low_mask = low_mask || plain_mask;
-    let bits = a.is_some() && !matches!(op, AluOp::Add | AluOp::Sub | AluOp::Rsh) && !low_mask;
+    // low four), which only sums and right shifts keep in step with the
+    // bounds here; a mask by a constant is followed bit by bit
+    // (`and_bounds`).
+    let bits = a.is_some() && !matches!(op, AluOp::Add | AluOp::Sub | AluOp::Rsh | AluOp::And);
+    let mask = op == AluOp::And && b.konst_of().is_some();
     // The kernel links `r2 = r1 + 5` to `r1`'s copies (by the difference):
     // what it learns of one it learns of the other.
     let delta = matches!(op, AluOp::Add | AluOp::Sub)
         && b.konst_of().is_some()
         && a.is_some_and(Val::linked_any);
-    let vague = a.is_some_and(Val::vague) || b.vague() || bits || signed_div || delta;
-    let v = alu_value(op, wide, signed_div, a, b, site);
+    // Signed bounds narrower than the unsigned ones give: the kernel
+    // carries them through the arithmetic, this analysis does not.
+    let signed = a.is_some_and(Val::signed_extra) || b.signed_extra();
+    let vague = a.is_some_and(Val::vague)
+        || b.vague()
+        || bits
+        || (op == AluOp::And && !mask)
+        || signed_div
+        || delta
+        || signed;
+    let mut v = alu_value(op, wide, signed_div, a, b, site);
     if matches!(v.k, K::Const(_) | K::Ptr { .. }) {
-        v
-    } else {
-        v.with_lossy(vague)
+        return v;
     }
+    if mask
+        && !vague
+        && let (Some(a), Some(c)) = (a, b.konst_of())
+    {
+        match (and_bounds(a, c, wide), &mut v.k) {
+            (
+                Some((lo, hi)),
+                K::Range {
+                    ulo,
+                    uhi,
+                    hlo,
+                    hhi,
+                    slo,
+                    shi,
+                    ..
+                },
+            ) => {
+                (*hlo, *hhi) = (lo, hi);
+                (*slo, *shi) = signed_hull(lo, hi);
+                if *ulo <= *uhi && (u64::from(*ulo) < lo || u64::from(*uhi) > hi) {
+                    (*ulo, *uhi) = (1, 0);
+                }
+                return v;
+            }
+            _ => return v.with_lossy(true),
+        }
+    }
+    v.with_lossy(vague)
+}
+
+/// The bounds the kernel finds for `a & c` (`scalar_min_max_and` with its
+/// known bits), when this analysis knows them exactly: `a` a number known
+/// by its bounds and the bits masks and shifts cleared, with no bit the
+/// kernel may know is 1 under the mask.
+fn and_bounds(a: Val, c: u64, wide: bool) -> Option<(u64, u64)> {
+    if !a.is_scalar() || a.lossy {
+        return None;
+    }
+    let c = if wide { c } else { c & U32 };
+    let (lo, hi) = a.hull()?;
+    let zeros = a.known_zeros();
+    if !wide && hi > U32 {
+        // The kernel keeps bounds of the low half apart.
+        return (lo == 0 && hi == u64::MAX && zeros & U32 == 0).then_some((0, c));
+    }
+    if lo == hi {
+        return Some((lo & c, lo & c));
+    }
+    if c & c.wrapping_add(1) == 0 && hi <= c {
+        // A low mask over the whole range changes nothing.
+        return Some((lo, hi));
+    }
+    // The bits the bounds fix (`tnum_range`): the common prefix of lo, hi.
+    let unknown = match 64 - (lo ^ hi).leading_zeros() {
+        64 => u64::MAX,
+        n => (1u64 << n) - 1,
+    };
+    let ones = lo & !unknown;
+    if ones & c != 0 {
+        return None;
+    }
+    let max = hi.min(c).min(c & !zeros & unknown);
+    // Above 32 bits the kernel's known bits also bound the low half (for
+    // 32-bit comparisons): not followed here.
+    if max > U32 && (c & !zeros) & U32 != U32 {
+        return None;
+    }
+    Some((0, max))
 }
 
 /// A known pointer offset after `add`/`sub` of the constant `c`; unknown
