@@ -181,6 +181,18 @@ fn traps() -> Vec<Case> {
             "mov r6, r1\nldabsb 0\nmov r7, r0\ncall local f\nmov r0, r7\nexit\nf: mov r0, 0\nexit",
             false,
         ),
+        // One function called with two constants: the kernel walks it for
+        // each call, and each result decides its own branch.
+        (
+            "mov r1, 3\ncall local f\njne r0, 3, bad\nmov r1, 4\ncall local f\njne r0, 4, bad\n\
+             mov r0, 0\nexit\nbad: div r0, 0\nexit\nf: mov r0, r1\nexit",
+            false,
+        ),
+        (
+            "mov r1, 3\ncall local f\njne r0, 4, bad\nmov r0, 0\nexit\nbad: div r0, 0\nexit\n\
+             f: mov r0, r1\nexit",
+            true,
+        ),
         // A spilled context pointer, filled and used.
         (
             "stxdw [r10 - 8], r1\nldxdw r1, [r10 - 8]\nldxw r0, [r1 + 0]\nexit",

@@ -294,33 +294,40 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
     }
 
     /// Flows `st` into the block starting at `slot`.
-    pub(super) fn edge(&mut self, slot: i64, st: State) {
+    /// Follows an edge to `slot` with `st`; whether the state there may
+    /// have changed (a function entry: its summary may be stale).
+    pub(super) fn edge(&mut self, slot: i64, st: State) -> bool {
         let Some(i) = self.p.ins_at(slot) else {
-            return;
+            return false;
         };
         let b = self.block_of[i as usize] as usize;
         if self.block_first[b] != i {
-            return;
+            return false;
         }
         if !self.stored[b] {
             self.pending.push((b as u32, st));
-            return;
+            return true;
         }
         if self.settled {
-            return;
+            return false;
         }
         match &mut self.states[b] {
             None => {
                 self.states[b] = Some(Box::new(st));
                 self.enqueue(b);
+                true
             }
             Some(old) => {
                 self.visits[b] += 1;
                 let named = old.clobbered_by;
                 if old.join(&st, self.visits[b] > WIDEN_AFTER) {
                     self.enqueue(b);
-                } else if old.clobbered_by != named {
-                    self.stale[b] = true;
+                    true
+                } else {
+                    if old.clobbered_by != named {
+                        self.stale[b] = true;
+                    }
+                    false
                 }
             }
         }
@@ -2320,7 +2327,10 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         let p = self.p;
         let mut args = [Val::UNSET; 5];
         args.copy_from_slice(&st.regs[1..=5]);
-        self.edge(target, State::entry_func(st, st.sure, args));
+        // The function now starts from more than its summary saw: what
+        // it returns here may differ (another call's arguments); until it
+        // is walked again, nothing after this call is promised.
+        let stale = self.edge(target, State::entry_func(st, st.sure, args));
         let Ok(fi) = p
             .funcs
             .binary_search_by_key(&target, |f| i64::from(f.start))
@@ -2336,7 +2346,10 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         if !(st.sure && sum.sure) {
             after.make_unsure();
         }
-        after.suspect |= !sum.clean;
+        after.suspect |= !sum.clean || stale;
+        if stale {
+            after.make_unsure();
+        }
         after.clobber_args(self.p.slot_ins.get(slot as usize).copied().unwrap_or(NONE));
         // The callee may have refined copies of the caller's ranges, and
         // null-checked its lookup results.
