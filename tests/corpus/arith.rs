@@ -40,6 +40,9 @@ pub(crate) fn cases() -> Vec<Case> {
          jgt r0, 10, bad",
         "call get_prandom_u32\njsgt r0, 10, ok\nmov r1, 0\nadd r1, r0\njsgt r1, 10, bad",
         "call get_prandom_u32\nand r0, -128\njgt32 r0, -128, bad",
+        // Bounds met with known bits: `x & 16` at most 8 is 0.
+        "call get_prandom_u32\nand r0, 16\njgt r0, 8, ok\njne r0, 0, bad",
+        "call get_prandom_u32\nand r0, 240\njgt r0, 15, ok\njne r0, 0, bad",
     ] {
         cases.push(Case::loads(format!("{body}{tail}")));
     }

@@ -80,6 +80,14 @@ fn refused() -> Vec<Case> {
 
 fn loads() -> Vec<Case> {
     vec![
+        // Once released, every copy of a reference is a number.
+        Case::loads(sk(
+            "mov r6, r0\njeq r6, 0, out\nmov r1, r6\ncall sk_release\nadd r6, 2\nout: mov r0, 0\nexit",
+        )),
+        Case::loads(rb(
+            "jeq r0, 0, out\nmov r6, r0\nstxdw [r10 - 8], r0\nmov r1, r6\nmov r2, 0\n\
+             call ringbuf_discard\nldxdw r7, [r10 - 8]\nadd r7, r6\nout: mov r0, 0\nexit",
+        )),
         // A sockmap lookup gives a referenced socket.
         Case::loads(sockmap(
             "jeq r0, 0, out\nldxw r2, [r0 + 4]\nmov r1, r0\ncall sk_release\nout: mov r0, 0\nexit",

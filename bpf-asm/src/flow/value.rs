@@ -1260,6 +1260,23 @@ impl State {
         });
     }
 
+    /// A reference released (`id`, or any if `None`): the kernel holds
+    /// every copy of it as a number from then on.
+    pub(super) fn drop_reference(&mut self, id: Option<u32>) {
+        self.map_values(|v| match v.k {
+            K::Value {
+                map: SOCKET | RINGBUF_RECORD,
+                id: i,
+                ..
+            } if v.is_set() => match id {
+                Some(x) if x == i => Some(Val::ANY_NUMBER),
+                Some(_) => None,
+                None => Some(v.strip()),
+            },
+            _ => None,
+        });
+    }
+
     /// Forgets what the kernel surely cannot rule out of the values that
     /// may be linked to another (`linked`): a comparison refines them.
     pub(super) fn forget_linked(&mut self) {
@@ -1372,9 +1389,10 @@ impl State {
                         .and_then(|(a, b)| Some((u32::try_from(a).ok()?, u32::try_from(b).ok()?)))
                         .unwrap_or((1, 0));
                 }
-                if !cmp.wide {
-                    // The kernel learns 32-bit bounds, kept apart from the
-                    // 64-bit ones: not followed here.
+                // The kernel learns 32-bit bounds, kept apart from the
+                // 64-bit ones, and meets new bounds with the bits it knows
+                // (`x & 16` below 9 is 0): neither is followed here.
+                if !cmp.wide || v.zeros != 0 {
                     v.lossy = true;
                 }
                 if cmp.wide || *hhi <= U32 {

@@ -1375,8 +1375,14 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         match st.regs[1].k {
             K::Value {
                 id, nonnull: true, ..
-            } if st.regs[1].is_set() => st.refs &= !ref_bit(id),
-            _ => st.refs = 0,
+            } if st.regs[1].is_set() => {
+                st.refs &= !ref_bit(id);
+                st.drop_reference(Some(id));
+            }
+            _ => {
+                st.refs = 0;
+                st.drop_reference(None);
+            }
         }
     }
 
