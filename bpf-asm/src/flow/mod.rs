@@ -310,6 +310,14 @@ impl Sem {
         self.form.map(|f| f.op)
     }
 
+    /// The helper a `call` calls, by its name in the kernel headers.
+    fn helper(&self) -> Option<&'static str> {
+        match (self.op(), self.imm) {
+            (Some(Op::Call), Some(id)) => u32::try_from(id).ok().and_then(bpf_sys::helper_name),
+            _ => None,
+        }
+    }
+
     /// The second operand: `src`, or the immediate.
     fn operand(&self) -> Src {
         match self.form {
@@ -575,6 +583,12 @@ impl<'a, S> Prog<'a, S> {
             );
             return;
         }
+    }
+
+    /// "`call map_lookup_elem` at line 4": instruction `x` in an error.
+    fn quote_at(&self, x: &Ins) -> Option<String> {
+        let c = self.stmts.get(x.stmt as usize)?;
+        Some(format!("`{}` at line {}", c.text, c.line))
     }
 
     /// The instruction starting at `slot`.

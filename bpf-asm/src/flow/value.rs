@@ -101,6 +101,22 @@ pub(super) fn ref_bit(slot: u32) -> u64 {
 /// numbers (with the call's slot), to say so.
 pub(super) const DROPPED_PACKET: u32 = 1 << 30;
 
+impl K {
+    /// A value in range group `site` of which nothing is known.
+    pub(super) const fn unbounded(site: u32, ptr: bool) -> K {
+        K::Range {
+            ulo: 1,
+            uhi: 0,
+            hlo: 0,
+            hhi: u64::MAX,
+            slo: i64::MIN,
+            shi: i64::MAX,
+            site,
+            ptr,
+        }
+    }
+}
+
 /// A packet range the kernel may have learnt in ways not followed here.
 pub(super) const PKT_ANY: u32 = u32::MAX;
 /// Where a packet pointer may lie, to the kernel: with a range of bytes
@@ -215,16 +231,7 @@ impl Val {
 
     /// A number the kernel knows nothing of, in no range group.
     pub(super) const ANY_NUMBER: Val = Val {
-        k: K::Range {
-            ulo: 1,
-            uhi: 0,
-            hlo: 0,
-            hhi: u64::MAX,
-            slo: i64::MIN,
-            shi: i64::MAX,
-            site: NO_SITE,
-            ptr: false,
-        },
+        k: K::unbounded(NO_SITE, false),
         scalar: true,
         ..Val::UNKNOWN
     };
@@ -1509,16 +1516,7 @@ impl State {
             }
             match j.k {
                 K::Range { site, ptr, .. } if site != NO_SITE => Val {
-                    k: K::Range {
-                        ulo: 1,
-                        uhi: 0,
-                        hlo: 0,
-                        hhi: u64::MAX,
-                        slo: i64::MIN,
-                        shi: i64::MAX,
-                        site,
-                        ptr,
-                    },
+                    k: K::unbounded(site, ptr),
                     lossy: true,
                     ..j
                 },

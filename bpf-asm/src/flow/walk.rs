@@ -665,11 +665,7 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 Some(loaded.with_lossy(b.stack_any() || typed))
             }
             Op::Call | Op::CallKfunc => {
-                // The helper, by its name in the kernel headers.
-                let helper = match (f.op, sem.imm) {
-                    (Op::Call, Some(id)) => u32::try_from(id).ok().and_then(bpf_sys::helper_name),
-                    _ => None,
-                };
+                let helper = sem.helper();
                 let mut lookup = None;
                 if let Some(name) = helper {
                     self.helper_allowed(i, name, st);
@@ -1291,22 +1287,10 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         }
         let text = self.p.text(self.p.ins[i].stmt).to_owned();
         for (r, &kind) in (1..=5u8).zip(&pr.args) {
-            if !matches!(kind, Arg::Ctx | Arg::Map | Arg::Ref) {
-                continue;
-            }
             let v = st.regs[usize::from(r)];
             if !v.is_set() {
                 continue;
             }
-            let what = if let Some(c) = v.konst_of() {
-                format!("the number {}", c as i64)
-            } else if v.is_scalar() {
-                "a number".to_owned()
-            } else if v.is_typed_ptr() {
-                self.ptr_words(v)
-            } else {
-                continue;
-            };
             let fix = match kind {
                 Arg::Ctx => match v.ctx_off() {
                     Some(Some(0)) => continue,
@@ -1354,6 +1338,15 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 },
                 Arg::Any | Arg::Key | Arg::Value | Arg::Mem => continue,
             };
+            let what = if let Some(c) = v.konst_of() {
+                format!("the number {}", c as i64)
+            } else if v.is_scalar() {
+                "a number".to_owned()
+            } else if v.is_typed_ptr() {
+                self.ptr_words(v)
+            } else {
+                continue;
+            };
             self.report_at(
                 i,
                 KEY_ARGS,
@@ -1392,19 +1385,12 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         let p = self.p;
         let text = p.text(p.ins[i].stmt);
         let acquired = p.ins.iter().find_map(|x| {
-            let name = match (x.sem.form.map(|f| f.op), x.sem.imm) {
-                (Some(Op::Call), Some(id)) => {
-                    u32::try_from(id).ok().and_then(bpf_sys::helper_name)?
-                }
-                _ => return None,
-            };
+            let name = x.sem.helper().filter(|_| refs & ref_bit(x.slot) != 0)?;
             // (A sockmap lookup acquires a socket too.)
             let release = proto(name)
                 .filter(|p| p.acquires())
                 .map_or("sk_release", |p| p.release_with());
-            let c = p.stmts.get(x.stmt as usize)?;
-            (refs & ref_bit(x.slot) != 0)
-                .then(|| (format!("`{}` at line {}", c.text, c.line), release))
+            Some((p.quote_at(x)?, release))
         });
         let (call, release) = acquired.unwrap_or(("a call".to_owned(), "sk_release"));
         self.report(
@@ -1431,15 +1417,11 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         let x = p
             .ins
             .get(*p.slot_ins.get((site & !DROPPED_PACKET) as usize)? as usize)?;
-        let name = match (x.sem.form.map(|f| f.op), x.sem.imm) {
-            (Some(Op::Call), Some(id)) => u32::try_from(id).ok().and_then(bpf_sys::helper_name)?,
-            _ => return None,
-        };
+        let name = x.sem.helper()?;
         if !proto(name).is_some_and(|p| p.changes_packet) {
             return None;
         }
-        let c = p.stmts.get(x.stmt as usize)?;
-        Some(format!("`{}` at line {}", c.text, c.line))
+        p.quote_at(x)
     }
 
     /// "`call map_lookup_elem` at line 4": the call that returned the value
@@ -1447,14 +1429,10 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
     fn lookup_call(&self, id: u32) -> String {
         let p = self.p;
         let i = p.slot_ins.get(id as usize).copied().unwrap_or(NONE);
-        match p
-            .ins
+        p.ins
             .get(i as usize)
-            .and_then(|x| p.stmts.get(x.stmt as usize))
-        {
-            Some(c) => format!("`{}` at line {}", c.text, c.line),
-            None => "`call map_lookup_elem`".to_owned(),
-        }
+            .and_then(|x| p.quote_at(x))
+            .unwrap_or_else(|| "`call map_lookup_elem`".to_owned())
     }
 
     /// What a pointer the kernel surely types is, in words.
@@ -1529,40 +1507,29 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
             );
             return;
         }
-        if base.is_scalar()
-            && let Some(call) = self.packet_changer(base)
-        {
-            self.report_at(
-                i,
-                KEY_PTR,
-                Some(role),
+        if base.is_scalar() {
+            let msg = if let Some(call) = self.packet_changer(base) {
                 format!(
                     "`{text}` goes through r{r}, a packet pointer from before {call}, which may \
                      change the packet: the kernel forgets every packet pointer there and holds \
                      them as numbers; after the call, read `data` and `data_end` from the \
                      context again and check the length"
-                ),
-            );
-            return;
-        }
-        if base.is_scalar() {
-            let what = match base.konst_of() {
-                Some(c) if (c as i64).unsigned_abs() < 1 << 32 => {
-                    format!("the number {}", c as i64)
-                }
-                Some(c) => format!("the number {c:#x}"),
-                None => "a number".to_owned(),
-            };
-            self.report_at(
-                i,
-                KEY_PTR,
-                Some(role),
+                )
+            } else {
+                let what = match base.konst_of() {
+                    Some(c) if (c as i64).unsigned_abs() < 1 << 32 => {
+                        format!("the number {}", c as i64)
+                    }
+                    Some(c) => format!("the number {c:#x}"),
+                    None => "a number".to_owned(),
+                };
                 format!(
                     "`{text}` goes through r{r}, which holds {what}, not a pointer: the kernel \
                      refuses memory access through a number; use a pointer (the context in r1 \
                      at entry, the stack through r10, a map value checked not null)"
-                ),
-            );
+                )
+            };
+            self.report_at(i, KEY_PTR, Some(role), msg);
             return;
         }
         if let Some(id) = base.maybe_null() {
@@ -2052,9 +2019,13 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
         (src, s): (u8, Val),
         edges: (i64, i64),
     ) -> bool {
-        let (pkt_reg, pkt, op) = match (d.k, s.k) {
-            (K::Pkt { .. }, K::PktEnd) if d.is_set() && s.is_set() => (dst, d, cmp.op),
-            (K::PktEnd, K::Pkt { .. }) if d.is_set() && s.is_set() => (src, s, flip(cmp.op)),
+        let ((pkt_reg, op), (off, marks, id)) = match (d.k, s.k) {
+            (K::Pkt { off, marks, id, .. }, K::PktEnd) if d.is_set() && s.is_set() => {
+                ((dst, cmp.op), (off, marks, id))
+            }
+            (K::PktEnd, K::Pkt { off, marks, id, .. }) if d.is_set() && s.is_set() => {
+                ((src, flip(cmp.op)), (off, marks, id))
+            }
             _ => {
                 let maybe = |v: Val| v.is_packet() || v.maybe_packet();
                 let pkts = matches!((d.k, s.k), (K::Pkt { .. }, K::Pkt { .. }));
@@ -2067,9 +2038,6 @@ impl<'p, 'a, S> Walk<'p, 'a, S> {
                 }
                 return false;
             }
-        };
-        let K::Pkt { off, marks, id, .. } = pkt.k else {
-            return false;
         };
         // (the edge that learns, whether its bound is open: `<` the end)
         let (learner, open) = match op {
@@ -2457,8 +2425,8 @@ pub(super) fn alu(
     // low four), which only sums and right shifts keep in step with the
     // bounds here; a mask by a constant is followed bit by bit
     // (`and_bounds`).
-    let bits = a.is_some() && !matches!(op, AluOp::Add | AluOp::Sub | AluOp::Rsh | AluOp::And);
     let mask = op == AluOp::And && b.konst_of().is_some();
+    let bits = a.is_some() && !matches!(op, AluOp::Add | AluOp::Sub | AluOp::Rsh) && !mask;
     // The kernel links `r2 = r1 + 5` to `r1`'s copies (by the difference):
     // what it learns of one it learns of the other.
     let delta = matches!(op, AluOp::Add | AluOp::Sub)
@@ -2467,13 +2435,7 @@ pub(super) fn alu(
     // Signed bounds narrower than the unsigned ones give: the kernel
     // carries them through the arithmetic, this analysis does not.
     let signed = a.is_some_and(Val::signed_extra) || b.signed_extra();
-    let vague = a.is_some_and(Val::vague)
-        || b.vague()
-        || bits
-        || (op == AluOp::And && !mask)
-        || signed_div
-        || delta
-        || signed;
+    let vague = a.is_some_and(Val::vague) || b.vague() || bits || signed_div || delta || signed;
     let mut v = alu_value(op, wide, signed_div, a, b, site);
     if matches!(v.k, K::Const(_) | K::Ptr { .. }) {
         return v;
